@@ -118,7 +118,9 @@ def start_child(
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 child.stop()
-                raise ChildProcessError(f"{name} did not become ready within {ready_timeout_s:.0f} s")
+                raise ChildProcessError(
+                    f"{name} did not become ready within {ready_timeout_s:.0f} s"
+                )
             if not sel.select(timeout=min(remaining, 0.2)):
                 if popen.poll() is not None:
                     break
