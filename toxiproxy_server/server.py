@@ -1,0 +1,104 @@
+"""Run the API and the proxies in one asyncio loop (uvloop when installed) until signalled."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import resource
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from fleetchaos_common.child_process import announce_ready
+from toxiproxy_server.api import VERSION, Collection, build_app
+from toxiproxy_server.proxy import ApiError
+
+EPILOG = """\
+example: fleetchaos toxiproxy --host 127.0.0.1 --port 8474 --config proxies.json
+The config file is a JSON array of proxies, as toxiproxy-server's -config takes
+(extension: each proxy may carry a "toxics" array)."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="fleetchaos toxiproxy",
+        description="The built-in Toxiproxy-compatible server (Toxiproxy 2.x HTTP API).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8474, help="API port (default 8474; 0 = free)")
+    parser.add_argument("--config", type=Path, help="JSON array of proxies to create at start")
+    parser.add_argument("--seed", type=int, help="seed every random draw (toxicity, jitter, ...)")
+    return parser.parse_args(argv)
+
+
+def load_config(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        msg = f"cannot read {path}: {exc.strerror}"
+        raise SystemExit(f"fleetchaos toxiproxy: error: {msg}") from None
+    except ValueError as exc:
+        raise SystemExit(f"fleetchaos toxiproxy: error: {path}: not valid JSON: {exc}") from None
+    if not isinstance(data, list) or not all(isinstance(p, dict) for p in data):
+        raise SystemExit(f"fleetchaos toxiproxy: error: {path}: expected a JSON array of proxies")
+    return data
+
+
+async def serve(args: argparse.Namespace, config: list[dict[str, Any]]) -> int:
+    collection = Collection(seed=args.seed)
+    for i, item in enumerate(config):
+        try:
+            proxy = await collection.create(item, replace=True)
+            for toxic in item.get("toxics") or []:
+                proxy.add_toxic(toxic)
+        except ApiError as exc:
+            await collection.close()
+            print(f"fleetchaos toxiproxy: error: {args.config}: proxy #{i}: {exc.message}",
+                  file=sys.stderr)
+            return 2
+    runner = web.AppRunner(build_app(collection), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, args.host, args.port, reuse_address=True)
+    try:
+        await site.start()
+    except OSError as exc:
+        await runner.cleanup()
+        await collection.close()
+        print(f"fleetchaos toxiproxy: error: cannot listen on {args.host}:{args.port}: "
+              f"{exc.strerror or exc}", file=sys.stderr)
+        return 2
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    announce_ready(host=args.host, port=port, version=VERSION)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await collection.close()
+    await runner.cleanup()
+    return 0
+
+
+def raise_fd_limit() -> None:
+    """Thousands of proxied connections need twice as many descriptors."""
+    with contextlib.suppress(ValueError, OSError):
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = load_config(args.config) if args.config else []
+    raise_fd_limit()
+    try:
+        import uvloop
+
+        return uvloop.run(serve(args, config))
+    except ImportError:
+        return asyncio.run(serve(args, config))
