@@ -1,0 +1,93 @@
+"""Who is in the fleet: the same seed gives the same cars, owners and phones.
+
+Identity ``i`` is derived from (seed, i) alone, so any worker can build any identity
+without the others and workers shard by index without coordination.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from dataclasses import dataclass
+from functools import lru_cache
+
+from faker import Faker
+
+from fleet_sim.vin import make_vin
+
+PHONES = ("iPhone 15", "iPhone 14", "iPhone 13", "Pixel 8", "Pixel 7", "Galaxy S23",
+          "Galaxy S22", "OnePlus 11")
+
+
+@dataclass(frozen=True)
+class Identity:
+    index: int
+    vin: str
+    display_name: str
+    owner_name: str
+    owner_email: str
+    owner_password: str
+    car_token: str
+    home: tuple[float, float]
+    phone_model: str
+    bluetooth_enrolled: bool
+    logged_in: bool
+    bluetooth_on: bool
+    has_keycard: bool
+
+    @property
+    def bluetooth_key_works(self) -> bool:
+        return self.bluetooth_enrolled and self.logged_in and self.bluetooth_on
+
+
+@lru_cache(maxsize=1)
+def _faker() -> Faker:
+    return Faker("en_US")
+
+
+def rng_for(seed: int, index: int, purpose: str) -> random.Random:
+    digest = hashlib.sha256(f"{seed}:{index}:{purpose}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:8], "big"))
+
+
+def identity(seed: int, index: int, fallbacks: dict[str, float]) -> Identity:
+    rng = rng_for(seed, index, "identity")
+    fake = _faker()
+    fake.seed_instance(rng.getrandbits(64))
+    name = fake.name()
+    lat, lon = fake.local_latlng(country_code="US", coords_only=True)
+    return Identity(
+        index=index,
+        vin=make_vin(rng, index),
+        display_name=f"{name.split()[0]}'s car",
+        owner_name=name,
+        owner_email=f"owner{index}.{seed}@{fake.free_email_domain()}",
+        owner_password=hashlib.sha256(f"pw:{seed}:{index}".encode()).hexdigest()[:20],
+        car_token=hashlib.sha256(f"car:{seed}:{index}".encode()).hexdigest()[:32],
+        home=(float(lat), float(lon)),
+        phone_model=rng.choice(PHONES),
+        bluetooth_enrolled=rng.random() < fallbacks.get("bluetooth_enrolled", 0.5),
+        logged_in=rng.random() < fallbacks.get("logged_in", 0.8),
+        bluetooth_on=rng.random() < fallbacks.get("bluetooth_on", 0.7),
+        has_keycard=rng.random() < fallbacks.get("keycard", 0.2),
+    )
+
+
+def in_cohort(seed: int, index: int, share: float) -> bool:
+    """Whether car ``index`` is in the verbosity cohort: stable for a seed as share grows."""
+    return rng_for(seed, index, "cohort").random() < share
+
+
+def need_times(seed: int, index: int, mean_interval_s: float, horizon_s: float) -> list[float]:
+    """When driver ``index`` needs to get in, seconds from the start (exponential gaps)."""
+    rng = rng_for(seed, index, "needs")
+    t, out = rng.uniform(0, mean_interval_s), []
+    while t < horizon_s:
+        out.append(round(t, 3))
+        t += rng.expovariate(1.0 / mean_interval_s)
+    return out
+
+
+def shard(index_space: int, worker_index: int, workers: int) -> range:
+    """The indices one process owns: every ``workers``-th, starting at its index."""
+    return range(worker_index, index_space, max(1, workers))
