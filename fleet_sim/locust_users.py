@@ -1,0 +1,275 @@
+"""The fleet as Locust users: ``CarUser`` (a car and its telemetry link) and ``DriverUser``
+(an owner with the phone app who, now and then, needs to get into the car).
+
+Importing this module registers the fleet's Locust hooks (knobs, counters, the
+driver-outcome event). Each user takes the next free identity of its process's shard,
+so no two users anywhere share a car or a driver.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import logging
+import random
+import time
+from typing import Any
+
+import gevent
+from locust import User, events, task
+from locust.contrib.fasthttp import FastHttpSession
+from locust.runners import MasterRunner, WorkerRunner
+
+from fleet_sim import knobs, stats
+from fleet_sim.car_link import HttpBatchTransport, Unacked, WebSocketTransport
+from fleet_sim.config import FleetConfig
+from fleet_sim.identities import identity, in_cohort, need_times, rng_for
+from fleet_sim.phone_app import PhoneApp
+from fleet_sim.profiles import Profile, load_profile
+from fleet_sim.registration import register_fleet
+from fleet_sim.retry import TokenBucket, make_policy
+from fleet_sim.telemetry import effective, field_names, make_record
+
+log = logging.getLogger("fleet_sim")
+RECONNECT_START_S, RECONNECT_CAP_S = 1.0, 256.0  # edge agent: 1 s doubling to 256 s, no jitter
+BLUETOOTH_S, KEYCARD_S = 5.0, 10.0  # est: time a fallback takes once the driver turns to it
+REMOTE_START_SHARE = 0.2  # est: share of needs that use remote start instead of unlock
+HTTP_TIMEOUT_S = 10.0  # the vehicle-command client's timeout
+_profiles: dict[str, Profile] = {}
+
+
+def profile_for(config: FleetConfig) -> Profile:
+    if config.profile not in _profiles:
+        _profiles[config.profile] = load_profile(config.profile)
+    return _profiles[config.profile]
+
+
+class IndexPool:
+    """Identity indices for one kind of user in this process: its shard, reused when freed."""
+
+    def __init__(self) -> None:
+        self.free: list[int] = []
+        self.counter = itertools.count()
+
+    def take(self, worker_index: int, workers: int) -> int:
+        if self.free:
+            return heapq.heappop(self.free)
+        return worker_index + next(self.counter) * max(1, workers)
+
+    def give_back(self, index: int) -> None:
+        heapq.heappush(self.free, index)
+
+
+_pools = {"car": IndexPool(), "driver": IndexPool()}
+
+
+def _worker_index(environment: Any) -> int:
+    runner = environment.runner
+    return max(0, getattr(runner, "worker_index", 0)) if isinstance(runner, WorkerRunner) else 0
+
+
+def set_fleet_size(cars: int, drivers: int) -> None:
+    """The scenario shape calls this: Locust then keeps exactly this many of each."""
+    CarUser.fixed_count = cars
+    DriverUser.fixed_count = drivers
+
+
+def _session(environment: Any, base_url: str, user: User) -> FastHttpSession:
+    return FastHttpSession(base_url=base_url, user=user,
+                           request_event=environment.events.request,
+                           connection_timeout=HTTP_TIMEOUT_S, network_timeout=HTTP_TIMEOUT_S,
+                           max_retries=0)
+
+
+class CarUser(User):
+    """A connected car: streams telemetry, resends what is not acked, obeys commands, sleeps."""
+
+    fixed_count = 1
+    weight = 1
+
+    def on_start(self) -> None:
+        config = knobs.current()
+        self.index = _pools["car"].take(_worker_index(self.environment), config.workers)
+        self.ident = identity(config.seed, self.index, config.fallbacks)
+        self.rng = rng_for(config.seed, self.index, "car")
+        self.profile = profile_for(config)
+        self.unacked = Unacked()
+        self.seq = 0
+        self.asleep = self.rng.random() < float(config.telemetry.get("asleep_share", 0.1))
+        self.transport = self._transport(config)
+        stats.COUNTERS.add("cars_total")
+        self.online_counted = False
+
+    def _transport(self, config: FleetConfig) -> Any:
+        variables = {"vin": self.ident.vin, "car_token": self.ident.car_token}
+        if self.profile.telemetry["transport"] == "http":
+            return HttpBatchTransport(_session(self.environment, config.telemetry_url, self),
+                                      self.profile, variables)
+        return WebSocketTransport(config.telemetry_url, self.profile, variables,
+                                  self.environment.events.request.fire, self._on_message)
+
+    def on_stop(self) -> None:
+        self.transport.close()
+        self._count_connected(False)
+        _pools["car"].give_back(self.index)
+
+    def _count_connected(self, up: bool) -> None:
+        if up != self.online_counted:
+            stats.COUNTERS.add("cars_connected", 1 if up else -1)
+            self.online_counted = up
+
+    def _on_message(self, msg: dict[str, Any]) -> None:
+        kind = msg.get("type")
+        if kind == "ack":
+            rtt = self.unacked.ack(msg.get("seq", -1))
+            if rtt is not None:
+                stats.COUNTERS.add("telemetry_acked")
+                self.environment.events.request.fire(
+                    request_type="WS", name="telemetry", response_time=rtt * 1000,
+                    response_length=0, exception=None)
+        elif kind == "command":
+            stats.COUNTERS.add("commands_received")
+            if msg.get("command") == "wake_up":
+                gevent.spawn_later(float(knobs.current().telemetry.get("wake_delay_s", 3.0)),
+                                   self._wake)
+                return
+            if self.asleep:
+                return  # an asleep car does not act (the backend answers 408 before this)
+            self.transport.send_control({"type": "command_ack", "id": msg.get("id"),
+                                         "result": True, "reason": ""})
+            stats.COUNTERS.add("commands_acked")
+
+    def _wake(self) -> None:
+        self.asleep = False
+        self.transport.send_control({"type": "state", "state": "online"})
+
+    @task
+    def drive(self) -> None:
+        backoff = RECONNECT_START_S
+        while True:
+            if not self.transport.connected:
+                self._count_connected(False)
+                if not self.transport.connect():
+                    gevent.sleep(backoff)
+                    backoff = min(RECONNECT_CAP_S, backoff * 2)
+                    continue
+                backoff = RECONNECT_START_S
+                self._count_connected(True)
+                self.transport.send_control({"type": "state",
+                                             "state": "asleep" if self.asleep else "online"})
+            config = knobs.current()
+            tel = config.telemetry
+            if self.asleep:
+                gevent.sleep(1.0)
+                continue
+            cohort = in_cohort(config.seed, self.index, config.cohort)
+            interval, nfields = effective(float(tel["interval_s"]), int(tel["fields"]),
+                                          config.verbosity, cohort,
+                                          float(tel["min_interval_s"]), int(tel["max_fields"]))
+            self._send_due(config, nfields)
+            gevent.sleep(interval * self.rng.uniform(0.9, 1.1))
+
+    def _send_due(self, config: FleetConfig, nfields: int) -> None:
+        self.seq += 1
+        record = make_record(self.seq, field_names(nfields), self.rng, self.ident.home)
+        resend = self.unacked.due(float(config.telemetry["ack_timeout_s"]), limit=50)
+        for old in resend:
+            old["is_resend"] = True
+            self.unacked.add(old)  # restart its ack clock
+            self.environment.events.request.fire(
+                request_type=self.transport.kind, name="telemetry",
+                response_time=float(config.telemetry["ack_timeout_s"]) * 1000,
+                response_length=0, exception=TimeoutError("no ack: resent"))
+        stats.COUNTERS.add("telemetry_resent", len(resend))
+        batch = [*resend, record]
+        self.unacked.add(record)
+        stats.COUNTERS.add("telemetry_sent")
+        acked = self.transport.send(batch)
+        for seq in acked or []:
+            if self.unacked.ack(seq) is not None:
+                stats.COUNTERS.add("telemetry_acked")
+
+
+class DriverUser(User):
+    """An owner who needs to get in at seeded moments: the app first, then the fallbacks."""
+
+    fixed_count = 1
+    weight = 1
+
+    def on_start(self) -> None:
+        config = knobs.current()
+        self.index = _pools["driver"].take(_worker_index(self.environment), config.workers)
+        self.ident = identity(config.seed, self.index, config.fallbacks)
+        self.rng = rng_for(config.seed, self.index, "driver")
+        self.profile = profile_for(config)
+        self.session = _session(self.environment, config.api_url, self)
+        self.app = PhoneApp(self.session, self.profile, self.ident)
+        self.bucket = TokenBucket()
+        self.started = time.monotonic()
+        self.needs = iter(need_times(config.seed, self.index, config.need_interval_s, 86400.0))
+
+    def on_stop(self) -> None:
+        _pools["driver"].give_back(self.index)
+
+    @task
+    def live(self) -> None:
+        for at in self.needs:
+            wait = self.started + at - time.monotonic()
+            if wait > 0:
+                gevent.sleep(wait)
+            self.need_to_get_in()
+
+    def need_to_get_in(self) -> None:
+        config = knobs.current()
+        stats.COUNTERS.add("drivers_needing")
+        command = "unlock"
+        if "remote_start" in self.profile.actions and self.rng.random() < REMOTE_START_SHARE:
+            command = "remote_start"
+        policy = make_policy(config.retry_policy, random.Random(self.rng.random()), self.bucket)
+        start = time.monotonic()
+        deadline = start + config.patience_s
+        attempts, ok = 0, False
+        while True:
+            attempts += 1
+            status = self.app.open_and_command(command, deadline)
+            if self.app.succeeded(command, status):
+                policy.on_success()
+                ok = True
+                break
+            delay = policy.delay_s(attempts)
+            if delay is None or time.monotonic() + delay >= deadline:
+                break
+            gevent.sleep(delay)
+        elapsed = time.monotonic() - start
+        if ok:
+            outcome, t = "app", elapsed
+        elif self.ident.bluetooth_key_works:
+            outcome, t = "bluetooth", max(elapsed, config.patience_s) + BLUETOOTH_S
+        elif self.ident.has_keycard:
+            outcome, t = "keycard", max(elapsed, config.patience_s) + KEYCARD_S
+        else:
+            outcome, t = "stranded", None
+        stats.record_outcome(self.environment, outcome=outcome,
+                             time_to_access_s=None if t is None else round(t, 3),
+                             attempts=attempts, policy=config.retry_policy, vin=self.ident.vin)
+
+
+@events.init.add_listener
+def _install(environment: Any, **_: Any) -> None:
+    stats.install(environment)
+    knobs.install(environment)
+    standalone = knobs.initial_from_env()
+    if standalone is not None:
+        knobs.reset(standalone)
+        set_fleet_size(standalone.cars, standalone.drivers)
+
+
+@events.test_start.add_listener
+def _standalone_registration(environment: Any, **_: Any) -> None:
+    """Without the scenario engine (standalone mode) the fleet registers itself."""
+    if knobs.initial_from_env() is None or isinstance(environment.runner, WorkerRunner):
+        return
+    register_fleet(knobs.current())
+
+
+__all__ = ["CarUser", "DriverUser", "MasterRunner", "set_fleet_size"]

@@ -1,0 +1,108 @@
+"""The owner's phone app against a backend profile: token and refresh, vehicle lookup,
+wake and poll, then the command — every request named by its action in Locust's stats.
+
+Runs inside a Locust user (gevent); ``session`` is a FastHttpSession pointed at the
+API proxy. Returns the status that decided the attempt; 0 stands for a connection
+error or timeout.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import gevent
+
+from fleet_sim.identities import Identity
+from fleet_sim.profiles import Profile, RequestTemplate, dig, render
+from fleet_sim.stats import COUNTERS
+
+WAKE_POLL_S = 2.0  # est: the vehicle-command client polls every 10 s; a phone app polls faster
+
+
+class PhoneApp:
+    def __init__(self, session: Any, profile: Profile, ident: Identity) -> None:
+        self.session = session
+        self.profile = profile
+        self.vars: dict[str, Any] = {
+            "vin": ident.vin, "vehicle_id": ident.vin, "owner_email": ident.owner_email,
+            "owner_password": ident.owner_password, "car_token": ident.car_token,
+        }
+        self.token_at = 0.0
+        self.have_vehicle = "list_vehicles" not in profile.actions
+
+    def call(self, action: str, tpl: RequestTemplate, auth: bool = True) -> tuple[int, Any]:
+        headers = render(dict(tpl.headers), self.vars)
+        if auth:
+            headers.update(render(dict(self.profile.auth_header), self.vars))
+        body = render(tpl.json, self.vars) if tpl.json is not None else None
+        with self.session.request(tpl.method, render(tpl.path, self.vars), name=action,
+                                  json=body, headers=headers, catch_response=True) as resp:
+            status = int(resp.status_code or 0)
+            COUNTERS.status(action, status)
+            if status in tpl.success:
+                resp.success()
+                data = None
+                if tpl.extract:
+                    try:
+                        data = resp.json()
+                    except Exception:
+                        data = None
+                    for var, path in tpl.extract.items():
+                        value = dig(data, path)
+                        if value is not None:
+                            self.vars[var] = value
+                return status, data
+            resp.failure(f"HTTP {status}" if status else f"connection error: {resp.error}")
+            return status, None
+
+    def ensure_token(self) -> int:
+        if "access_token" in self.vars:
+            return 200
+        status, _ = self.call("token", self.profile.login, auth=False)
+        if status in self.profile.login.success:
+            self.token_at = time.monotonic()
+        return status
+
+    def reauth(self) -> int:
+        self.vars.pop("access_token", None)
+        if self.profile.refresh is not None and self.vars.get("refresh_token"):
+            status, _ = self.call("token", self.profile.refresh, auth=False)
+            if status in self.profile.refresh.success:
+                return status
+        return self.ensure_token()
+
+    def step(self, action: str) -> int:
+        tpl = self.profile.actions[action]
+        status, _ = self.call(action, tpl)
+        if status in (401, 403) and self.reauth() in self.profile.login.success:
+            status, _ = self.call(action, tpl)
+        return status
+
+    def open_and_command(self, command: str, deadline: float) -> int:
+        """One tap: open the app, make sure the car is awake, send the command."""
+        status = self.ensure_token()
+        if status not in self.profile.login.success:
+            return status
+        if not self.have_vehicle:
+            status = self.step("list_vehicles")
+            if status not in self.profile.actions["list_vehicles"].success:
+                return status
+            self.have_vehicle = True
+        if "vehicle_data" in self.profile.actions:
+            status = self.step("vehicle_data")
+            if status in self.profile.asleep_status and "wake_up" in self.profile.actions:
+                status = self.step("wake_up")
+                if status not in self.profile.actions["wake_up"].success:
+                    return status
+                while time.monotonic() < deadline:
+                    gevent.sleep(WAKE_POLL_S)
+                    status = self.step("vehicle_data")
+                    if status not in self.profile.asleep_status:
+                        break
+            if status not in self.profile.actions["vehicle_data"].success:
+                return status
+        return self.step(command)
+
+    def succeeded(self, command: str, status: int) -> bool:
+        return status in self.profile.actions[command].success

@@ -1,0 +1,121 @@
+"""Fleet counters: what Locust's request stats cannot say (acks, resends, stranded drivers).
+
+Each process counts its own cars and drivers; workers send their cumulative counters
+with every report to the master, which sums the latest report of each worker, so a
+distributed run reads like a single-process one.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from typing import Any
+
+REPORT_KEY = "fleetchaos_fleet"
+OUTCOMES_KEY = "fleetchaos_outcomes"
+OUTCOMES = ("app", "bluetooth", "keycard")
+
+
+def _empty() -> dict[str, Any]:
+    return {
+        "cars_connected": 0, "cars_total": 0,
+        "telemetry_sent": 0, "telemetry_acked": 0, "telemetry_resent": 0,
+        "telemetry_bytes": 0, "telemetry_dropped": 0,
+        "commands_received": 0, "commands_acked": 0,
+        "drivers_needing": 0, "accessed": dict.fromkeys(OUTCOMES, 0), "stranded": 0,
+        "status_by_action": {},
+    }
+
+
+class FleetCounters:
+    def __init__(self) -> None:
+        self.data = _empty()
+        self.pending_outcomes: list[dict[str, Any]] = []
+
+    def add(self, key: str, n: int = 1) -> None:
+        self.data[key] += n
+
+    def status(self, action: str, status: int) -> None:
+        by = self.data["status_by_action"].setdefault(action, {})
+        key = str(status)
+        by[key] = by.get(key, 0) + 1
+
+    def outcome(self, outcome: str) -> None:
+        if outcome == "stranded":
+            self.data["stranded"] += 1
+        else:
+            self.data["accessed"][outcome] += 1
+
+    def as_dict(self) -> dict[str, Any]:
+        return copy.deepcopy(self.data)
+
+    def reset(self) -> None:
+        self.data = _empty()
+        self.pending_outcomes.clear()
+
+
+COUNTERS = FleetCounters()
+_worker_reports: dict[str, dict[str, Any]] = {}
+
+
+def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    total = _empty()
+    for part in parts:
+        for key, value in part.items():
+            if key == "accessed":
+                for k, v in value.items():
+                    total["accessed"][k] = total["accessed"].get(k, 0) + v
+            elif key == "status_by_action":
+                for action, by in value.items():
+                    dest = total["status_by_action"].setdefault(action, defaultdict(int))
+                    for status, n in by.items():
+                        dest[status] += n
+            elif isinstance(value, int | float):
+                total[key] = total.get(key, 0) + value
+    total["status_by_action"] = {a: dict(b) for a, b in total["status_by_action"].items()}
+    return total
+
+
+def snapshot(environment: Any) -> dict[str, Any]:
+    """Cumulative fleet counters for the whole run (summed over workers on a master)."""
+    from locust.runners import MasterRunner
+
+    if isinstance(environment.runner, MasterRunner):
+        return merge(list(_worker_reports.values()))
+    return COUNTERS.as_dict()
+
+
+def install(environment: Any) -> None:
+    """Worker → master reporting, and the driver-outcome event on every runner."""
+    from locust.event import EventHook
+    from locust.runners import MasterRunner, WorkerRunner
+
+    if not hasattr(environment.events, "fleet_driver_outcome"):
+        environment.events.fleet_driver_outcome = EventHook()
+    runner = environment.runner
+    if isinstance(runner, WorkerRunner):
+        def report(client_id: str, data: dict[str, Any]) -> None:
+            data[REPORT_KEY] = COUNTERS.as_dict()
+            data[OUTCOMES_KEY] = COUNTERS.pending_outcomes[:]
+            COUNTERS.pending_outcomes.clear()
+
+        environment.events.report_to_master.add_listener(report)
+    elif isinstance(runner, MasterRunner):
+        def receive(client_id: str, data: dict[str, Any]) -> None:
+            if REPORT_KEY in data:
+                _worker_reports[client_id] = data[REPORT_KEY]
+            for outcome in data.get(OUTCOMES_KEY, []):
+                environment.events.fleet_driver_outcome.fire(**outcome)
+
+        environment.events.worker_report.add_listener(receive)
+
+
+def record_outcome(environment: Any, **outcome: Any) -> None:
+    """Count a driver's outcome here and fire the event (the master fires it for workers)."""
+    from locust.runners import WorkerRunner
+
+    COUNTERS.outcome(outcome["outcome"])
+    if isinstance(environment.runner, WorkerRunner):
+        COUNTERS.pending_outcomes.append(outcome)
+    else:
+        environment.events.fleet_driver_outcome.fire(**outcome)
