@@ -251,7 +251,8 @@ class DriverUser(User):
             outcome, t = "stranded", None
         stats.record_outcome(self.environment, outcome=outcome,
                              time_to_access_s=None if t is None else round(t, 3),
-                             attempts=attempts, policy=config.retry_policy, vin=self.ident.vin)
+                             attempts=attempts, policy=config.retry_policy, vin=self.ident.vin,
+                             waited_s=round(elapsed, 3))
 
 
 @events.init.add_listener

@@ -125,8 +125,7 @@ async def vehicle_data(request: web.Request) -> web.Response:
                         "vehicle unavailable: vehicle is offline or asleep")
 
     def latest(conn: sqlite3.Connection) -> tuple[str, float] | None:
-        return conn.execute("SELECT body, ts FROM telemetry WHERE vin=? ORDER BY id DESC LIMIT 1",
-                            (vin,)).fetchone()
+        return conn.execute("SELECT body, ts FROM vehicle_state WHERE vin=?", (vin,)).fetchone()
 
     row = await st.api_db(latest)
     fields = json.loads(row[0]) if row else {}

@@ -28,6 +28,11 @@ CREATE TABLE IF NOT EXISTS telemetry (
     id INTEGER PRIMARY KEY, vin TEXT NOT NULL, seq INTEGER NOT NULL, ts REAL,
     is_resend INTEGER NOT NULL, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS telemetry_vin ON telemetry(vin, id);
+CREATE TABLE IF NOT EXISTS signals (
+    vin TEXT NOT NULL, name TEXT NOT NULL, ts REAL NOT NULL, value TEXT);
+CREATE INDEX IF NOT EXISTS signals_by_name ON signals(vin, name, ts);
+CREATE TABLE IF NOT EXISTS vehicle_state (
+    vin TEXT PRIMARY KEY, ts REAL NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS commands (
     id TEXT PRIMARY KEY, vin TEXT NOT NULL, command TEXT NOT NULL, result TEXT,
     created REAL NOT NULL);

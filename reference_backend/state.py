@@ -38,11 +38,21 @@ class BackendState:
         rows = [(vin, int(r["seq"]), float(r.get("ts") or time.time()),
                  1 if r.get("is_resend") else 0, json.dumps(r.get("fields") or {}))
                 for r in records]
+        # One row per signal as well, as time-series telemetry stores keep them: the cost
+        # of a record grows with its field count, which is what verbosity multiplies.
+        signals = [(vin, name, row[2], json.dumps(value))
+                   for r, row in zip(records, rows, strict=True)
+                   for name, value in (r.get("fields") or {}).items()]
 
         def write(conn: sqlite3.Connection) -> None:
             conn.execute("BEGIN")
             conn.executemany(
                 "INSERT INTO telemetry (vin, seq, ts, is_resend, body) VALUES (?,?,?,?,?)", rows)
+            conn.executemany("INSERT INTO signals (vin, name, ts, value) VALUES (?,?,?,?)",
+                             signals)
+            conn.execute("INSERT INTO vehicle_state (vin, ts, body) VALUES (?,?,?) "
+                         "ON CONFLICT(vin) DO UPDATE SET ts=excluded.ts, body=excluded.body",
+                         (vin, rows[-1][2], rows[-1][4]))
             conn.execute("COMMIT")
 
         await self.pool.run(write, self.capacity.telemetry_acquire_timeout_s)

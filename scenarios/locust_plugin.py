@@ -1,0 +1,86 @@
+"""The scenario's Locust wiring: custom arguments (shown in the web UI's start form too),
+the engine on the master or local runner, and the end-of-run verdict as exit code."""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+from typing import Any
+
+from locust import events
+from locust.runners import WorkerRunner
+
+from scenarios.engine import ENGINE_ATTR, Engine, current_engine
+from scenarios.loader import load_scenario
+from scenarios.schema import ScenarioError
+
+
+@events.init_command_line_parser.add_listener
+def _arguments(parser: Any) -> None:
+    group = parser  # Locust's parser: include_in_web_ui / is_secret work only here
+    group.add_argument("--scenario", default="baseline", include_in_web_ui=True,
+                       help="built-in scenario name or YAML path")
+    group.add_argument("--target-profile", default="", include_in_web_ui=True,
+                       help="backend profile (default: the scenario's)")
+    group.add_argument("--seed", type=int, default=None, include_in_web_ui=True,
+                       help="seed (default: the scenario's)")
+    group.add_argument("--time-scale", type=float, default=1.0, include_in_web_ui=True,
+                       help="multiply every time in the timeline")
+    group.add_argument("--set", dest="fc_set", action="append", default=[],
+                       include_in_web_ui=False, help="override a scenario field: key=value")
+    group.add_argument("--journal", default="", include_in_web_ui=False,
+                       help="journal path (JSON Lines)")
+    for name in ("summary", "junit", "html-report", "markdown"):
+        group.add_argument(f"--{name}", default="", include_in_web_ui=False,
+                           help=f"write the {name.replace('-report', '').upper()} report here")
+    group.add_argument("--run-id", default="", include_in_web_ui=False,
+                       help="marker carried by every fault of this run")
+    group.add_argument("--admin-token", default=os.environ.get("FLEETCHAOS_ADMIN_TOKEN", ""),
+                       include_in_web_ui=False, is_secret=True,
+                       help="backend admin token for fleet registration (or FLEETCHAOS_ADMIN_TOKEN)")
+    group.add_argument("--allow-remote", action="store_true", default=False,
+                       include_in_web_ui=False,
+                       help="allow targets outside 127.0.0.0/8 and ::1")
+
+
+@events.init.add_listener
+def _create_engine(environment: Any, **_: Any) -> None:
+    if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
+        return
+    opts = environment.parsed_options
+    overrides = list(opts.fc_set)
+    if opts.target_profile:
+        overrides.append(f"fleet.profile={opts.target_profile}")
+    try:
+        scenario = load_scenario(opts.scenario, overrides=overrides, time_scale=opts.time_scale)
+    except ScenarioError as exc:
+        print(f"fleetchaos: error: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
+    engine = Engine(environment, scenario, run_id=opts.run_id or None,
+                    journal_path=opts.journal or None, admin_token=opts.admin_token or None,
+                    allow_remote=opts.allow_remote, seed=opts.seed,
+                    outputs={"summary": opts.summary or None, "junit": opts.junit or None,
+                             "html": opts.html_report or None, "markdown": opts.markdown or None})
+    setattr(environment, ENGINE_ATTR, engine)
+    atexit.register(engine.finish, "process exit")
+    if environment.web_ui is not None:
+        try:
+            from reports.webui import install
+        except ImportError:
+            return
+        install(environment)
+
+
+@events.test_stop.add_listener
+def _test_stop(environment: Any, **_: Any) -> None:
+    engine = current_engine(environment)
+    if engine is not None and engine.set_up:
+        engine.finish("test stopped")
+
+
+@events.quitting.add_listener
+def _quitting(environment: Any, **_: Any) -> None:
+    engine = current_engine(environment)
+    if engine is not None:
+        engine.finish("quitting")

@@ -1,0 +1,72 @@
+"""Once a second: what happened in that second, from Locust's stats and the fleet counters.
+
+Locust's stats are cumulative (and, on a master, the sum of the workers' reports);
+the sampler keeps the previous snapshot and writes the difference, including the
+interval's latency histogram per action, so phases can compute true percentiles.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scenarios.metrics import hist_diff, percentile
+
+
+def _locust_totals(environment: Any) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for (name, _method), entry in environment.stats.entries.items():
+        agg = out.setdefault(name, {"requests": 0, "failures": 0, "rt": {}})
+        agg["requests"] += entry.num_requests
+        agg["failures"] += entry.num_failures
+        for ms, n in entry.response_times.items():
+            agg["rt"][ms] = agg["rt"].get(ms, 0) + n
+    return out
+
+
+class Sampler:
+    def __init__(self, environment: Any, fleet_snapshot: Any) -> None:
+        self.environment = environment
+        self.fleet_snapshot = fleet_snapshot
+        self.prev_locust: dict[str, dict[str, Any]] = {}
+        self.prev_status: dict[str, dict[str, int]] = {}
+        self.latest_fleet: dict[str, Any] = {}
+
+    def sample(self) -> dict[str, Any]:
+        now = _locust_totals(self.environment)
+        fleet = self.fleet_snapshot(self.environment)
+        self.latest_fleet = fleet
+        status_now = fleet.get("status_by_action", {})
+        by_action: dict[str, dict[str, Any]] = {}
+        all_hist: dict[str, int] = {}
+        requests = failures = 0
+        for name, agg in now.items():
+            before = self.prev_locust.get(name, {"requests": 0, "failures": 0, "rt": {}})
+            hist = hist_diff(agg["rt"], before["rt"])
+            d_req = agg["requests"] - before["requests"]
+            d_fail = agg["failures"] - before["failures"]
+            if not (d_req or d_fail or hist):
+                continue
+            requests += d_req
+            failures += d_fail
+            for k, n in hist.items():
+                all_hist[k] = all_hist.get(k, 0) + n
+            by_action[name] = {"requests": d_req, "failures": d_fail, "hist": hist,
+                               "p50_ms": percentile(hist, 0.5), "p95_ms": percentile(hist, 0.95),
+                               "p99_ms": percentile(hist, 0.99), "by_status": {}}
+        by_status: dict[str, int] = {}
+        for action, statuses in status_now.items():
+            diff = hist_diff(statuses, self.prev_status.get(action, {}))
+            if not diff:
+                continue
+            entry = by_action.setdefault(action, {"requests": 0, "failures": 0, "hist": {},
+                                                  "p50_ms": None, "p95_ms": None,
+                                                  "p99_ms": None, "by_status": {}})
+            entry["by_status"] = diff
+            for s, n in diff.items():
+                by_status[s] = by_status.get(s, 0) + n
+        self.prev_locust = now
+        self.prev_status = {a: dict(s) for a, s in status_now.items()}
+        return {"requests": requests, "failures": failures, "by_status": by_status,
+                "p50_ms": percentile(all_hist, 0.5), "p95_ms": percentile(all_hist, 0.95),
+                "p99_ms": percentile(all_hist, 0.99), "by_action": by_action,
+                "fleet": {k: v for k, v in fleet.items() if k != "status_by_action"}}
