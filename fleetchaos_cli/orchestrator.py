@@ -205,6 +205,8 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> tuple[int,
     opts.journal_path.parent.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env["TOXIPROXY_URL"] = services.toxiproxy_url
+    if any(c.name == "toxiproxy server" for c in services.started):
+        env["FLEETCHAOS_TOXIPROXY_BUILTIN"] = "1"
     if services.admin_token:
         env["FLEETCHAOS_ADMIN_TOKEN"] = services.admin_token
     log_path = opts.out_dir / f"{opts.run_id}.locust.log"

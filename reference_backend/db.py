@@ -31,6 +31,7 @@ CREATE INDEX IF NOT EXISTS telemetry_vin ON telemetry(vin, id);
 CREATE TABLE IF NOT EXISTS signals (
     vin TEXT NOT NULL, name TEXT NOT NULL, ts REAL NOT NULL, value TEXT);
 CREATE INDEX IF NOT EXISTS signals_by_name ON signals(vin, name, ts);
+CREATE INDEX IF NOT EXISTS signals_by_time ON signals(ts, name);
 CREATE TABLE IF NOT EXISTS vehicle_state (
     vin TEXT PRIMARY KEY, ts REAL NOT NULL, body TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS commands (

@@ -149,7 +149,9 @@ class Engine:
                            versions=_versions(), source=self.scenario.source,
                            target={"profile": self.scenario.profile, "host": host,
                                    "toxiproxy_url": url,
-                                   "toxiproxy_server": "built-in" if self.builtin_toxiproxy
+                                   "toxiproxy_server": "built-in"
+                                   if self.builtin_toxiproxy
+                                   or os.environ.get("FLEETCHAOS_TOXIPROXY_BUILTIN")
                                    else "external", "proxies": dict(self.listen)},
                            fleet={**self.fleet_size, "registered": registered,
                                   **{k: v for k, v in config.items()

@@ -1,0 +1,40 @@
+"""`fleetchaos report JOURNAL`: re-render any journal, including one cut short by a kill."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from rich.console import Console
+
+from reports.export import write_all
+from reports.terminal import TerminalReport
+
+EPILOG = "example: fleetchaos report fleetchaos-out/1a2b3c4d.journal.jsonl --html report.html"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="fleetchaos report", epilog=EPILOG,
+                                     description="Re-render a run's journal (JSON Lines).")
+    parser.add_argument("journal", help="the journal written by a run")
+    parser.add_argument("--html", help="write the HTML report here")
+    parser.add_argument("--junit", help="write JUnit XML here")
+    parser.add_argument("--markdown", help="write Markdown here")
+    parser.add_argument("--summary", help="write the summary JSON here")
+    parser.add_argument("--width", type=int, default=None, help="terminal width to render at")
+    ns = parser.parse_args(argv)
+    from scenarios.journal import read_journal
+
+    try:
+        records = read_journal(ns.journal)
+    except OSError as exc:
+        print(f"fleetchaos report: error: {ns.journal}: {exc.strerror}", file=sys.stderr)
+        return 2
+    if not any(r.get("type") == "header" for r in records):
+        print(f"fleetchaos report: error: {ns.journal}: not a fleetchaos journal "
+              "(no header record)", file=sys.stderr)
+        return 2
+    report = write_all(records, summary=ns.summary, junit=ns.junit, html=ns.html,
+                       markdown=ns.markdown)
+    Console(width=ns.width).print(TerminalReport(report))
+    return {"pass": 0, "fail": 1}.get(report.verdict, 1)

@@ -1,0 +1,28 @@
+"""Write every requested export from journal records (the run's end and `fleetchaos report`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from reports.html import render_html
+from reports.junit import render_junit
+from reports.markdown import render_markdown
+from reports.model import RunReport
+from reports.summary_json import render_summary_json
+
+RENDERERS = {"summary": render_summary_json, "junit": render_junit, "html": render_html,
+             "markdown": render_markdown}
+
+
+def write_all(records: list[dict[str, Any]], *, summary: str | Path | None = None,
+              junit: str | Path | None = None, html: str | Path | None = None,
+              markdown: str | Path | None = None) -> RunReport:
+    report = RunReport.from_records(records)
+    for name, path in (("summary", summary), ("junit", junit), ("html", html),
+                       ("markdown", markdown)):
+        if path:
+            target = Path(path)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(RENDERERS[name](report), encoding="utf-8")
+    return report

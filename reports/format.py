@@ -1,0 +1,59 @@
+"""Number formatting shared by every renderer, so all formats say the same thing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from scenarios.metrics import UNLOCK_ACTIONS, ok_ratio, statuses_of
+
+
+def num(value: Any, digits: int = 0) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float) and digits:
+        return f"{value:,.{digits}f}"
+    return f"{round(value):,}" if isinstance(value, int | float) else str(value)
+
+
+def pct(value: float | None) -> str:
+    return "-" if value is None else f"{100 * value:.1f}%"
+
+
+def observed(slo: dict[str, Any]) -> str:
+    value = slo.get("observed")
+    if value is None:
+        return "no data"
+    if slo["metric"].endswith("_ratio"):
+        return pct(value)
+    if slo["metric"].endswith("_ms"):
+        return f"{value:,.0f} ms"
+    if slo["metric"] == "recovery_s":
+        return f"{value:g} s"
+    return f"{value:g}"
+
+
+def threshold(slo: dict[str, Any]) -> str:
+    op = "≥" if slo["op"] == ">=" else "≤"
+    value = slo["threshold"]
+    if slo["metric"].endswith("_ratio"):
+        return f"{op} {pct(value)}"
+    if slo["metric"].endswith("_ms"):
+        return f"{op} {value:,.0f} ms"
+    if slo["metric"] == "recovery_s":
+        return f"{op} {value:g} s"
+    return f"{op} {value:g}"
+
+
+def statuses(by_status: dict[str, int] | None, limit: int = 4) -> str:
+    if not by_status:
+        return "-"
+    items = sorted(by_status.items(), key=lambda kv: -kv[1])[:limit]
+    return " ".join(f"{'conn' if k == '0' else k}:{v}" for k, v in items)
+
+
+def count_5xx(by_status: dict[str, int] | None) -> int:
+    return sum(n for k, n in (by_status or {}).items() if k.startswith("5"))
+
+
+def phase_unlock_ok(phase: dict[str, Any]) -> float | None:
+    return ok_ratio(statuses_of(phase.get("by_action") or {}, UNLOCK_ACTIONS))
