@@ -279,10 +279,11 @@ def sweep_faults(services: Services, run_id: str) -> list[str]:
 
 def render_outputs(opts: RunOptions) -> str | None:
     """Print the terminal report and write the requested files; return the verdict."""
+    from rich.console import Console
+
     from reports.export import write_all
     from reports.model import RunReport
     from reports.terminal import render_terminal
-    from rich.console import Console
     from scenarios.journal import read_journal
 
     if not opts.journal_path.exists():
