@@ -139,11 +139,11 @@ def vehicle_document(vid: int, vin: str, fields: dict[str, Any], ts: float) -> d
 
     return {
         "id": vid, "vin": vin, "state": "online", "timestamp": int(ts * 1000),
-        "charge_state": {**section("charge", 40), "battery_level": fields.get("soc", 0)},
-        "drive_state": {**section("drive", 20), "latitude": fields.get("lat"),
+        "charge_state": {**section("charge", 70), "battery_level": fields.get("soc", 0)},
+        "drive_state": {**section("drive", 40), "latitude": fields.get("lat"),
                         "longitude": fields.get("lon"), "shift_state": fields.get("gear")},
-        "vehicle_state": {**section("vehicle", 40), "locked": fields.get("locked", True)},
-        "climate_state": section("climate", 30),
+        "vehicle_state": {**section("vehicle", 70), "locked": fields.get("locked", True)},
+        "climate_state": section("climate", 60),
         "telemetry": fields,
     }
 

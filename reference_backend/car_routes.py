@@ -71,6 +71,8 @@ async def streaming(request: web.Request) -> web.WebSocketResponse:
     window: deque[float] = deque()
     garbage = 0
     tasks: set[asyncio.Task[None]] = set()
+    # Bounded work per connection: past it we stop reading and TCP pushes back on the car.
+    inflight = asyncio.Semaphore(st.capacity.ws_inflight)
 
     async def ingest(record: dict[str, Any]) -> None:
         try:
@@ -78,6 +80,8 @@ async def streaming(request: web.Request) -> web.WebSocketResponse:
         except PoolTimeout:
             st.telemetry_unstored += 1  # not acked: the car will resend
             return
+        finally:
+            inflight.release()
         with contextlib.suppress(ConnectionError, RuntimeError):
             await ws.send_json({"type": "ack", "seq": record["seq"]})
 
@@ -103,6 +107,7 @@ async def streaming(request: web.Request) -> web.WebSocketResponse:
                         st.telemetry_rate_limited += 1  # dropped unacked, as the guard does
                         continue
                     window.append(now)
+                    await inflight.acquire()
                     task = asyncio.create_task(ingest(data))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
