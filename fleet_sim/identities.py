@@ -7,6 +7,8 @@ without the others and workers shard by index without coordination.
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import random
 from dataclasses import dataclass
 from functools import lru_cache
@@ -91,3 +93,19 @@ def need_times(seed: int, index: int, mean_interval_s: float, horizon_s: float) 
 def shard(index_space: int, worker_index: int, workers: int) -> range:
     """The indices one process owns: every ``workers``-th, starting at its index."""
     return range(worker_index, index_space, max(1, workers))
+
+
+class IndexPool:
+    """Identity indices for one kind of user in this process: its shard, reused when freed."""
+
+    def __init__(self) -> None:
+        self.free: list[int] = []
+        self.counter = itertools.count()
+
+    def take(self, worker_index: int, workers: int) -> int:
+        if self.free:
+            return heapq.heappop(self.free)
+        return worker_index + next(self.counter) * max(1, workers)
+
+    def give_back(self, index: int) -> None:
+        heapq.heappush(self.free, index)

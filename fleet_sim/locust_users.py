@@ -8,8 +8,6 @@ so no two users anywhere share a car or a driver.
 
 from __future__ import annotations
 
-import heapq
-import itertools
 import logging
 import random
 import time
@@ -23,7 +21,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from fleet_sim import knobs, stats
 from fleet_sim.car_link import HttpBatchTransport, Unacked, WebSocketTransport
 from fleet_sim.config import FleetConfig
-from fleet_sim.identities import identity, in_cohort, need_times, rng_for
+from fleet_sim.identities import IndexPool, identity, in_cohort, need_times, rng_for
 from fleet_sim.phone_app import PhoneApp
 from fleet_sim.profiles import Profile, load_profile
 from fleet_sim.registration import register_fleet
@@ -42,22 +40,6 @@ def profile_for(config: FleetConfig) -> Profile:
     if config.profile not in _profiles:
         _profiles[config.profile] = load_profile(config.profile)
     return _profiles[config.profile]
-
-
-class IndexPool:
-    """Identity indices for one kind of user in this process: its shard, reused when freed."""
-
-    def __init__(self) -> None:
-        self.free: list[int] = []
-        self.counter = itertools.count()
-
-    def take(self, worker_index: int, workers: int) -> int:
-        if self.free:
-            return heapq.heappop(self.free)
-        return worker_index + next(self.counter) * max(1, workers)
-
-    def give_back(self, index: int) -> None:
-        heapq.heappush(self.free, index)
 
 
 _pools = {"car": IndexPool(), "driver": IndexPool()}

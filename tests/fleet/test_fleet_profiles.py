@@ -1,0 +1,55 @@
+"""Backend profiles: the built-ins load, and every mistake names the file and the key."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from fleet_sim.profiles import ProfileError, builtin_profiles, load_profile, render
+
+BASE = yaml.safe_load((__import__("fleet_sim.profiles").profiles.BUILTIN_DIR
+                       / "generic-rest.yaml").read_text())
+
+
+def test_builtin_profiles_load():
+    assert builtin_profiles() == ["generic-rest", "owner-api", "reference"]
+    ref = load_profile("reference")
+    assert ref.registration is not None and ref.telemetry["transport"] == "websocket"
+    assert load_profile("generic-rest").telemetry["transport"] == "http"
+
+
+def test_render_keeps_whole_placeholders_typed():
+    out = render({"vehicles": "{vehicles}", "p": "/v/{vin}/x"}, {"vehicles": [1, 2], "vin": "V"})
+    assert out == {"vehicles": [1, 2], "p": "/v/V/x"}
+
+
+@pytest.mark.parametrize(("mutate", "key"), [
+    (lambda d: d["actions"].pop("unlock"), "actions.unlock"),
+    (lambda d: d["actions"]["unlock"].update(method="FETCH"), "actions.unlock.method"),
+    (lambda d: d["actions"]["unlock"].update(path="vehicles"), "actions.unlock.path"),
+    (lambda d: d["actions"]["unlock"].update(path="/v/{car_colour}"), "actions.unlock.path"),
+    (lambda d: d["actions"].update(fly={"method": "GET", "path": "/"}), "actions.fly"),
+    (lambda d: d["actions"]["unlock"].update(success=["ok"]), "actions.unlock.success"),
+    (lambda d: d["telemetry"].update(transport="pigeon"), "telemetry.transport"),
+    (lambda d: d.update(colour="red"), "colour"),
+    (lambda d: d.pop("auth"), "auth"),
+    (lambda d: d.update(base_url="localhost"), "base_url"),
+])
+def test_validation_names_file_and_key(tmp_path, mutate, key):
+    data = yaml.safe_load(yaml.safe_dump(BASE))
+    mutate(data)
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(ProfileError) as info:
+        load_profile(str(path))
+    assert str(path) in str(info.value)
+    assert f": {key}:" in str(info.value)
+
+
+def test_missing_and_broken_files(tmp_path):
+    with pytest.raises(ProfileError, match="no such profile"):
+        load_profile(str(tmp_path / "nope.yaml"))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("actions: [unclosed")
+    with pytest.raises(ProfileError, match="not valid YAML"):
+        load_profile(str(bad))
