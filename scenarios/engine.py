@@ -392,6 +392,8 @@ class Engine:
                                leftovers_found=[])
             records = read_journal(self.journal.path)
             self.summary = build_summary(records)
+            if reason.startswith("signal") or self.elapsed() < self.scenario.duration_s - 1:
+                self.summary["verdict"] = "incomplete"  # cut short: no verdict on the SLOs
             for slo in self.summary["slos"]:
                 self.journal.write("slo", **slo)
             self.journal.write("summary", **self.summary)

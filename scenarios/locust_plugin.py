@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import atexit
 import os
+import signal
 import sys
 from typing import Any
 
+import gevent
 from locust import events
 from locust.runners import WorkerRunner
 
@@ -64,6 +66,15 @@ def _create_engine(environment: Any, **_: Any) -> None:
                              "html": opts.html_report or None, "markdown": opts.markdown or None})
     setattr(environment, ENGINE_ATTR, engine)
     atexit.register(engine.finish, "process exit")
+
+    def on_sigterm() -> None:
+        # A headless shape run blocks Locust's main greenlet before Locust installs its own
+        # SIGTERM handler, so without this a SIGTERM would kill the run with faults in place.
+        engine.finish("signal SIGTERM")
+        if environment.runner is not None:
+            environment.runner.quit()
+
+    gevent.signal_handler(signal.SIGTERM, on_sigterm)
     if environment.web_ui is not None:
         try:
             from reports.webui import install

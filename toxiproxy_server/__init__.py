@@ -13,13 +13,15 @@ from toxiproxy_server.server import main
 
 
 def run_in_subprocess(host: str = "127.0.0.1", port: int = 0, config: str | None = None,
-                      seed: int | None = None) -> ChildProcess:
+                      seed: int | None = None, extensions: bool = True) -> ChildProcess:
     """Start the server in its own process and return once it answers (a context manager)."""
     argv = [sys.executable, "-m", "toxiproxy_server", "--host", host, "--port", str(port)]
     if config:
         argv += ["--config", str(config)]
     if seed is not None:
         argv += ["--seed", str(seed)]
+    if not extensions:
+        argv.append("--no-extensions")
     return start_child("toxiproxy server", argv)
 
 

@@ -34,9 +34,10 @@ def _error(status: int, message: str) -> web.Response:
 class Collection:
     """All proxies by name; the seeded random source every link draws from."""
 
-    def __init__(self, seed: int | None = None) -> None:
+    def __init__(self, seed: int | None = None, extensions: bool = True) -> None:
         self.proxies: dict[str, Proxy] = {}
         self.rng = random.Random(seed)
+        self.extensions = extensions
 
     async def create(self, body: Any, *, replace: bool = False) -> Proxy:
         if not isinstance(body, dict):
@@ -118,6 +119,8 @@ def build_app(collection: Collection) -> web.Application:
 
     @routes.get("/extensions")
     async def extensions(request: web.Request) -> web.Response:
+        if not collection.extensions:
+            raise ApiError(404, "404 page not found")
         return _json({"extensions": [*EXTENSIONS, "seed"]})
 
     @routes.get("/proxies")
@@ -179,6 +182,8 @@ def build_app(collection: Collection) -> web.Application:
         body = await _body(request)
         if not isinstance(body, dict):
             raise ApiError(400, "toxic must be a JSON object")
+        if not collection.extensions and body.get("type") in EXTENSIONS:
+            raise ApiError(400, f"invalid toxic type: {body.get('type')!r}")
         return _json(proxy.add_toxic(body).to_json())
 
     @routes.get("/proxies/{proxy}/toxics/{toxic}")

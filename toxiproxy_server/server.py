@@ -34,6 +34,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8474, help="API port (default 8474; 0 = free)")
     parser.add_argument("--config", type=Path, help="JSON array of proxies to create at start")
     parser.add_argument("--seed", type=int, help="seed every random draw (toxicity, jitter, ...)")
+    parser.add_argument("--no-extensions", action="store_true",
+                        help="behave exactly like Toxiproxy 2.x: no http_error, no /extensions")
     return parser.parse_args(argv)
 
 
@@ -51,7 +53,7 @@ def load_config(path: Path) -> list[dict[str, Any]]:
 
 
 async def serve(args: argparse.Namespace, config: list[dict[str, Any]]) -> int:
-    collection = Collection(seed=args.seed)
+    collection = Collection(seed=args.seed, extensions=not args.no_extensions)
     for i, item in enumerate(config):
         try:
             proxy = await collection.create(item, replace=True)

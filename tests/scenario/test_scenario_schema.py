@@ -1,0 +1,118 @@
+"""Scenario files: the built-ins validate, and every mistake names file, line and key."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from scenarios.loader import list_builtin, load_scenario
+from scenarios.schema import ScenarioError
+
+GOOD = textwrap.dedent("""\
+    title: A test scenario
+    duration: 30
+    fleet: {cars: 10, drivers: 5}
+    phases:
+      - {name: before, start: 0, end: 10}
+      - {name: during, start: 10, end: 20}
+      - {name: after, start: 20, end: 30}
+    timeline:
+      - at: 10
+        duration: 10
+        toxic: {proxy: api, type: latency, attributes: {latency: 100}}
+    slos:
+      - {metric: unlock_success_ratio, phase: during, min: 0.9}
+""")
+
+
+def write(tmp_path, text: str, name: str = "s.yaml"):
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_every_builtin_validates():
+    names = [n for n, _ in list_builtin()]
+    assert {"baseline", "verbosity-flood-2021", "api-500-storm", "api-latency",
+            "telemetry-partition", "cellular-bandwidth", "half-open"} <= set(names)
+    for name in names:
+        scenario = load_scenario(name)
+        assert scenario.title and scenario.description
+    flood = load_scenario("verbosity-flood-2021")
+    assert [p.name for p in flood.phases] == ["baseline", "flood", "recovery"]
+    assert load_scenario("api-500-storm").extensions_needed() == {"http_error"}
+    assert load_scenario("api-latency").extensions_needed() == set()
+
+
+@pytest.mark.parametrize(("old", "new", "line", "key", "expected"), [
+    ("duration: 30", "duration: soon", 2, "duration", "a number"),
+    ("fleet: {cars: 10, drivers: 5}", "fleet: {cars: -1, drivers: 5}", 3, "fleet.cars",
+     "a whole number"),
+    ("fleet: {cars: 10, drivers: 5}", "fleet: {cars: 10, wheels: 4}", 3, "fleet.wheels",
+     "one of"),
+    ("type: latency", "type: latenzy", 11, "timeline.0.toxic.type", "one of latency"),
+    ("proxy: api,", "proxy: db,", 11, "timeline.0.toxic.proxy", "one of the proxies"),
+    ("attributes: {latency: 100}", "attributes: {latency: fast}", 11,
+     "timeline.0.toxic.attributes.latency", "a number"),
+    ("  - at: 10\n", "  - at: 99\n", 9, "timeline.0.at", "a time before"),
+    ("{name: during, start: 10, end: 20}", "{name: during, start: 5, end: 20}", 6,
+     "phases.1.start", "at or after"),
+    ("metric: unlock_success_ratio", "metric: happiness", 13, "slos.0.metric", "one of"),
+    ("phase: during, min: 0.9", "phase: later, min: 0.9", 13, "slos.0.phase", "a phase name"),
+    ("phase: during, min: 0.9", "phase: during", 13, "slos.0", "exactly one of min or max"),
+    ("title: A test scenario\n", "title: A test scenario\ncolour: red\n", 2, "colour",
+     "one of"),
+])
+def test_errors_name_file_line_key_and_expectation(tmp_path, old, new, line, key, expected):
+    assert old in GOOD
+    path = write(tmp_path, GOOD.replace(old, new, 1))
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert message.startswith(f"{path}:{line}: {key}: expected"), message
+    assert expected in message
+
+
+def test_overrides_env_and_time_scale(tmp_path):
+    text = GOOD.replace("fleet: {cars: 10, drivers: 5}",
+                        "fleet: {cars: '${FLEET_CARS}', drivers: '${DRIVERS:-7}'}")
+    path = write(tmp_path, text)
+    s = load_scenario(path, overrides=["timeline.0.toxic.attributes.latency=250",
+                                       "fleet.retry_policy=retry-budget"],
+                      time_scale=0.5, env={"FLEET_CARS": "40"})
+    assert s.fleet == {"cars": 40, "drivers": 7, "retry_policy": "retry-budget"}
+    assert s.timeline[0].spec["attributes"]["latency"] == 250
+    assert (s.duration_s, s.timeline[0].at_s, s.timeline[0].duration_s) == (15, 5, 5)
+    assert [(p.start_s, p.end_s) for p in s.phases] == [(0, 5), (5, 10), (10, 15)]
+    with pytest.raises(ScenarioError, match="FLEET_CARS is not set"):
+        load_scenario(path, env={})
+    with pytest.raises(ScenarioError, match="expected key=value"):
+        load_scenario(path, overrides=["nonsense"], env={"FLEET_CARS": "1"})
+    with pytest.raises(ScenarioError, match="no such list item"):
+        load_scenario(path, overrides=["timeline.5.at=1"], env={"FLEET_CARS": "1"})
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"title: x\n" + b"a" * (2 * 1024 * 1024), "limited to"),
+    (b"\x00\x01\x02binary\xff", "binary"),
+    (b"title: \xff\xfe not utf8", "not UTF-8"),
+    (("x: " + "[" * 200 + "]" * 200).encode(), "nested deeper"),
+    (b"a: &a [1,1,1,1,1,1,1,1,1]\n" + b"".join(
+        b"%s: &%s [*%s,*%s,*%s,*%s,*%s,*%s,*%s,*%s]\n" % ((b"k%d" % i,) * 2 + (
+            b"a" if i == 0 else b"k%d" % (i - 1),) * 8) for i in range(20)), "aliases"),
+    (b"title: [unclosed", "not valid YAML"),
+    (b"- just\n- a list\n", "expected a mapping"),
+])
+def test_hostile_files_are_refused(tmp_path, content, message):
+    path = tmp_path / "hostile.yaml"
+    path.write_bytes(content)
+    with pytest.raises(ScenarioError, match=message):
+        load_scenario(str(path))
+
+
+def test_unknown_names_and_paths():
+    with pytest.raises(ScenarioError, match="not a built-in scenario"):
+        load_scenario("no-such-scenario")
+    with pytest.raises(ScenarioError, match="no such file"):
+        load_scenario("/nonexistent/x.yaml")
