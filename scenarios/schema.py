@@ -90,12 +90,10 @@ class _V:
         self.source, self.lines = source, lines
 
     def fail(self, key: str, expected: str) -> ScenarioError:
-        line = self.lines.get(key)
-        while line is None and "." in key:
-            key_parent = key.rsplit(".", 1)[0]
-            line = self.lines.get(key_parent)
-            if line is None:
-                key = key_parent
+        probe, line = key, self.lines.get(key)
+        while line is None and "." in probe:  # a key added by --set: the nearest parent's line
+            probe = probe.rsplit(".", 1)[0]
+            line = self.lines.get(probe)
         where = f"{self.source}:{line}" if line else self.source
         return ScenarioError(f"{where}: {key}: expected {expected}")
 

@@ -1,0 +1,68 @@
+"""Journals with the documented record shapes, written by the real JournalWriter, so the
+renderers can be tested without a run. Numbers are arbitrary but fixed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from scenarios.journal import JournalWriter
+from scenarios.summary import build_summary
+
+PHASES = [{"name": "baseline", "start_s": 0.0, "end_s": 4.0},
+          {"name": "flood", "start_s": 4.0, "end_s": 8.0},
+          {"name": "recovery", "start_s": 8.0, "end_s": 12.0}]
+
+
+def write_journal(path: Path, *, complete: bool = True) -> Path:
+    j = JournalWriter(path)
+    j.write("header", t=0.0, run_id="r1234567", scenario="verbosity-flood-2021",
+            title="The lockout (test)", description="", seed=7, started_at="2026-01-01T00:00:00",
+            versions={"python": "3.11"}, target={"profile": "reference",
+                                                 "host": "http://127.0.0.1:1",
+                                                 "toxiproxy_server": "built-in"},
+            fleet={"cars": 10, "drivers": 5}, duration_s=12.0, phases=PHASES,
+            slos=[{"name": "unlocks work in the flood", "phase": "flood",
+                   "metric": "unlock_success_ratio", "op": ">=", "threshold": 0.95},
+                  {"name": "nobody stranded", "phase": "all", "metric": "stranded_drivers",
+                   "op": "<=", "threshold": 0.0}],
+            timeline=[{"index": 0, "at_s": 4.0, "duration_s": 4.0, "end_s": 8.0,
+                       "action": "verbosity", "spec": {"level": 60, "cohort": 0.5}}],
+            leftovers_removed=[])
+    sent = acked = 0
+    for sec in range(1, 13):
+        flood = 5 <= sec <= 9
+        sent += 100 if flood else 10
+        acked += 40 if flood else 10
+        unlock = {"200": 2, "500": 3} if flood else {"200": 4}
+        j.write("sample", t=float(sec), dt=1.0, phase=PHASES[min(2, (sec - 1) // 4)]["name"],
+                users=15, requests=20, failures=3 if flood else 0,
+                by_status={"200": 10, **({"500": 3} if flood else {})},
+                p50_ms=20.0, p95_ms=900.0 if flood else 40.0, p99_ms=1500.0 if flood else 60.0,
+                by_action={"unlock": {"requests": 5, "failures": 3 if flood else 0,
+                                      "by_status": unlock,
+                                      "hist": {"20": 2, "2000": 3} if flood else {"20": 4},
+                                      "p50_ms": 20.0, "p95_ms": 2000.0, "p99_ms": 2000.0},
+                           "telemetry": {"requests": 40 if flood else 10, "failures": 0,
+                                         "by_status": {}, "hist": {"5": 10},
+                                         "p50_ms": 5.0, "p95_ms": 5.0, "p99_ms": 5.0}},
+                fleet={"cars_connected": 10, "telemetry_sent": sent, "telemetry_acked": acked,
+                       "telemetry_resent": 0, "telemetry_bytes": sent * 400},
+                active_faults=["knobs"] if flood else [])
+        if sec == 4:
+            j.write("step", t=4.0, action="verbosity", step=0, phase="flood",
+                    detail={"verbosity": 60, "cohort": 0.5}, manual=False)
+        if sec == 7:
+            j.write("driver", t=7.0, phase="flood", outcome="stranded", time_to_access_s=None,
+                    attempts=12, policy="fixed-1s", vin="5YJ3E1EA7KF000001", waited_s=15)
+            j.write("driver", t=7.5, phase="flood", outcome="keycard", time_to_access_s=25.0,
+                    attempts=12, policy="fixed-1s", vin="5YJ3E1EA7KF000002", waited_s=15)
+        if sec in (2, 11):
+            j.write("driver", t=float(sec), phase="baseline" if sec == 2 else "recovery",
+                    outcome="app", time_to_access_s=0.5, attempts=1, policy="fixed-1s",
+                    vin="5YJ3E1EA7KF000003", waited_s=0.5)
+    if complete:
+        j.write("cleanup", t=12.5, reason="test", removed=[], left=[], leftovers_found=[])
+        j.write("summary", t=12.6, **build_summary(__import__("scenarios.journal").journal
+                                                   .read_journal(path)))
+    j.close()
+    return path

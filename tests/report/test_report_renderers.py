@@ -1,0 +1,109 @@
+"""Renderers: a golden terminal render at 80 columns, JUnit structure, HTML chart data,
+Markdown, and `fleetchaos report` on whole and cut-short journals."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+from journal_factory import write_journal
+from rich.console import Console
+
+from reports.export import write_all
+from reports.model import RunReport
+from reports.terminal import TerminalReport
+from scenarios.journal import read_journal
+
+GOLDEN = Path(__file__).parent / "golden"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def render(report: RunReport, width: int = 80) -> str:
+    console = Console(width=width, record=True, color_system=None, force_terminal=False,
+                      file=open(os.devnull, "w"))  # noqa: SIM115 - closed with the console
+    console.print(TerminalReport(report))
+    return console.export_text()
+
+
+def test_terminal_report_matches_golden_at_80_columns(tmp_path):
+    report = RunReport.from_records(read_journal(write_journal(tmp_path / "j.jsonl")))
+    text = render(report)
+    golden = GOLDEN / "terminal_80.txt"
+    if os.environ.get("FLEETCHAOS_UPDATE_GOLDEN"):
+        golden.write_text(text)
+    assert text == golden.read_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "FAIL" in text and "stranded" in text
+
+
+def test_summary_figures_come_from_the_samples(tmp_path):
+    report = RunReport.from_records(read_journal(write_journal(tmp_path / "j.jsonl")))
+    phases = {p["name"]: p for p in report.summary["phases"]}
+    assert phases["baseline"]["by_status"] == {"200": 40}
+    assert phases["flood"]["by_status"]["500"] == 12  # samples at t=5..8
+    slos = {s["name"]: s for s in report.summary["slos"]}
+    # the flood phase holds samples t=5..8: 2 of 5 unlocks answered 200 in each
+    assert slos["unlocks work in the flood"]["observed"] == pytest.approx(8 / 20)
+    assert slos["nobody stranded"]["observed"] == 1 and not slos["nobody stranded"]["passed"]
+    assert report.summary["drivers"]["keycard"] == 1
+    assert report.verdict == "fail"
+
+
+def test_junit_has_a_case_per_slo_and_failures_say_observed_vs_threshold(tmp_path):
+    records = read_journal(write_journal(tmp_path / "j.jsonl"))
+    write_all(records, junit=tmp_path / "junit.xml")
+    suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    cases = suite.findall("testcase")
+    assert suite.get("tests") == "2" and len(cases) == 2
+    failures = [c.find("failure") for c in cases if c.find("failure") is not None]
+    assert suite.get("failures") == str(len(failures)) == "2"
+    assert all(re.search(r"observed .+, threshold [≥≤]", f.get("message")) for f in failures)
+
+
+def test_html_is_self_contained_and_carries_its_chart_data(tmp_path):
+    records = read_journal(write_journal(tmp_path / "j.jsonl"))
+    write_all(records, html=tmp_path / "r.html", markdown=tmp_path / "r.md",
+              summary=tmp_path / "s.json")
+    page = (tmp_path / "r.html").read_text()
+    assert "<svg" in page and "http://" not in page.split("<script", 1)[0].replace(
+        "http://127.0.0.1:1", "")
+    data = json.loads(re.search(r'<script type="application/json" id="chart-data">(.*?)</script>',
+                                page, re.S).group(1))
+    assert len(data["series"]["t"]) == 12
+    assert data["fault_windows"] == [[4.0, 8.0, "verbosity x60 on 50%"]]
+    assert max(data["series"]["error_5xx_ratio"]) > 0
+    assert data["series"]["stranded_cumulative"][-1] == 1
+    assert "| flood |" in (tmp_path / "r.md").read_text()
+    assert json.loads((tmp_path / "s.json").read_text())["verdict"] == "fail"
+
+
+def run_report(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "fleetchaos_cli", "report", *args],
+                          capture_output=True, text=True, timeout=60, cwd=REPO,
+                          env={**os.environ, "NO_COLOR": "1", "COLUMNS": "80"})
+
+
+def test_report_cli_rerenders_a_journal_cut_short_by_a_kill(tmp_path):
+    path = write_journal(tmp_path / "j.jsonl", complete=False)
+    with path.open("a") as fh:
+        fh.write('{"type": "sample", "t": 13.0, "by_sta')  # the kill landed mid-line
+    result = run_report(str(path), "--html", str(tmp_path / "r.html"), "--width", "80")
+    assert result.returncode == 1
+    assert "INCOMPLETE" in result.stdout
+    assert (tmp_path / "r.html").exists()
+
+
+def test_report_cli_refuses_what_is_not_a_journal(tmp_path):
+    missing = run_report(str(tmp_path / "none.jsonl"))
+    assert missing.returncode == 2 and "none.jsonl" in missing.stderr
+    junk = tmp_path / "junk.jsonl"
+    junk.write_text("hello\n")
+    result = run_report(str(junk))
+    assert result.returncode == 2 and "not a fleetchaos journal" in result.stderr
+    assert "Traceback" not in result.stderr + missing.stderr
