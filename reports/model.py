@@ -57,6 +57,7 @@ class RunReport:
         """Per-second series for charts."""
         t, rps, p95, err, unlock_ok, stranded, acked = [], [], [], [], [], [], []
         count = 0
+        prev_acked = 0
         driver_times = sorted((d["t"], d.get("outcome")) for d in self.drivers)
         i = 0
         for s in self.samples:
@@ -74,7 +75,9 @@ class RunReport:
                 count += driver_times[i][1] == "stranded"
                 i += 1
             stranded.append(count)
-            acked.append((by_action.get("telemetry") or {}).get("requests", 0))
+            now_acked = int((s.get("fleet") or {}).get("telemetry_acked", prev_acked))
+            acked.append(max(0, now_acked - prev_acked))
+            prev_acked = now_acked
         return {"t": t, "requests_per_s": rps, "p95_ms": p95, "error_5xx_ratio": err,
                 "unlock_success_ratio": unlock_ok, "stranded_cumulative": stranded,
                 "telemetry_acked_per_s": acked}
