@@ -96,16 +96,32 @@ def shard(index_space: int, worker_index: int, workers: int) -> range:
 
 
 class IndexPool:
-    """Identity indices for one kind of user in this process: its shard, reused when freed."""
+    """Identity indices for one kind of user in this process: its shard, reused when freed.
+
+    Locust does not split a class's users evenly across workers, so a worker may get more
+    users than its shard holds; it then borrows from the top of another worker's shard
+    (which fills from the bottom). With two workers this never collides; with more, two
+    overflowing workers can borrow the same top index (a known limit, see docs/scaling.md).
+    """
 
     def __init__(self) -> None:
         self.free: list[int] = []
         self.counter = itertools.count()
 
-    def take(self, worker_index: int, workers: int) -> int:
+    def take(self, worker_index: int, workers: int, space: int | None = None) -> int:
         if self.free:
             return heapq.heappop(self.free)
-        return worker_index + next(self.counter) * max(1, workers)
+        k = next(self.counter)
+        n = max(1, workers)
+        index = worker_index + k * n
+        if space is None or index < space or n == 1:
+            return index
+        own = len(range(worker_index, space, n))
+        j = k - own  # the j-th borrowed index
+        target = (worker_index + 1 + j % (n - 1)) % n
+        top = list(range(target, space, n))
+        depth = j // (n - 1)
+        return top[-1 - depth] if depth < len(top) else index
 
     def give_back(self, index: int) -> None:
         heapq.heappush(self.free, index)

@@ -71,7 +71,8 @@ class CarUser(User):
 
     def on_start(self) -> None:
         config = knobs.current()
-        self.index = _pools["car"].take(_worker_index(self.environment), config.workers)
+        self.index = _pools["car"].take(_worker_index(self.environment), config.workers,
+                                        config.cars)
         self.ident = identity(config.seed, self.index, config.fallbacks)
         self.rng = rng_for(config.seed, self.index, "car")
         self.profile = profile_for(config)
@@ -180,7 +181,8 @@ class DriverUser(User):
 
     def on_start(self) -> None:
         config = knobs.current()
-        self.index = _pools["driver"].take(_worker_index(self.environment), config.workers)
+        self.index = _pools["driver"].take(_worker_index(self.environment), config.workers,
+                                           config.drivers)
         self.ident = identity(config.seed, self.index, config.fallbacks)
         self.rng = rng_for(config.seed, self.index, "driver")
         self.profile = profile_for(config)

@@ -372,6 +372,8 @@ class Engine:
         self.finished = True
         if self.sampler_greenlet is not None:
             self.sampler_greenlet.kill(block=False)
+            if _is_master(self.environment) and not reason.startswith("signal"):
+                gevent.sleep(2.0)  # workers send a last report when told to stop: wait for it
             self._write_sample()
         removed: list[str] = []
         left: list[str] = []
@@ -416,6 +418,12 @@ class Engine:
             except ImportError:
                 return
             write_all(records, **wanted)
+
+
+def _is_master(environment: Any) -> bool:
+    from locust.runners import MasterRunner
+
+    return isinstance(environment.runner, MasterRunner)
 
 
 def _action_name(action: str) -> str:

@@ -66,6 +66,12 @@ def test_worker_shards_do_not_overlap_and_cover_the_fleet():
     assert pools[1].take(1, 3) == taken[1][4]
 
 
+def test_an_uneven_split_across_two_workers_still_never_shares_an_identity():
+    a, b = IndexPool(), IndexPool()
+    got = [a.take(0, 2, 100) for _ in range(60)] + [b.take(1, 2, 100) for _ in range(40)]
+    assert sorted(got) == list(range(100))
+
+
 def test_cohort_is_stable_as_it_grows():
     small = {i for i in range(1000) if in_cohort(1, i, 0.2)}
     large = {i for i in range(1000) if in_cohort(1, i, 0.6)}
