@@ -1,0 +1,34 @@
+"""The fleet's cars alone, for the capacity benchmark; dumps counters and resource use."""
+
+import json
+import os
+import resource
+
+from locust import events
+
+from fleet_sim import stats
+from fleet_sim.locust_users import CarUser
+
+__all__ = ["CarUser"]
+
+
+@events.quitting.add_listener
+def _dump(environment, **_):
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    with open(os.environ["FLEET_BENCH_OUT"], "w") as fh:
+        json.dump({"fleet": stats.COUNTERS.as_dict(), "cpu_s": usage.ru_utime + usage.ru_stime,
+                   "max_rss_kb": usage.ru_maxrss}, fh)
+
+
+@events.test_start.add_listener
+def _connected(environment, **_):
+    import gevent
+
+    def watch():
+        peak = 0
+        while True:
+            gevent.sleep(1)
+            peak = max(peak, stats.COUNTERS.data["cars_connected"])
+            stats.COUNTERS.data["peak_connected"] = peak
+
+    gevent.spawn(watch)
