@@ -7,6 +7,7 @@ this module hands their arguments over untouched instead of declaring them twice
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -162,6 +163,19 @@ def cmd_validate(ns: argparse.Namespace) -> int:
         scenario = load_scenario(ns.scenario, overrides=ns.sets, time_scale=ns.time_scale or 1.0)
     except ScenarioError as exc:
         raise UsageError(str(exc)) from None
+    needed = scenario.extensions_needed()
+    url = os.environ.get("TOXIPROXY_URL")
+    if needed and url:
+        from scenarios.fault_control import FaultControl
+
+        try:
+            missing = needed - FaultControl(url).extensions()
+        except Exception as exc:
+            raise UsageError(f"TOXIPROXY_URL {url}: cannot ask for extensions: {exc}") from None
+        if missing:
+            raise UsageError(f"{scenario.source}: needs the {', '.join(sorted(missing))} "
+                             f"extension, which the Toxiproxy at {url} lacks; unset "
+                             "TOXIPROXY_URL to use the built-in server")
     title = getattr(scenario, "title", ns.scenario)
     steps = len(getattr(scenario, "timeline", []) or [])
     print(f"ok: {ns.scenario}: {title} ({steps} timeline steps)")

@@ -58,3 +58,13 @@ def test_run_rejects_bad_numbers(cli, tmp_path):
         result = cli("run", "baseline", *args, "--out", str(tmp_path))
         assert result.returncode == 2, args
         assert "Traceback" not in result.stderr
+
+
+def test_validate_checks_extensions_against_toxiproxy_url(cli):
+    import toxiproxy_server
+
+    with toxiproxy_server.run_in_subprocess(extensions=False) as plain:
+        result = cli("validate", "api-500-storm", env={"TOXIPROXY_URL": plain.url})
+        assert result.returncode == 2
+        assert "needs the http_error extension" in result.stderr
+        assert cli("validate", "api-latency", env={"TOXIPROXY_URL": plain.url}).returncode == 0
