@@ -42,7 +42,9 @@ test: $(STAMP) browser
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 bench: $(STAMP)
-	$(PY) -m bench.run_all
+	$(PY) -m bench.toxiproxy_bench
+	$(PY) -m bench.backend_capacity
+	$(PY) -m bench.fleet_capacity
 
 clean:
 	rm -rf $(VENV) .pytest_cache fleetchaos-out
