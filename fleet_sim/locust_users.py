@@ -33,6 +33,7 @@ RECONNECT_START_S, RECONNECT_CAP_S = 1.0, 256.0  # edge agent: 1 s doubling to 2
 BLUETOOTH_S, KEYCARD_S = 5.0, 10.0  # est: time a fallback takes once the driver turns to it
 REMOTE_START_SHARE = 0.2  # est: share of needs that use remote start instead of unlock
 HTTP_TIMEOUT_S = 10.0  # the vehicle-command client's timeout
+RESEND_BATCH = 10  # (est) unacked records a car resends alongside each new one
 _profiles: dict[str, Profile] = {}
 
 
@@ -155,7 +156,7 @@ class CarUser(User):
     def _send_due(self, config: FleetConfig, nfields: int) -> None:
         self.seq += 1
         record = make_record(self.seq, field_names(nfields), self.rng, self.ident.home)
-        resend = self.unacked.due(float(config.telemetry["ack_timeout_s"]), limit=50)
+        resend = self.unacked.due(float(config.telemetry["ack_timeout_s"]), limit=RESEND_BATCH)
         for old in resend:
             old["is_resend"] = True
             self.unacked.add(old)  # restart its ack clock

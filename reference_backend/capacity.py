@@ -25,7 +25,7 @@ class Capacity:
     ws_rate_limit: int = 1000        # messages per window per car connection (facts file:
     ws_rate_window_s: float = 30.0   # the open telemetry server's 1000 messages / 30 s)
     max_telemetry_bytes: int = 64 * 1024  # per WS message or HTTP batch; larger: 413 / error
-    ws_inflight: int = 16            # records one car connection may have in storage at once
+    ws_inflight: int = 256           # records one car connection may have in storage at once
 
     def update(self, changes: dict[str, Any]) -> list[str]:
         """Apply run-time knob changes; unknown names or wrong types raise ValueError."""

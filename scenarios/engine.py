@@ -21,6 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import gevent
+import gevent.event
 import requests
 
 from fleetchaos_common.loopback import TargetNotAllowed, check_loopback
@@ -75,6 +76,7 @@ class Engine:
         self.setup_error: str | None = None
         self.summary: dict[str, Any] | None = None
         self.manual_count = 0
+        self._finished_event = gevent.event.Event()
 
     # --- set-up -------------------------------------------------------------------------
     def elapsed(self) -> float:
@@ -366,10 +368,23 @@ class Engine:
 
     # --- the end ------------------------------------------------------------------------
     def finish(self, reason: str) -> dict[str, Any] | None:
-        """Roll everything back and write the verdict; safe to call more than once."""
+        """Roll everything back and write the verdict; safe to call more than once.
+
+        A second caller (Locust's quitting hook while a signal handler is finishing)
+        waits for the first to complete, so the process cannot exit mid-rollback.
+        """
         if self.finished:
+            self._finished_event.wait(timeout=60)
             return self.summary
         self.finished = True
+        try:
+            return self._finish(reason)
+        finally:
+            if self.builtin_toxiproxy is not None:
+                self.builtin_toxiproxy.stop()
+            self._finished_event.set()
+
+    def _finish(self, reason: str) -> dict[str, Any] | None:
         if self.sampler_greenlet is not None:
             self.sampler_greenlet.kill(block=False)
             if _is_master(self.environment) and not reason.startswith("signal"):
@@ -403,8 +418,6 @@ class Engine:
                 self.environment.process_exit_code = 0 if self.summary["verdict"] == "pass" else 1
             self._write_outputs(read_journal(self.journal.path))
         self.journal.close()
-        if self.builtin_toxiproxy is not None:
-            self.builtin_toxiproxy.stop()
         return self.summary
 
     def _write_outputs(self, records: list[dict[str, Any]]) -> None:

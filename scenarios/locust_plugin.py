@@ -74,7 +74,8 @@ def _create_engine(environment: Any, **_: Any) -> None:
         if environment.runner is not None:
             environment.runner.quit()
 
-    gevent.signal_handler(signal.SIGTERM, on_sigterm)
+    if environment.parsed_options.headless:
+        gevent.signal_handler(signal.SIGTERM, on_sigterm)
     if environment.web_ui is not None:
         try:
             from reports.webui import install
