@@ -356,7 +356,7 @@ class Engine:
         self.journal.write("sample", t=round(t, 3), dt=1.0, phase=self.scenario.phase_at(t - 0.5),
                            users=self.environment.runner.user_count if self.environment.runner
                            else 0,
-                           active_faults=[v.get("name") or v["kind"] for v in self.active.values()],
+                           active_faults=[_fault_label(v) for v in self.active.values()],
                            **data)
 
     def _driver_outcome(self, **outcome: Any) -> None:
@@ -431,6 +431,12 @@ class Engine:
             except ImportError:
                 return
             write_all(records, **wanted)
+
+
+def _fault_label(info: dict[str, Any]) -> str:
+    if info["kind"] == "knobs":
+        return "verbosity " + ", ".join(f"{k} was {v}" for k, v in info["undo"].items())
+    return str(info.get("name") or info.get("proxy") or info["kind"])
 
 
 def _is_master(environment: Any) -> bool:
