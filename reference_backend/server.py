@@ -7,15 +7,14 @@ import asyncio
 import logging
 import os
 import secrets
-import signal
 import sys
 import tempfile
 from dataclasses import fields
 
 from aiohttp import web
 
-from fleetchaos_common.child_process import announce_ready
 from fleetchaos_common.loopback import is_loopback_host
+from fleetchaos_common.serving import serve_until_signalled
 from reference_backend import admin_routes, api_routes, car_routes
 from reference_backend.api_routes import STATE
 from reference_backend.auth import TokenSigner
@@ -80,28 +79,15 @@ async def serve(ns: argparse.Namespace) -> int:
                          admin_token=ns.admin_token or secrets.token_urlsafe(16))
     with pool._connect() as conn:
         state.car_tokens.update(conn.execute("SELECT vin, car_token FROM vehicles").fetchall())
-    runner = web.AppRunner(build_app(state), access_log=None, shutdown_timeout=5)
-    await runner.setup()
-    site = web.TCPSite(runner, ns.host, ns.port, reuse_address=True)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
-        print(f"fleetchaos backend: error: cannot listen on {ns.host}:{ns.port}: "
-              f"{exc.strerror or exc}", file=sys.stderr)
-        return 2
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    announce_ready(host=ns.host, port=port, admin_token=state.admin_token, db=db_path)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    for link in list(state.cars.links.values()):
-        await link.ws.close(code=1001, message=b"server shutting down")
-    await runner.cleanup()
+    async def close_cars() -> None:
+        for link in list(state.cars.links.values()):
+            await link.ws.close(code=1001, message=b"server shutting down")
+
+    rc = await serve_until_signalled(build_app(state), ns.host, ns.port, name="fleetchaos backend",
+                                     ready_info={"admin_token": state.admin_token, "db": db_path},
+                                     on_stop=close_cars)
     pool.close()
-    return 0
+    return rc
 
 
 def main(argv: list[str] | None = None) -> int:

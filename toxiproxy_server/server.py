@@ -7,14 +7,11 @@ import asyncio
 import contextlib
 import json
 import resource
-import signal
 import sys
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
-
-from fleetchaos_common.child_process import announce_ready
+from fleetchaos_common.serving import serve_until_signalled
 from toxiproxy_server.api import VERSION, Collection, build_app
 from toxiproxy_server.proxy import ApiError
 
@@ -64,27 +61,12 @@ async def serve(args: argparse.Namespace, config: list[dict[str, Any]]) -> int:
             print(f"fleetchaos toxiproxy: error: {args.config}: proxy #{i}: {exc.message}",
                   file=sys.stderr)
             return 2
-    runner = web.AppRunner(build_app(collection), access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, args.host, args.port, reuse_address=True)
-    try:
-        await site.start()
-    except OSError as exc:
-        await runner.cleanup()
+    rc = await serve_until_signalled(build_app(collection), args.host, args.port,
+                                     name="fleetchaos toxiproxy",
+                                     ready_info={"version": VERSION}, on_stop=collection.close)
+    if rc:
         await collection.close()
-        print(f"fleetchaos toxiproxy: error: cannot listen on {args.host}:{args.port}: "
-              f"{exc.strerror or exc}", file=sys.stderr)
-        return 2
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    announce_ready(host=args.host, port=port, version=VERSION)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await collection.close()
-    await runner.cleanup()
-    return 0
+    return rc
 
 
 def raise_fd_limit() -> None:

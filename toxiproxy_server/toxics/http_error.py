@@ -96,14 +96,14 @@ class HttpErrorToxic(Toxic):
                     state["mode"], state["chunk_left"] = "chunk_size", 0
                 elif length:
                     state["mode"], state["left"] = "body", length
-            elif mode == "body":
+            elif mode in ("body", "chunk_data"):
                 take = min(state["left"], len(buf))
                 if state["forward"]:
                     out += buf[:take]
                 buf = buf[take:]
                 state["left"] -= take
                 if state["left"] == 0:
-                    state["mode"] = "head"
+                    state["mode"] = "head" if mode == "body" else "chunk_size"
             elif mode == "chunk_size":
                 end = buf.find(b"\r\n")
                 if end < 0:
@@ -114,14 +114,6 @@ class HttpErrorToxic(Toxic):
                 size = int(line.split(b";", 1)[0].strip() or b"0", 16)
                 state["mode"] = "chunk_data" if size else "trailer"
                 state["left"] = size + 2  # data + CRLF
-            elif mode == "chunk_data":
-                take = min(state["left"], len(buf))
-                if state["forward"]:
-                    out += buf[:take]
-                buf = buf[take:]
-                state["left"] -= take
-                if state["left"] == 0:
-                    state["mode"] = "chunk_size"
             elif mode == "trailer":
                 end = buf.find(b"\r\n")
                 if end < 0:
