@@ -10,6 +10,7 @@ import hashlib
 import heapq
 import itertools
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -80,14 +81,19 @@ def in_cohort(seed: int, index: int, share: float) -> bool:
     return rng_for(seed, index, "cohort").random() < share
 
 
-def need_times(seed: int, index: int, mean_interval_s: float, horizon_s: float) -> list[float]:
+def iter_need_times(seed: int, index: int, mean_interval_s: float) -> Iterator[float]:
     """When driver ``index`` needs to get in, seconds from the start (exponential gaps)."""
     rng = rng_for(seed, index, "needs")
-    t, out = rng.uniform(0, mean_interval_s), []
-    while t < horizon_s:
-        out.append(round(t, 3))
+    t = rng.uniform(0, mean_interval_s)
+    while True:
+        yield round(t, 3)
         t += rng.expovariate(1.0 / mean_interval_s)
-    return out
+
+
+def need_times(seed: int, index: int, mean_interval_s: float, horizon_s: float) -> list[float]:
+    """The needs of driver ``index`` within ``horizon_s`` (same sequence as the iterator)."""
+    return list(itertools.takewhile(lambda t: t < horizon_s,
+                                    iter_need_times(seed, index, mean_interval_s)))
 
 
 def shard(index_space: int, worker_index: int, workers: int) -> range:

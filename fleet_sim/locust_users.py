@@ -21,7 +21,7 @@ from locust.runners import MasterRunner, WorkerRunner
 from fleet_sim import knobs, stats
 from fleet_sim.car_link import HttpBatchTransport, Unacked, WebSocketTransport
 from fleet_sim.config import FleetConfig
-from fleet_sim.identities import IndexPool, identity, in_cohort, need_times, rng_for
+from fleet_sim.identities import IndexPool, identity, in_cohort, iter_need_times, rng_for
 from fleet_sim.phone_app import PhoneApp
 from fleet_sim.profiles import Profile, load_profile
 from fleet_sim.registration import register_fleet
@@ -191,7 +191,7 @@ class DriverUser(User):
         self.app = PhoneApp(self.session, self.profile, self.ident)
         self.bucket = TokenBucket()
         self.started = time.monotonic()
-        self.needs = iter(need_times(config.seed, self.index, config.need_interval_s, 86400.0))
+        self.needs = iter_need_times(config.seed, self.index, config.need_interval_s)
 
     def on_stop(self) -> None:
         _pools["driver"].give_back(self.index)
