@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(PY) -m bench.toxiproxy_bench
 	$(PY) -m bench.backend_capacity
 	$(PY) -m bench.fleet_capacity
+	$(PY) -m bench.fleet_overhead
 
 clean:
 	rm -rf $(VENV) .pytest_cache fleetchaos-out
