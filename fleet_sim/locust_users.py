@@ -16,7 +16,7 @@ from typing import Any
 import gevent
 from locust import User, events, task
 from locust.contrib.fasthttp import FastHttpSession
-from locust.runners import MasterRunner, WorkerRunner
+from locust.runners import WorkerRunner
 
 from fleet_sim import knobs, stats
 from fleet_sim.car_link import HttpBatchTransport, Unacked, WebSocketTransport
@@ -258,4 +258,4 @@ def _standalone_registration(environment: Any, **_: Any) -> None:
     register_fleet(knobs.current())
 
 
-__all__ = ["CarUser", "DriverUser", "MasterRunner", "set_fleet_size"]
+__all__ = ["CarUser", "DriverUser", "set_fleet_size"]
