@@ -15,7 +15,8 @@ __all__ = ["CarUser"]
 @events.quitting.add_listener
 def _dump(environment, **_):
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    with open(os.environ["FLEET_BENCH_OUT"], "w") as fh:
+    path = os.path.join(os.environ["FLEET_BENCH_OUT"], f"{os.getpid()}.json")
+    with open(path, "w") as fh:
         json.dump({"fleet": stats.COUNTERS.as_dict(), "cpu_s": usage.ru_utime + usage.ru_stime,
                    "max_rss_kb": usage.ru_maxrss}, fh)
 
