@@ -25,7 +25,7 @@ from fleet_sim.identities import IndexPool, identity, in_cohort, iter_need_times
 from fleet_sim.phone_app import PhoneApp
 from fleet_sim.profiles import Profile, load_profile
 from fleet_sim.registration import register_fleet
-from fleet_sim.retry import TokenBucket, make_policy
+from fleet_sim.retry import RetryPolicy, TokenBucket, make_policy
 from fleet_sim.telemetry import effective, field_names, make_record
 
 log = logging.getLogger("fleet_sim")
@@ -190,6 +190,7 @@ class DriverUser(User):
         self.session = _session(self.environment, config.api_url, self)
         self.app = PhoneApp(self.session, self.profile, self.ident)
         self.bucket = TokenBucket()
+        self.policy: RetryPolicy | None = None
         self.started = time.monotonic()
         self.needs = iter_need_times(config.seed, self.index, config.need_interval_s)
 
@@ -210,7 +211,10 @@ class DriverUser(User):
         command = "unlock"
         if "remote_start" in self.profile.actions and self.rng.random() < REMOTE_START_SHARE:
             command = "remote_start"
-        policy = make_policy(config.retry_policy, random.Random(self.rng.random()), self.bucket)
+        if self.policy is None or self.policy.name != config.retry_policy:
+            self.policy = make_policy(config.retry_policy, random.Random(self.rng.random()),
+                                      self.bucket)
+        policy = self.policy
         start = time.monotonic()
         deadline = start + config.patience_s
         attempts, ok = 0, False

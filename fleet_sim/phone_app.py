@@ -30,13 +30,26 @@ class PhoneApp:
         }
         self.token_at = 0.0
         self.have_vehicle = "list_vehicles" not in profile.actions
+        self._cache: dict[tuple[Any, ...], tuple[str, dict[str, str], Any]] = {}
+
+    def _rendered(self, action: str, tpl: RequestTemplate, auth: bool
+                  ) -> tuple[str, dict[str, str], Any]:
+        """Path, headers and body for a call; cached until a variable they use changes."""
+        key = (action, id(tpl), auth, self.vars.get("access_token"),
+               self.vars.get("refresh_token"), self.vars.get("vehicle_id"))
+        cached = self._cache.get(key)
+        if cached is None:
+            headers = render(dict(tpl.headers), self.vars)
+            if auth:
+                headers.update(render(dict(self.profile.auth_header), self.vars))
+            body = render(tpl.json, self.vars) if tpl.json is not None else None
+            cached = (render(tpl.path, self.vars), headers, body)
+            self._cache[key] = cached
+        return cached
 
     def call(self, action: str, tpl: RequestTemplate, auth: bool = True) -> tuple[int, Any]:
-        headers = render(dict(tpl.headers), self.vars)
-        if auth:
-            headers.update(render(dict(self.profile.auth_header), self.vars))
-        body = render(tpl.json, self.vars) if tpl.json is not None else None
-        with self.session.request(tpl.method, render(tpl.path, self.vars), name=action,
+        path, headers, body = self._rendered(action, tpl, auth)
+        with self.session.request(tpl.method, path, name=action,
                                   json=body, headers=headers, catch_response=True) as resp:
             status = int(resp.status_code or 0)
             COUNTERS.status(action, status)
