@@ -17,6 +17,7 @@ import requests
 
 import toxiproxy_server
 from bench.common import ensure_tool, write_doc
+from bench.proxy_profile import section
 
 DURATION_S = 6
 COMMAND = ".venv/bin/python -m bench.toxiproxy_bench"
@@ -90,6 +91,7 @@ def main() -> None:
                         direct = wrk(wrk_bin, f"http://127.0.0.1:{port}{path}", conns)
                         proxied = wrk(wrk_bin, f"http://{via}{path}", conns)
                         rows.append((label, conns, direct, proxied))
+                profile = section(wrk_bin, f"http://{via}/small", server.pid, ng.pid)
         finally:
             ng.terminate()
             ng.wait(10)
@@ -102,7 +104,7 @@ def main() -> None:
     body = (f"wrk, 1 thread, {DURATION_S} s per cell, nginx upstream on loopback, a proxy with "
             "no toxics.\nReference: Shopify's Go Toxiproxy keeps about 0.38x of direct on one "
             "connection and 0.58x at 32 on a 2-core machine like this; the goal is 0.4x and 0.6x.\n\n"
-            + "\n".join(table) + "\n")
+            + "\n".join(table) + "\n\n" + profile)
     print(write_doc("toxiproxy", "Built-in Toxiproxy server: overhead", COMMAND, body).read_text())
 
 

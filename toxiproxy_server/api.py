@@ -214,7 +214,7 @@ def build_app(collection: Collection) -> web.Application:
     async def metrics(request: web.Request) -> web.Response:
         lines = ["# TYPE toxiproxy_proxy_sent_bytes_total counter"]
         for p in collection.proxies.values():
-            for stream, n in p.bytes.items():
+            for stream, n in p.sent_bytes().items():
                 lines.append(
                     f'toxiproxy_proxy_sent_bytes_total{{proxy="{p.name}",direction="{stream}"}} {n}'
                 )

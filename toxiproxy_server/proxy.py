@@ -6,7 +6,7 @@ import asyncio
 import random
 from typing import Any
 
-from toxiproxy_server.link import Link
+from toxiproxy_server.link import Link, Side
 from toxiproxy_server.toxics import TOXICS, Toxic, ToxicError
 
 STREAMS = ("upstream", "downstream")
@@ -47,7 +47,8 @@ class Proxy:
         self.links: set[Link] = set()
         self.rng = rng
         self.server: asyncio.base_events.Server | None = None
-        self.bytes = {"upstream": 0, "downstream": 0}
+        self.bytes = {"upstream": 0, "downstream": 0}  # of connections already closed
+        self.toxic_streams = {"upstream": 0, "downstream": 0}  # toxics per direction
         self.connections_total = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -59,16 +60,21 @@ class Proxy:
             "toxics": [t.to_json() for t in self.toxics.values()],
         }
 
-    def count_bytes(self, stream: str, n: int) -> None:
-        self.bytes[stream] += n
+    def sent_bytes(self) -> dict[str, int]:
+        """Bytes read from each side so far, closed and live connections together."""
+        totals = dict(self.bytes)
+        for link in self.links:
+            totals["upstream"] += link.upstream_pipe.nbytes
+            totals["downstream"] += link.downstream_pipe.nbytes
+        return totals
 
     async def start(self) -> None:
         if self.enabled:
             return
         host, port = normalize_listen(self.listen)
         try:
-            self.server = await asyncio.start_server(self._accept, host, port, backlog=4096,
-                                                     reuse_address=True)
+            self.server = await asyncio.get_running_loop().create_server(
+                self._new_link, host, port, backlog=4096, reuse_address=True)
         except OSError as exc:
             raise ApiError(500, f"listen tcp {host}:{port}: {exc.strerror or exc}") from None
         real_port = self.server.sockets[0].getsockname()[1]
@@ -84,14 +90,8 @@ class Proxy:
         for link in list(self.links):
             link.close_now()
 
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        link = Link(self, reader, writer, random.Random(self.rng.random()))
-        self.links.add(link)
-        self.connections_total += 1
-        try:
-            await link.run()
-        finally:
-            link.close_now()
+    def _new_link(self) -> Side:
+        return Link(self, random.Random(self.rng.random())).client
 
     # --- toxics -------------------------------------------------------------------------
     def add_toxic(self, body: dict[str, Any]) -> Toxic:
@@ -115,8 +115,10 @@ class Proxy:
         except ToxicError as exc:
             raise ApiError(400, str(exc)) from None
         self.toxics[name] = toxic
+        self.toxic_streams[stream] += 1
         for link in list(self.links):
             link.applies(toxic)  # also applies to connections already open
+            link.toxics_changed()
         return toxic
 
     def update_toxic(self, name: str, body: dict[str, Any]) -> Toxic:
@@ -141,8 +143,10 @@ class Proxy:
     def remove_toxic(self, name: str) -> None:
         toxic = self.get_toxic(name)
         del self.toxics[name]
+        self.toxic_streams[toxic.stream] -= 1
         for link in list(self.links):
             link.toxic_removed(toxic)
+            link.toxics_changed()
 
     def remove_all_toxics(self) -> None:
         for name in list(self.toxics):
