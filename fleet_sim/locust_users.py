@@ -27,6 +27,7 @@ from fleet_sim.profiles import Profile, load_profile
 from fleet_sim.registration import register_fleet
 from fleet_sim.retry import RetryPolicy, TokenBucket, make_policy
 from fleet_sim.telemetry import effective, field_names, make_record
+from fleet_sim.timing import sleep_until
 
 log = logging.getLogger("fleet_sim")
 RECONNECT_START_S, RECONNECT_CAP_S = 1.0, 256.0  # edge agent: 1 s doubling to 256 s, no jitter
@@ -130,6 +131,7 @@ class CarUser(User):
     @task
     def drive(self) -> None:
         backoff = RECONNECT_START_S
+        next_at = time.monotonic()
         while True:
             if not self.transport.connected:
                 self._count_connected(False)
@@ -138,6 +140,7 @@ class CarUser(User):
                     backoff = min(RECONNECT_CAP_S, backoff * 2)
                     continue
                 backoff = RECONNECT_START_S
+                next_at = time.monotonic()
                 self._count_connected(True)
                 self.transport.send_control({"type": "state",
                                              "state": "asleep" if self.asleep else "online"})
@@ -145,13 +148,17 @@ class CarUser(User):
             tel = config.telemetry
             if self.asleep:
                 gevent.sleep(1.0)
+                next_at = time.monotonic()
                 continue
             cohort = in_cohort(config.seed, self.index, config.cohort)
             interval, nfields = effective(float(tel["interval_s"]), int(tel["fields"]),
                                           config.verbosity, cohort,
                                           float(tel["min_interval_s"]), int(tel["max_fields"]))
             self._send_due(config, nfields)
-            gevent.sleep(interval * self.rng.uniform(0.9, 1.1))
+            # a periodic timer, as a car's: the next record is due one interval after the
+            # last was due (not after it was sent), but a car that fell behind does not burst
+            next_at = max(next_at + interval * self.rng.uniform(0.9, 1.1), time.monotonic())
+            sleep_until(next_at)
 
     def _send_due(self, config: FleetConfig, nfields: int) -> None:
         self.seq += 1
@@ -200,9 +207,7 @@ class DriverUser(User):
     @task
     def live(self) -> None:
         for at in self.needs:
-            wait = self.started + at - time.monotonic()
-            if wait > 0:
-                gevent.sleep(wait)
+            sleep_until(self.started + at)
             self.need_to_get_in()
 
     def need_to_get_in(self) -> None:
