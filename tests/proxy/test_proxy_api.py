@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import time
 
 import pytest
 import requests
@@ -152,3 +153,35 @@ def test_toxiproxy_python_drives_the_whole_api(toxiproxy):
         server.destroy_all()
         assert server.proxies() == {}
     assert APIConsumer.port == toxiproxy.port
+
+
+def _sent_bytes(api: str, proxy: str) -> dict[str, int]:
+    found = {}
+    for line in requests.get(f"{api}/metrics").text.splitlines():
+        if line.startswith(f'toxiproxy_proxy_sent_bytes_total{{proxy="{proxy}"'):
+            direction = line.split('direction="', 1)[1].split('"', 1)[0]
+            found[direction] = int(line.rsplit(" ", 1)[1])
+    return found
+
+
+def test_metrics_count_bytes_of_live_and_closed_connections(api):
+    with echo_server() as port:
+        body = requests.post(f"{api}/proxies", json={"name": "counted",
+                                                      "upstream": f"127.0.0.1:{port}"}).json()
+        host, lport = body["listen"].rsplit(":", 1)
+        payload = b"x" * 5000
+        with socket.create_connection((host, int(lport)), timeout=5) as s:
+            s.sendall(payload)
+            got = b""
+            while len(got) < len(payload):
+                got += s.recv(65536)
+            live = _sent_bytes(api, "counted")  # the connection is still open
+        assert live == {"upstream": 5000, "downstream": 5000}
+        with socket.create_connection((host, int(lport)), timeout=5) as s:
+            s.sendall(b"abc")
+            assert s.recv(10) == b"abc"
+        for _ in range(50):  # the proxy sees the close a moment later
+            if _sent_bytes(api, "counted") == {"upstream": 5003, "downstream": 5003}:
+                break
+            time.sleep(0.05)
+        assert _sent_bytes(api, "counted") == {"upstream": 5003, "downstream": 5003}
