@@ -37,7 +37,14 @@ def machine() -> str:
             f" {platform.system()} {platform.release()}")
 
 
-def write_doc(name: str, title: str, command: str, body: str) -> Path:
+README = DOCS.parents[1] / "README.md"
+
+
+def write_doc(name: str, title: str, command: str, body: str, headline: str | None = None) -> Path:
+    """Write docs/benchmarks/NAME.md and, given a headline, README's block for NAME."""
+    if headline is not None:
+        update_readme(name, f"{headline} ([details](docs/benchmarks/{name}.md), "
+                            f"`{command}`, {datetime.now(UTC):%Y-%m-%d})")
     DOCS.mkdir(parents=True, exist_ok=True)
     path = DOCS / f"{name}.md"
     path.write_text(
@@ -45,3 +52,14 @@ def write_doc(name: str, title: str, command: str, body: str) -> Path:
         f"Written by `{command}` on {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; machine: {machine()}.\n"
         "Do not edit by hand: rerun the command.\n\n" + body.rstrip() + "\n")
     return path
+
+
+def update_readme(name: str, line: str) -> None:
+    """Replace the line between README's ``<!-- bench:NAME -->`` markers, if it has them."""
+    start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
+    text = README.read_text()
+    if start not in text or end not in text:
+        return
+    head, rest = text.split(start, 1)
+    _old, tail = rest.split(end, 1)
+    README.write_text(f"{head}{start}\n- {line}\n{end}{tail}")

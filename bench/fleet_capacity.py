@@ -66,7 +66,12 @@ def main() -> None:
             "two workers). CPU is every Locust process's own (getrusage, summed); RSS is the "
             "workers'. Goal: 10,000 connected cars per process. The phones' overhead is in "
             "[fleet-overhead.md](fleet-overhead.md).\n\n" + "\n".join(table) + "\n")
-    print(write_doc("fleet", "Fleet capacity per Locust process", COMMAND, body).read_text())
+    single = max((r for r in rows if r["processes"] == 1), key=lambda r: r["peak_connected"])
+    headline = (f"Fleet: **{single['peak_connected']:,} cars connected in one Locust process** "
+                f"({single['cpu_share']:.2f} cores, {single['kb_per_car']:.0f} KB per car, "
+                f"{single['records_per_cpu_s']:,.0f} records per CPU-second)")
+    print(write_doc("fleet", "Fleet capacity per Locust process", COMMAND, body,
+                    headline).read_text())
 
 
 if __name__ == "__main__":

@@ -87,8 +87,10 @@ def main() -> None:
             "of what a bare request costs; Locust's constant pacing keeps users spawned 20 ms "
             "apart in a handful of phases that wake together. The fleet rounds its wake-ups "
             "up to a shared grid (fleet_sim/timing.py) to get the same sharing.\n")
+    headline = (f"Fleet phones: **{overhead('bare'):+.0%} CPU per request** against a bare "
+                "FastHttpUser loop sending the same requests (goal: at most +15 %)")
     print(write_doc("fleet-overhead", "Fleet overhead against a bare FastHttpUser loop",
-                    COMMAND, body).read_text())
+                    COMMAND, body, headline).read_text())
 
 
 if __name__ == "__main__":
