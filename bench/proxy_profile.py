@@ -121,10 +121,14 @@ def profile(url: str, server_pid: int, wrk_bin: str, seconds: int = 5) -> list[t
         return fold(raw) if raw.exists() else []
 
 
-def section(wrk_bin: str, url: str, server_pid: int, nginx_pid: int) -> str:
+def section(wrk_bin: str, url: str, server_pid: int, nginx_pid: int, direct_rps: float) -> str:
     workers = children(nginx_pid) or [nginx_pid]
     cpu = cpu_per_request(wrk_bin, url, {"proxy": server_pid, "nginx": workers[0]})
     floor = loopback_floor()
+    cores = os.cpu_count() or 1
+    others = cpu["nginx"] + cpu["wrk"]
+    bound = cores * 1e6 / (others + cpu["proxy"])
+    floor_bound = cores * 1e6 / (others + 2 * floor)
     lines = [
         "## Where the time goes (11 B, 32 connections)",
         "",
@@ -137,6 +141,12 @@ def section(wrk_bin: str, url: str, server_pid: int, nginx_pid: int) -> str:
         f"cost **{floor:.1f} µs** here (Python loop, no wake-ups). A proxy does two of them per "
         f"request (request in and out, answer in and out), so about {2 * floor:.0f} µs of "
         "each request's proxy time is system calls that any user-space proxy pays.",
+        "",
+        f"At these costs, all {cores} cores busy would carry about {bound:,.0f} req/s "
+        f"through the proxy, about **{bound / direct_rps:.2f}x** of the best direct run "
+        f"({direct_rps:,.0f} req/s); a proxy spending only the floor ({2 * floor:.1f} µs) "
+        f"would reach about {floor_bound / direct_rps:.2f}x. The figures move with what "
+        "else the machine does, by about ±10 % between runs.",
         "",
     ]
     shares = profile(url, server_pid, wrk_bin)

@@ -10,6 +10,7 @@ from fleet_sim.config import FleetConfig
 from fleet_sim.identities import IndexPool, identity, in_cohort, need_times, shard
 from fleet_sim.retry import TokenBucket, make_policy
 from fleet_sim.telemetry import effective, field_names, make_record
+from fleet_sim.timing import GRID_S, wake_at
 from fleet_sim.vin import check_digit, is_valid, make_vin
 
 
@@ -113,3 +114,13 @@ def test_config_rejects_unknown_and_bad_values():
         FleetConfig().merged({"cohort": 2})
     merged = FleetConfig().merged({"telemetry": {"interval_s": 1.0}})
     assert merged.telemetry["interval_s"] == 1.0 and merged.telemetry["fields"] == 20
+
+
+def test_wake_ups_share_grid_instants_and_never_come_early():
+    rng = random.Random(5)
+    deadlines = [1000 + rng.uniform(0, 10) for _ in range(2000)]
+    wakes = [wake_at(d) for d in deadlines]
+    assert all(0 <= w - d < GRID_S + 1e-9 for w, d in zip(wakes, deadlines, strict=True))
+    # 2,000 random moments over 10 s wake at no more than one instant per grid step
+    assert len(set(wakes)) <= 10 / GRID_S + 1
+    assert wake_at(1000.0) == pytest.approx(1000.0)  # a deadline on the grid is not pushed
