@@ -213,6 +213,8 @@ class Link:
 
     def toxic_removed(self, toxic: Toxic) -> None:
         key = id(toxic)
+        if self.draws.get(key) and not self.closed:
+            toxic.on_remove(self, self.state(toxic))
         for handle in self.timers.pop(key, []):
             handle.cancel()
         self.draws.pop(key, None)

@@ -75,5 +75,8 @@ class Toxic:
     def on_activate(self, link: Any, state: dict[str, Any]) -> None:
         """Called once when this toxic starts applying to a connection (for timers)."""
 
+    def on_remove(self, link: Any, state: dict[str, Any]) -> None:
+        """Called when the toxic is removed from a connection it was applying to."""
+
     async def before_close(self, state: dict[str, Any]) -> None:
         """Called when the source side closed, before the close is passed on."""

@@ -1,5 +1,9 @@
 """timeout: stops all data; closes the connection after ``timeout`` ms (0: never closes,
-data is dropped until the toxic is removed)."""
+data is dropped until the toxic is removed).
+
+Removing the toxic closes the connections it held, as Toxiproxy does: bytes were dropped,
+so letting the stream go on would hand the peer a corrupt one.
+"""
 
 from __future__ import annotations
 
@@ -20,3 +24,6 @@ class TimeoutToxic(Toxic):
 
     async def handle(self, data: bytes, emit: Emit, state: dict[str, Any], link: Any) -> None:
         return  # data is dropped while the toxic is present
+
+    def on_remove(self, link: Any, state: dict[str, Any]) -> None:
+        link.close_now()
