@@ -110,16 +110,12 @@ def install(environment: Any) -> None:
         environment.events.worker_report.add_listener(receive)
 
 
-def _is_worker(runner: Any) -> bool:
-    from locust.runners import WorkerRunner  # not at import: the CLI reads this module too
-
-    return isinstance(runner, WorkerRunner)
-
-
 def record_outcome(environment: Any, **outcome: Any) -> None:
     """Count a driver's outcome here and fire the event (the master fires it for workers)."""
+    from locust.runners import WorkerRunner
+
     COUNTERS.outcome(outcome["outcome"])
-    if _is_worker(environment.runner):
+    if isinstance(environment.runner, WorkerRunner):
         COUNTERS.pending_outcomes.append(outcome)
     else:
         environment.events.fleet_driver_outcome.fire(**outcome)
