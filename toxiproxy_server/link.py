@@ -46,9 +46,6 @@ class Side(asyncio.Protocol):
         self.transport = transport  # type: ignore[assignment]
         self.link.side_connected(self)
 
-    def data_received(self, data: bytes) -> None:  # replaced by Pipe.feed (one call less)
-        self.reads_into.feed(data)
-
     def eof_received(self) -> bool:
         self.reads_into.feed_eof()
         return True  # keep the other half open: the answer may still be coming
@@ -69,7 +66,7 @@ class Pipe:
     def __init__(self, link: Link, stream: str, source: Side, dest: Side) -> None:
         self.link, self.stream, self.source, self.dest = link, stream, source, dest
         source.reads_into = self
-        source.data_received = self.feed  # type: ignore[method-assign]
+        source.data_received = self.feed  # type: ignore[method-assign]  # no hop through Side
         dest.writes_from = self
         self.queue: deque[bytes | None] = deque()  # None marks the source's EOF
         self.queued = 0
@@ -96,7 +93,7 @@ class Pipe:
     def refresh_direct(self) -> None:
         link = self.link
         self.direct = (link.connected and not link.closed and self.pump_task is None
-                       and not self.queue and not link.proxy.toxic_streams[self.stream])
+                       and not self.queue and not link.proxy.has_toxics(self.stream))
 
     def feed_eof(self) -> None:
         if self.direct:

@@ -48,7 +48,6 @@ class Proxy:
         self.rng = rng
         self.server: asyncio.base_events.Server | None = None
         self.bytes = {"upstream": 0, "downstream": 0}  # of connections already closed
-        self.toxic_streams = {"upstream": 0, "downstream": 0}  # toxics per direction
         self.connections_total = 0
 
     def to_json(self) -> dict[str, Any]:
@@ -59,6 +58,9 @@ class Proxy:
             "enabled": self.enabled,
             "toxics": [t.to_json() for t in self.toxics.values()],
         }
+
+    def has_toxics(self, stream: str) -> bool:
+        return any(t.stream == stream for t in self.toxics.values())
 
     def sent_bytes(self) -> dict[str, int]:
         """Bytes read from each side so far, closed and live connections together."""
@@ -115,7 +117,6 @@ class Proxy:
         except ToxicError as exc:
             raise ApiError(400, str(exc)) from None
         self.toxics[name] = toxic
-        self.toxic_streams[stream] += 1
         for link in list(self.links):
             link.applies(toxic)  # also applies to connections already open
             link.toxics_changed()
@@ -143,7 +144,6 @@ class Proxy:
     def remove_toxic(self, name: str) -> None:
         toxic = self.get_toxic(name)
         del self.toxics[name]
-        self.toxic_streams[toxic.stream] -= 1
         for link in list(self.links):
             link.toxic_removed(toxic)
             link.toxics_changed()

@@ -164,6 +164,14 @@ def _sent_bytes(api: str, proxy: str) -> dict[str, int]:
     return found
 
 
+def _live_connections(api: str, proxy: str) -> int:
+    prefix = f'toxiproxy_proxy_live_connections{{proxy="{proxy}"}} '
+    for line in requests.get(f"{api}/metrics").text.splitlines():
+        if line.startswith(prefix):
+            return int(line[len(prefix):])
+    raise AssertionError(f"no live-connections gauge for {proxy}")
+
+
 def test_metrics_count_bytes_of_live_and_closed_connections(api):
     with echo_server() as port:
         body = requests.post(f"{api}/proxies", json={"name": "counted",
@@ -180,8 +188,9 @@ def test_metrics_count_bytes_of_live_and_closed_connections(api):
         with socket.create_connection((host, int(lport)), timeout=5) as s:
             s.sendall(b"abc")
             assert s.recv(10) == b"abc"
-        for _ in range(50):  # the proxy sees the close a moment later
-            if _sent_bytes(api, "counted") == {"upstream": 5003, "downstream": 5003}:
+        for _ in range(100):  # the proxy sees both closes a moment later
+            if _live_connections(api, "counted") == 0:
                 break
             time.sleep(0.05)
+        assert _live_connections(api, "counted") == 0  # only closed connections count now
         assert _sent_bytes(api, "counted") == {"upstream": 5003, "downstream": 5003}
