@@ -17,6 +17,8 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
@@ -28,22 +30,36 @@ def cpu_ticks(pid: int) -> int:
 
 
 def children(pid: int) -> list[int]:
-    path = Path(f"/proc/{pid}/task/{pid}/children")
-    return [int(p) for p in path.read_text().split()] if path.exists() else []
+    """Child processes of every thread of ``pid``."""
+    found = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        found += [int(p) for p in task.read_text().split()]
+    return found
 
 
-def cpu_per_request(wrk_bin: str, url: str, pids: dict[str, int], seconds: float = 5.0
-                    ) -> dict[str, float]:
-    """µs of CPU each process spends per request while wrk drives 32 connections."""
-    proc = subprocess.Popen([wrk_bin, "-t1", "-c32", f"-d{seconds + 2:.0f}s", url],
-                            stdout=subprocess.PIPE, text=True)
-    pids = {**pids, "wrk": proc.pid}
-    time.sleep(1.0)
-    before = {name: cpu_ticks(pid) for name, pid in pids.items()}
-    time.sleep(seconds)
-    after = {name: cpu_ticks(pid) for name, pid in pids.items()}
-    out = proc.communicate()[0]
-    rps = float(out.split("Requests/sec:")[1].split()[0])
+Load = Callable[[int], dict[str, float]]  # runs wrk for N seconds, returns its figures
+
+
+def wrk_pid() -> int:
+    """The wrk process a Load started (from a thread of this process)."""
+    for _ in range(50):
+        for pid in children(os.getpid()):
+            if Path(f"/proc/{pid}/comm").read_text().strip() == "wrk":
+                return pid
+        time.sleep(0.02)
+    raise RuntimeError("wrk did not start")
+
+
+def cpu_per_request(load: Load, pids: dict[str, int], seconds: int = 5) -> dict[str, float]:
+    """µs of CPU each process spends per request while the load runs."""
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(load, seconds + 2)
+        pids = {**pids, "wrk": wrk_pid()}
+        time.sleep(1.0)
+        before = {name: cpu_ticks(pid) for name, pid in pids.items()}
+        time.sleep(seconds)
+        after = {name: cpu_ticks(pid) for name, pid in pids.items()}
+        rps = running.result()["rps"]
     requests = rps * seconds
     result = {name: (after[name] - before[name]) / TICKS / requests * 1e6 for name in pids}
     result["share_of_core_proxy"] = (after["proxy"] - before["proxy"]) / TICKS / seconds
@@ -105,25 +121,25 @@ def fold(raw: Path) -> list[tuple[str, float]]:
     return [(label, n / total) for label, n in counts.most_common(8)] if total else []
 
 
-def profile(url: str, server_pid: int, wrk_bin: str, seconds: int = 5) -> list[tuple[str, float]]:
+def profile(load: Load, server_pid: int, seconds: int = 5) -> list[tuple[str, float]]:
     spy = py_spy()
     if not spy:
         return []
-    proc = subprocess.Popen([wrk_bin, "-t1", "-c32", f"-d{seconds + 2}s", url],
-                            stdout=subprocess.DEVNULL)
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(1) as pool:
         raw = Path(tmp) / "profile.txt"
+        running = pool.submit(load, seconds + 2)
         time.sleep(1)
         subprocess.run([spy, "record", "--native", "-r", "250", "-d", str(seconds),
                         "-p", str(server_pid), "-f", "raw", "-o", str(raw)],
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
-        proc.wait()
+        running.result()
         return fold(raw) if raw.exists() else []
 
 
-def section(wrk_bin: str, url: str, server_pid: int, nginx_pid: int, direct_rps: float) -> str:
+def section(load: Load, server_pid: int, nginx_pid: int, direct_rps: float) -> str:
+    """``load`` drives 11 B requests over 32 connections through the proxy."""
     workers = children(nginx_pid) or [nginx_pid]
-    cpu = cpu_per_request(wrk_bin, url, {"proxy": server_pid, "nginx": workers[0]})
+    cpu = cpu_per_request(load, {"proxy": server_pid, "nginx": workers[0]})
     floor = loopback_floor()
     cores = os.cpu_count() or 1
     others = cpu["nginx"] + cpu["wrk"]
@@ -149,7 +165,7 @@ def section(wrk_bin: str, url: str, server_pid: int, nginx_pid: int, direct_rps:
         "else the machine does, by about ±10 % between runs.",
         "",
     ]
-    shares = profile(url, server_pid, wrk_bin)
+    shares = profile(load, server_pid)
     if shares:
         lines += ["py-spy (`record --native`, 250 Hz, 5 s) on the proxy process, self time:", "",
                   "| where | share of samples |", "|---|---:|"]

@@ -62,8 +62,8 @@ http {{
     raise RuntimeError("nginx did not start")
 
 
-def wrk(wrk_bin: str, url: str, conns: int) -> dict[str, float]:
-    out = subprocess.run([wrk_bin, "-t1", f"-c{conns}", f"-d{DURATION_S}s", "--latency", url],
+def wrk(wrk_bin: str, url: str, conns: int, seconds: int = DURATION_S) -> dict[str, float]:
+    out = subprocess.run([wrk_bin, "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", url],
                          capture_output=True, text=True, check=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
 
@@ -98,7 +98,8 @@ def main() -> None:
                         rows.append((label, conns, max(directs, key=lambda r: r["rps"]),
                                      max(proxieds, key=lambda r: r["rps"])))
                 direct_32 = next(d["rps"] for label, c, d, _ in rows if label == "11 B" and c == 32)
-                profile = section(wrk_bin, f"http://{via}/small", server.pid, ng.pid, direct_32)
+                profile = section(lambda s: wrk(wrk_bin, f"http://{via}/small", 32, s),
+                                  server.pid, ng.pid, direct_32)
         finally:
             ng.terminate()
             ng.wait(10)
