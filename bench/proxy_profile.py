@@ -1,10 +1,12 @@
 """Where the built-in Toxiproxy server's time goes at 32 connections, measured, not guessed.
 
-Three readings, each written into docs/benchmarks/toxiproxy.md by bench.toxiproxy_bench:
-CPU time per request of each process (proxy, nginx, wrk) from /proc; the floor the
-kernel sets for any user-space proxy on this machine (one loopback send + receive);
-and a py-spy profile of the proxy (native frames included) folded into the system call
-it was in or the Python code it was running.
+Four readings, each written into docs/benchmarks/toxiproxy.md by bench.toxiproxy_bench:
+the whole machine's CPU per request, direct, through the proxy and through a forwarder
+that stays inside the kernel (bench.sockmap_forwarder), which bounds what any proxy can
+reach here; CPU time per request of each process (proxy, nginx, wrk) from /proc; the
+floor the kernel sets for any user-space proxy (one loopback send + receive); and a
+py-spy profile of the proxy (native frames included) folded into the system call it was
+in or the Python code it was running.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 TICKS = os.sysconf("SC_CLK_TCK")
+KERNEL = "in-kernel forwarder (BPF sockmap)"
 
 
 def cpu_ticks(pid: int) -> int:
@@ -65,6 +68,55 @@ def cpu_per_request(load: Load, pids: dict[str, int], seconds: int = 5) -> dict[
     result["share_of_core_proxy"] = (after["proxy"] - before["proxy"]) / TICKS / seconds
     result["rps"] = rps
     return result
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) clock ticks of all cores since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle + iowait
+    return sum(values) - idle, sum(values)
+
+
+def machine_cpu(load: Load, seconds: int = 5) -> dict[str, float]:
+    """req/s, cores busy and µs of the whole machine's CPU per request under ``load``."""
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(load, seconds + 2)
+        time.sleep(1.0)
+        busy0, total0 = machine_ticks()
+        time.sleep(seconds)
+        busy1, total1 = machine_ticks()
+        rps = running.result()["rps"]
+    cores = os.cpu_count() or 1
+    return {"rps": rps, "cores": (busy1 - busy0) / (total1 - total0) * cores,
+            "us": (busy1 - busy0) / TICKS / (rps * seconds) * 1e6}
+
+
+def machine_table(loads: dict[str, Load], rounds: int = 2) -> list[str]:
+    """The same 11 B load on each path (direct first); what the CPU figures imply."""
+    best: dict[str, dict[str, float]] = {}
+    for _ in range(rounds):  # alternated; each one's cheapest run kept
+        for name, load in loads.items():
+            run = machine_cpu(load)
+            if name not in best or run["us"] < best[name]["us"]:
+                best[name] = run
+    direct = best["direct"]
+    lines = ["| path | req/s | of direct | cores busy | machine CPU per request µs |",
+             "|---|---:|---:|---:|---:|"]
+    lines += [f"| {name} | {r['rps']:,.0f} | {r['rps'] / direct['rps']:.2f}x | "
+              f"{r['cores']:.2f} | {r['us']:.1f} |" for name, r in best.items()]
+    lines += ["", f"Direct, wrk and nginx keep {direct['cores']:.2f} cores busy. When a path is "
+              "bound by CPU as well, its ratio to direct is about direct's CPU per request over "
+              "the path's."]
+    proxy, kernel = best["built-in proxy"], best.get(KERNEL)
+    if kernel:
+        lines[-1] += (
+            f" The in-kernel forwarder never brings a byte to user space, yet the machine "
+            f"spends {kernel['us']:.1f} µs per request through it (the built-in proxy: "
+            f"{proxy['us']:.1f} µs): the second TCP connection's work in the kernel is paid "
+            "whoever forwards the bytes. By this reading no proxy on this machine gets much "
+            f"past {direct['us'] / min(kernel['us'], proxy['us']):.2f}x of direct at 32 "
+            "connections.")
+    return lines
 
 
 def loopback_floor(rounds: int = 50_000) -> float:
@@ -136,8 +188,10 @@ def profile(load: Load, server_pid: int, seconds: int = 5) -> list[tuple[str, fl
         return fold(raw) if raw.exists() else []
 
 
-def section(load: Load, server_pid: int, nginx_pid: int, direct_rps: float) -> str:
-    """``load`` drives 11 B requests over 32 connections through the proxy."""
+def section(loads: dict[str, Load], server_pid: int, nginx_pid: int, direct_rps: float) -> str:
+    """``loads`` drive 11 B requests over 32 connections: direct first, then through the
+    built-in proxy (key "built-in proxy"), then any other path to compare."""
+    load = loads["built-in proxy"]
     workers = children(nginx_pid) or [nginx_pid]
     cpu = cpu_per_request(load, {"proxy": server_pid, "nginx": workers[0]})
     floor = loopback_floor()
@@ -147,6 +201,11 @@ def section(load: Load, server_pid: int, nginx_pid: int, direct_rps: float) -> s
     floor_bound = cores * 1e6 / (others + 2 * floor)
     lines = [
         "## Where the time goes (11 B, 32 connections)",
+        "",
+        "The whole machine's CPU (all processes and the kernel, from /proc/stat, 5 s of "
+        "steady load, the cheaper of 2 alternated runs):",
+        "",
+        *machine_table(loads),
         "",
         f"CPU per request while wrk drove {cpu['rps']:,.0f} req/s through the proxy "
         f"(from /proc, 5 s): proxy **{cpu['proxy']:.1f} µs** "
