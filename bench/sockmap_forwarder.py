@@ -174,7 +174,7 @@ def main() -> None:
         sys.exit(1)
     try:
         forwarder = Forwarder(listen_port, upstream_port)
-    except (OSError, AttributeError) as exc:
+    except OSError as exc:
         print(f"unavailable: {exc}", flush=True)
         sys.exit(1)
     forwarder.serve()

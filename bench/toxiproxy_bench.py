@@ -70,17 +70,19 @@ http {{
     else:
         proc.kill()
         raise RuntimeError("nginx did not start")
-    check_bodies(f"127.0.0.1:{port}", proc)
+    try:
+        check_bodies(f"127.0.0.1:{port}")
+    except RuntimeError:
+        proc.kill()
+        raise
     return proc
 
 
-def check_bodies(address: str, owner: subprocess.Popen[bytes] | None = None) -> None:
+def check_bodies(address: str) -> None:
     """Each path answers 200 with the body the tables name, or the run stops."""
     for path, body in BODIES.items():
         answer = requests.get(f"http://{address}{path}", timeout=5)
         if answer.status_code != 200 or answer.content != body:
-            if owner:
-                owner.kill()
             raise RuntimeError(f"{address}{path} answered {answer.status_code} with "
                                f"{len(answer.content)} bytes, not 200 with {len(body)}")
 
