@@ -22,6 +22,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import TypeVar
 
 TICKS = os.sysconf("SC_CLK_TCK")
 KERNEL = "in-kernel forwarder (BPF sockmap)"
@@ -40,6 +41,7 @@ def children(pid: int) -> list[int]:
     return found
 
 
+T = TypeVar("T")
 Load = Callable[[int], dict[str, float]]  # runs wrk for N seconds, returns its figures
 
 
@@ -53,16 +55,28 @@ def wrk_pid() -> int:
     raise RuntimeError("wrk did not start")
 
 
-def cpu_per_request(load: Load, pids: dict[str, int], seconds: int = 5) -> dict[str, float]:
-    """µs of CPU each process spends per request while the load runs."""
+def steady_window(load: Load, sample: Callable[[], T], seconds: int,
+                  started: Callable[[], None] = lambda: None) -> tuple[T, T, float]:
+    """``sample()`` 1 s into a run of ``load`` and ``seconds`` later, and the run's req/s.
+    ``started`` runs once the load is under way (to find its wrk process)."""
     with ThreadPoolExecutor(1) as pool:
         running = pool.submit(load, seconds + 2)
-        pids = {**pids, "wrk": wrk_pid()}
+        started()
         time.sleep(1.0)
-        before = {name: cpu_ticks(pid) for name, pid in pids.items()}
+        before = sample()
         time.sleep(seconds)
-        after = {name: cpu_ticks(pid) for name, pid in pids.items()}
-        rps = running.result()["rps"]
+        after = sample()
+        return before, after, running.result()["rps"]
+
+
+def cpu_per_request(load: Load, pids: dict[str, int], seconds: int = 5) -> dict[str, float]:
+    """µs of CPU each process spends per request while the load runs."""
+    def add_wrk() -> None:
+        pids["wrk"] = wrk_pid()
+
+    pids = dict(pids)
+    before, after, rps = steady_window(
+        load, lambda: {name: cpu_ticks(pid) for name, pid in pids.items()}, seconds, add_wrk)
     requests = rps * seconds
     result = {name: (after[name] - before[name]) / TICKS / requests * 1e6 for name in pids}
     result["share_of_core_proxy"] = (after["proxy"] - before["proxy"]) / TICKS / seconds
@@ -79,13 +93,7 @@ def machine_ticks() -> tuple[int, int]:
 
 def machine_cpu(load: Load, seconds: int = 5) -> dict[str, float]:
     """req/s, cores busy and µs of the whole machine's CPU per request under ``load``."""
-    with ThreadPoolExecutor(1) as pool:
-        running = pool.submit(load, seconds + 2)
-        time.sleep(1.0)
-        busy0, total0 = machine_ticks()
-        time.sleep(seconds)
-        busy1, total1 = machine_ticks()
-        rps = running.result()["rps"]
+    (busy0, total0), (busy1, total1), rps = steady_window(load, machine_ticks, seconds)
     cores = os.cpu_count() or 1
     return {"rps": rps, "cores": (busy1 - busy0) / (total1 - total0) * cores,
             "us": (busy1 - busy0) / TICKS / (rps * seconds) * 1e6}

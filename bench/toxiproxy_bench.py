@@ -25,6 +25,7 @@ from bench.proxy_profile import KERNEL, section
 DURATION_S = 6
 REPEATS = 3
 COMMAND = ".venv/bin/python -m bench.toxiproxy_bench"
+LABELS = {"direct": "direct", "proxy": "built-in proxy", "kernel": KERNEL}
 
 
 def free_port() -> int:
@@ -151,10 +152,8 @@ def main() -> None:
                                                     for name, r in runs.items()}))
                 direct_32 = next(best["direct"]["rps"] for label, c, best in rows
                                  if label == "11 B" and c == 32)
-                loads = {"direct": small_load(wrk_bin, paths["direct"]),
-                         "built-in proxy": small_load(wrk_bin, paths["proxy"])}
-                if kernel_via:
-                    loads[KERNEL] = small_load(wrk_bin, kernel_via)
+                loads = {LABELS[name]: small_load(wrk_bin, address)
+                         for name, address in paths.items()}
                 profile = section(loads, server.pid, ng.pid, direct_32)
         finally:
             ng.terminate()
