@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 help:
 	@echo "make demo   - reproduce the 2021 lockout against the built-in backend and print the report"
 	@echo "make test   - lint and run the whole test suite (slow end-to-end tests included)"
-	@echo "make lint   - ruff"
+	@echo "make lint   - ruff and mypy"
 	@echo "make bench  - run the benchmarks under bench/ (figures land in docs/benchmarks/)"
 	@echo "make clean  - remove .venv and run output"
 
@@ -35,10 +35,14 @@ browser:
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 
+# pytest runs from its own script (not `python -m pytest`), so the checkout's folders are
+# not importable under their bare names: tests import the installed `fleetchaos` only.
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
-	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	$(VENV)/bin/mypy
+	@$(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 bench: $(STAMP)

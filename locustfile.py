@@ -1,17 +1,10 @@
-"""Locust entry point: the fleet's users and the scenario timeline as the load shape.
+"""Checkout shim: lets ``locust -f locustfile.py`` run from a clone of the repository.
 
-Run it through ``fleetchaos run``/``fleetchaos ui`` (which start the built-in
-backend and Toxiproxy for you), or directly::
-
-    locust -f locustfile.py --headless --host http://127.0.0.1:8080 \
-        --scenario verbosity-flood-2021 --journal run.jsonl --summary summary.json
-
-The scenario options (``--scenario``, ``--seed``, ``--time-scale``, ``--set``, ...)
-are custom Locust arguments, so they also appear in the web UI's start form.
+The real locustfile ships inside the package (``fleetchaos/locustfile.py``), which is
+what ``fleetchaos run`` and ``fleetchaos ui`` hand to Locust; this file only re-exports
+its users and load shape so Locust finds them here too.
 """
 
-import scenarios.locust_plugin  # noqa: F401  (registers arguments and event hooks)
-from fleet_sim.locust_users import CarUser, DriverUser
-from scenarios.shape import ScenarioShape
+from fleetchaos.locustfile import CarUser, DriverUser, ScenarioShape
 
 __all__ = ["CarUser", "DriverUser", "ScenarioShape"]

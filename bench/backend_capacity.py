@@ -14,8 +14,8 @@ import time
 
 import aiohttp
 
-import reference_backend
 from bench.common import write_doc
+from fleetchaos import reference_backend
 
 STEP_S = 5.0
 CARS = 200

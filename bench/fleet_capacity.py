@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from bench.common import write_doc
-from fleetchaos_common.child_process import start_child
+from fleetchaos.common.child_process import start_child
 
 COMMAND = ".venv/bin/python -m bench.fleet_capacity"
 RUN_S = 45

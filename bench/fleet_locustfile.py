@@ -6,8 +6,8 @@ import resource
 
 from locust import events
 
-from fleet_sim import stats
-from fleet_sim.locust_users import CarUser
+from fleetchaos.fleet_sim import stats
+from fleetchaos.fleet_sim.locust_users import CarUser
 
 __all__ = ["CarUser"]
 

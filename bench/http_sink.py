@@ -8,7 +8,7 @@ import sys
 
 from aiohttp import web
 
-from fleetchaos_common.serving import serve_until_signalled
+from fleetchaos.common.serving import serve_until_signalled
 
 
 async def login(request: web.Request) -> web.Response:

@@ -15,7 +15,7 @@ from locust import FastHttpUser, constant_throughput, events, task
 MODE = os.environ.get("OVERHEAD_MODE", "bare")
 
 if MODE == "fleet":
-    from fleet_sim.locust_users import DriverUser  # noqa: F401
+    from fleetchaos.fleet_sim.locust_users import DriverUser  # noqa: F401
 else:
     RATE = float(os.environ.get("OVERHEAD_PER_USER_RPS", "10"))
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import requests
 
-import toxiproxy_server
 from bench.common import ensure_tool, write_doc
 from bench.proxy_profile import KERNEL, section
+from fleetchaos import toxiproxy_server
 
 DURATION_S = 6
 REPEATS = 3

@@ -10,7 +10,7 @@ import sys
 
 from aiohttp import WSMsgType, web
 
-from fleetchaos_common.child_process import announce_ready
+from fleetchaos.common.child_process import announce_ready
 
 
 async def stream(request: web.Request) -> web.WebSocketResponse:

@@ -17,8 +17,8 @@ from typing import Any
 import gevent
 import websocket
 
-from fleet_sim.profiles import Profile, render
-from fleet_sim.stats import COUNTERS
+from fleetchaos.fleet_sim.profiles import Profile, render
+from fleetchaos.fleet_sim.stats import COUNTERS
 
 MAX_UNACKED = 2000  # per car; beyond it the oldest records are dropped (counted)
 
@@ -44,7 +44,7 @@ class Unacked:
 
     def due(self, timeout_s: float, limit: int) -> list[dict[str, Any]]:
         cutoff = time.monotonic() - timeout_s
-        out = []
+        out: list[dict[str, Any]] = []
         for _seq, (sent, record) in self.items.items():
             if sent > cutoff or len(out) >= limit:
                 break

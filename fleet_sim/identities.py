@@ -16,7 +16,7 @@ from functools import lru_cache
 
 from faker import Faker
 
-from fleet_sim.vin import make_vin
+from fleetchaos.fleet_sim.vin import make_vin
 
 PHONES = ("iPhone 15", "iPhone 14", "iPhone 13", "Pixel 8", "Pixel 7", "Galaxy S23",
           "Galaxy S22", "OnePlus 11")
@@ -58,7 +58,9 @@ def identity(seed: int, index: int, fallbacks: dict[str, float]) -> Identity:
     fake = _faker()
     fake.seed_instance(rng.getrandbits(64))
     name = fake.name()
-    lat, lon = fake.local_latlng(country_code="US", coords_only=True)
+    place = fake.local_latlng(country_code="US", coords_only=True)
+    assert place is not None, "faker has US places"
+    lat, lon = place
     return Identity(
         index=index,
         vin=make_vin(rng, index),

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from fleet_sim.config import FleetConfig
+from fleetchaos.fleet_sim.config import FleetConfig
 
 MESSAGE = "fleetchaos_knobs"
 ENV_CONFIG = "FLEETCHAOS_FLEET_CONFIG"

@@ -18,16 +18,16 @@ from locust import User, events, task
 from locust.contrib.fasthttp import FastHttpSession
 from locust.runners import WorkerRunner
 
-from fleet_sim import knobs, stats
-from fleet_sim.car_link import HttpBatchTransport, Unacked, WebSocketTransport
-from fleet_sim.config import FleetConfig
-from fleet_sim.identities import IndexPool, identity, in_cohort, iter_need_times, rng_for
-from fleet_sim.phone_app import PhoneApp
-from fleet_sim.profiles import Profile, load_profile
-from fleet_sim.registration import register_fleet
-from fleet_sim.retry import RetryPolicy, TokenBucket, make_policy
-from fleet_sim.telemetry import effective, field_names, make_record
-from fleet_sim.timing import sleep_until
+from fleetchaos.fleet_sim import knobs, stats
+from fleetchaos.fleet_sim.car_link import HttpBatchTransport, Unacked, WebSocketTransport
+from fleetchaos.fleet_sim.config import FleetConfig
+from fleetchaos.fleet_sim.identities import IndexPool, identity, in_cohort, iter_need_times, rng_for
+from fleetchaos.fleet_sim.phone_app import PhoneApp
+from fleetchaos.fleet_sim.profiles import Profile, load_profile
+from fleetchaos.fleet_sim.registration import register_fleet
+from fleetchaos.fleet_sim.retry import RetryPolicy, TokenBucket, make_policy
+from fleetchaos.fleet_sim.telemetry import effective, field_names, make_record
+from fleetchaos.fleet_sim.timing import sleep_until
 
 log = logging.getLogger("fleet_sim")
 RECONNECT_START_S, RECONNECT_CAP_S = 1.0, 256.0  # edge agent: 1 s doubling to 256 s, no jitter

@@ -13,9 +13,9 @@ from typing import Any
 
 import gevent
 
-from fleet_sim.identities import Identity
-from fleet_sim.profiles import Profile, RequestTemplate, dig, render
-from fleet_sim.stats import COUNTERS
+from fleetchaos.fleet_sim.identities import Identity
+from fleetchaos.fleet_sim.profiles import Profile, RequestTemplate, dig, render
+from fleetchaos.fleet_sim.stats import COUNTERS
 
 WAKE_POLL_S = 2.0  # est: the vehicle-command client polls every 10 s; a phone app polls faster
 

@@ -9,9 +9,9 @@ from typing import Any
 
 import requests
 
-from fleet_sim.config import FleetConfig
-from fleet_sim.identities import identity
-from fleet_sim.profiles import Profile, load_profile, render
+from fleetchaos.fleet_sim.config import FleetConfig
+from fleetchaos.fleet_sim.identities import identity
+from fleetchaos.fleet_sim.profiles import Profile, load_profile, render
 
 
 class RegistrationError(RuntimeError):

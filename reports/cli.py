@@ -7,8 +7,8 @@ import sys
 
 from rich.console import Console
 
-from reports.export import write_all
-from reports.terminal import TerminalReport
+from fleetchaos.reports.export import write_all
+from fleetchaos.reports.terminal import TerminalReport
 
 EPILOG = "example: fleetchaos report fleetchaos-out/1a2b3c4d.journal.jsonl --html report.html"
 
@@ -23,7 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--summary", help="write the summary JSON here")
     parser.add_argument("--width", type=int, default=None, help="terminal width to render at")
     ns = parser.parse_args(argv)
-    from scenarios.journal import read_journal
+    from fleetchaos.scenarios.journal import read_journal
 
     try:
         records = read_journal(ns.journal)

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from reports.html import render_html
-from reports.junit import render_junit
-from reports.markdown import render_markdown
-from reports.model import RunReport
-from reports.summary_json import render_summary_json
+from fleetchaos.reports.html import render_html
+from fleetchaos.reports.junit import render_junit
+from fleetchaos.reports.markdown import render_markdown
+from fleetchaos.reports.model import RunReport
+from fleetchaos.reports.summary_json import render_summary_json
 
 RENDERERS = {"summary": render_summary_json, "junit": render_junit, "html": render_html,
              "markdown": render_markdown}

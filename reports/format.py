@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenarios.metrics import UNLOCK_ACTIONS, ok_ratio, statuses_of
+from fleetchaos.scenarios.metrics import UNLOCK_ACTIONS, ok_ratio, statuses_of
 
 
 def num(value: Any, digits: int = 0) -> str:

@@ -7,13 +7,14 @@ No network resources: it opens from a CI artifact with nothing else around it.
 from __future__ import annotations
 
 import html
+import io
 import json
 from typing import Any
 
 from rich.console import Console
 
-from reports.model import RunReport
-from reports.terminal import TerminalReport
+from fleetchaos.reports.model import RunReport
+from fleetchaos.reports.terminal import TerminalReport
 
 W, H, PAD_L, PAD_R, PAD_T, PAD_B = 720, 200, 56, 12, 14, 28
 SHADE = ["#fde2e1", "#fff1c2", "#dbeafe", "#e9d5ff"]
@@ -25,9 +26,9 @@ def _chart(title: str, t: list[float], values: list[Any], windows: list[tuple[fl
     xmax = max([*t, *(w[1] for w in windows), 1.0])
     ymax = max([y for _, y in points] + [1e-9]) * 1.1
     def sx(x: float) -> float:
-        return PAD_L + (W - PAD_L - PAD_R) * x / xmax
+        return float(PAD_L + (W - PAD_L - PAD_R) * x / xmax)
     def sy(y: float) -> float:
-        return PAD_T + (H - PAD_T - PAD_B) * (1 - y / ymax)
+        return float(PAD_T + (H - PAD_T - PAD_B) * (1 - y / ymax))
     parts = [f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{html.escape(title)}">']
     for i, (a, b, label) in enumerate(windows):
         parts.append(f'<rect x="{sx(a):.1f}" y="{PAD_T}" width="{max(1.0, sx(b) - sx(a)):.1f}" '
@@ -57,7 +58,7 @@ def _chart(title: str, t: list[float], values: list[Any], windows: list[tuple[fl
 def render_html(report: RunReport) -> str:
     series = report.series()
     windows = report.fault_windows()
-    console = Console(record=True, width=100, color_system="truecolor", file=_Null())
+    console = Console(record=True, width=100, color_system="truecolor", file=io.StringIO())
     console.print(TerminalReport(report))
     tables = console.export_html(inline_styles=True, code_format="<pre class='rich'>{code}</pre>")
     charts = "".join([
@@ -101,10 +102,3 @@ run <code>{html.escape(str(report.summary.get("run_id")))}</code> ·
 </body></html>
 """
 
-
-class _Null:
-    def write(self, _: str) -> int:
-        return 0
-
-    def flush(self) -> None:
-        return

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from reports.format import observed, threshold
-from reports.model import RunReport
+from fleetchaos.reports.format import observed, threshold
+from fleetchaos.reports.model import RunReport
 
 
 def render_junit(report: RunReport) -> str:

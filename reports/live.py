@@ -10,7 +10,7 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from scenarios.metrics import TELEMETRY_ACTIONS, statuses_of
+from fleetchaos.scenarios.metrics import TELEMETRY_ACTIONS, statuses_of
 
 
 class LiveView:

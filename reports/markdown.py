@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from reports.format import count_5xx, num, observed, pct, phase_unlock_ok, threshold
-from reports.model import RunReport
+from fleetchaos.reports.format import count_5xx, num, observed, pct, phase_unlock_ok, threshold
+from fleetchaos.reports.model import RunReport
 
 
 def render_markdown(report: RunReport) -> str:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scenarios.metrics import TELEMETRY_ACTIONS, UNLOCK_ACTIONS, ok_ratio, statuses_of
-from scenarios.summary import build_summary
+from fleetchaos.scenarios.metrics import TELEMETRY_ACTIONS, UNLOCK_ACTIONS, ok_ratio, statuses_of
+from fleetchaos.scenarios.summary import build_summary
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from reports.model import RunReport
+from fleetchaos.reports.model import RunReport
 
 
 def render_summary_json(report: RunReport) -> str:

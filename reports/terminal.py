@@ -10,8 +10,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from reports.format import count_5xx, num, observed, pct, phase_unlock_ok, statuses, threshold
-from reports.model import RunReport
+from fleetchaos.reports.format import count_5xx, num, observed, pct, phase_unlock_ok, statuses, threshold
+from fleetchaos.reports.model import RunReport
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "incomplete": "bold yellow"}
 
@@ -66,10 +66,9 @@ class TerminalReport:
     def _actions(self) -> Table:
         t = Table(title="Actions (whole run)", box=box.SIMPLE_HEAD, expand=True,
                   title_justify="left")
-        for col, j in (("action", "left"), ("reqs", "right"), ("fails", "right"),
-                       ("p50", "right"), ("p95", "right"), ("p99", "right"),
-                       ("statuses", "left")):
-            t.add_column(col, justify=j, no_wrap=col != "statuses")
+        for col in ("action", "reqs", "fails", "p50", "p95", "p99", "statuses"):
+            t.add_column(col, justify="left" if col in ("action", "statuses") else "right",
+                         no_wrap=col != "statuses")
         merged: dict[str, dict[str, Any]] = {}
         for p in self.report.summary.get("phases", []):
             for action, a in (p.get("by_action") or {}).items():

@@ -20,7 +20,7 @@ TAB_KEY = "chaos"
 
 
 def _engine(environment: Any) -> Any:
-    from scenarios.engine import current_engine
+    from fleetchaos.scenarios.engine import current_engine
 
     return current_engine(environment)
 
@@ -62,7 +62,7 @@ def install(environment: Any) -> None:
         return engine
 
     def manual(step: dict[str, Any]) -> Response | tuple[Response, int]:
-        from scenarios.schema import ScenarioError
+        from fleetchaos.scenarios.schema import ScenarioError
 
         engine = engine_or_404()
         if engine is None:
@@ -76,7 +76,7 @@ def install(environment: Any) -> None:
 
     @bp.route("/")
     def page() -> Response:
-        from scenarios.schema import TOXIC_TYPES
+        from fleetchaos.scenarios.schema import TOXIC_TYPES
 
         engine = engine_or_404()
         proxies = sorted(engine.scenario.proxies) if engine else []

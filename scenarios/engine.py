@@ -24,12 +24,12 @@ import gevent
 import gevent.event
 import requests
 
-from fleetchaos_common.loopback import TargetNotAllowed, check_loopback
-from scenarios.fault_control import FaultControl, marker
-from scenarios.journal import JournalWriter, read_journal
-from scenarios.sampler import Sampler
-from scenarios.schema import Scenario, Step
-from scenarios.summary import build_summary
+from fleetchaos.common.loopback import TargetNotAllowed, check_loopback
+from fleetchaos.scenarios.fault_control import FaultControl, marker
+from fleetchaos.scenarios.journal import JournalWriter, read_journal
+from fleetchaos.scenarios.sampler import Sampler
+from fleetchaos.scenarios.schema import Scenario, Step
+from fleetchaos.scenarios.summary import build_summary
 
 ENGINE_ATTR = "fleetchaos_engine"
 
@@ -83,9 +83,9 @@ class Engine:
         return 0.0 if self.t0 is None else time.monotonic() - self.t0
 
     def setup(self) -> None:
-        from fleet_sim import knobs, stats
-        from fleet_sim.locust_users import set_fleet_size
-        from fleet_sim.registration import RegistrationError, register_fleet
+        from fleetchaos.fleet_sim import knobs, stats
+        from fleetchaos.fleet_sim.locust_users import set_fleet_size
+        from fleetchaos.fleet_sim.registration import RegistrationError, register_fleet
 
         host = self.environment.host
         if not host:
@@ -98,7 +98,7 @@ class Engine:
         except TargetNotAllowed as exc:
             raise SetupError(str(exc)) from None
         if not url:
-            import toxiproxy_server
+            from fleetchaos import toxiproxy_server
 
             self.builtin_toxiproxy = toxiproxy_server.run_in_subprocess(seed=self.seed)
             url = self.builtin_toxiproxy.url
@@ -127,7 +127,7 @@ class Engine:
             self.listen[name] = self.faults.create_proxy(server_name, target)
         runner = self.environment.runner
         fleet = {k: v for k, v in self.scenario.fleet.items() if k != "spawn_rate"}
-        config = {**fleet, "seed": self.seed,
+        config = {**fleet, "profile": self.scenario.profile, "seed": self.seed,
                   "api_url": f"http://{self.listen['api']}",
                   "telemetry_url": f"http://{self.listen['telemetry']}",
                   "admin_url": host.rstrip("/"), "admin_token": self.admin_token,
@@ -170,7 +170,7 @@ class Engine:
 
     # --- the shape's tick ---------------------------------------------------------------
     def tick(self) -> tuple[int, float, list[Any]] | None:
-        from fleet_sim.locust_users import CarUser, DriverUser
+        from fleetchaos.fleet_sim.locust_users import CarUser, DriverUser
 
         if self.finished:
             return None
@@ -212,8 +212,8 @@ class Engine:
         return record
 
     def _apply(self, step: Step, key: str) -> dict[str, Any]:
-        from fleet_sim import knobs
-        from fleet_sim.locust_users import set_fleet_size
+        from fleetchaos.fleet_sim import knobs
+        from fleetchaos.fleet_sim.locust_users import set_fleet_size
 
         assert self.faults is not None
         spec = step.spec
@@ -267,7 +267,7 @@ class Engine:
         return before
 
     def _rollback(self, key: str, t: float, reason: str = "duration ended") -> None:
-        from fleet_sim import knobs
+        from fleetchaos.fleet_sim import knobs
 
         info = self.active.pop(key, None)
         if info is None or self.faults is None:
@@ -293,7 +293,7 @@ class Engine:
     # --- web UI -------------------------------------------------------------------------
     def apply_manual(self, raw: dict[str, Any]) -> dict[str, Any]:
         """A step from the web UI's Chaos tab, validated like a timeline step."""
-        from scenarios.schema import _V, ScenarioError, _step
+        from fleetchaos.scenarios.schema import _V, ScenarioError, _step
 
         if not self.set_up or self.finished:
             raise ScenarioError("the run is not in progress")
@@ -421,13 +421,14 @@ class Engine:
         return self.summary
 
     def _write_outputs(self, records: list[dict[str, Any]]) -> None:
-        if self.outputs.get("summary") and self.summary is not None:
-            Path(self.outputs["summary"]).parent.mkdir(parents=True, exist_ok=True)
-            Path(self.outputs["summary"]).write_text(json.dumps(self.summary, indent=2) + "\n")
+        summary_path = self.outputs.get("summary")
+        if summary_path and self.summary is not None:
+            Path(summary_path).parent.mkdir(parents=True, exist_ok=True)
+            Path(summary_path).write_text(json.dumps(self.summary, indent=2) + "\n")
         wanted = {k: self.outputs.get(k) for k in ("junit", "html", "markdown")}
         if any(wanted.values()):
             try:
-                from reports.export import write_all
+                from fleetchaos.reports.export import write_all
             except ImportError:
                 return
             write_all(records, **wanted)

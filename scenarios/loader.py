@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
-from scenarios.schema import Scenario, ScenarioError, validate
-from scenarios.yaml_safe import YamlRefused, load_with_lines
+from fleetchaos.scenarios.schema import Scenario, ScenarioError, validate
+from fleetchaos.scenarios.yaml_safe import YamlRefused, load_with_lines
 
 LIBRARY = Path(__file__).parent / "library"
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

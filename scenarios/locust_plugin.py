@@ -13,9 +13,9 @@ import gevent
 from locust import events
 from locust.runners import WorkerRunner
 
-from scenarios.engine import ENGINE_ATTR, Engine, current_engine
-from scenarios.loader import load_scenario
-from scenarios.schema import ScenarioError
+from fleetchaos.scenarios.engine import ENGINE_ATTR, Engine, current_engine
+from fleetchaos.scenarios.loader import load_scenario
+from fleetchaos.scenarios.schema import ScenarioError
 
 
 @events.init_command_line_parser.add_listener
@@ -78,7 +78,7 @@ def _create_engine(environment: Any, **_: Any) -> None:
         gevent.signal_handler(signal.SIGTERM, on_sigterm)
     if environment.web_ui is not None:
         try:
-            from reports.webui import install
+            from fleetchaos.reports.webui import install
         except ImportError:
             return
         install(environment)

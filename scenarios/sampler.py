@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenarios.metrics import hist_diff, percentile
+from fleetchaos.scenarios.metrics import hist_diff, percentile
 
 
 def _locust_totals(environment: Any) -> dict[str, dict[str, Any]]:

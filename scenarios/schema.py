@@ -4,6 +4,7 @@ was expected, so a reviewer can fix a scenario without reading this code."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 STREAMS = ("upstream", "downstream")
@@ -73,7 +74,14 @@ class Scenario:
 
     @property
     def profile(self) -> str:
-        return str(self.fleet.get("profile", "reference"))
+        """The backend profile: a built-in name, or a path taken relative to the scenario file."""
+        name = str(self.fleet.get("profile", "reference"))
+        if "/" not in name and not name.endswith((".yaml", ".yml")):
+            return name
+        path = Path(name)
+        if not path.is_absolute() and self.source and Path(self.source).is_file():
+            path = Path(self.source).resolve().parent / path
+        return str(path)
 
     def extensions_needed(self) -> set[str]:
         return {"http_error"} if any(s.action == "http_error" for s in self.timeline) else set()

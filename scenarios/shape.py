@@ -6,13 +6,13 @@ from typing import Any
 
 from locust import LoadTestShape
 
-from scenarios.engine import current_engine
+from fleetchaos.scenarios.engine import current_engine
 
 
 class ScenarioShape(LoadTestShape):
     """Delegates to the engine the plugin created on the master or local runner."""
 
-    def tick(self) -> tuple[int, float, list[Any]] | None:  # type: ignore[override]
+    def tick(self) -> tuple[int, float, list[Any]] | None:
         engine = current_engine(self.runner.environment) if self.runner else None
         if engine is None:
             return None

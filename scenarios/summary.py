@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from scenarios.metrics import (
+from fleetchaos.scenarios.metrics import (
     TELEMETRY_ACTIONS,
     UNLOCK_ACTIONS,
     merge_counts,
@@ -102,7 +102,8 @@ def _fault_end(header: dict[str, Any], steps: list[dict[str, Any]]) -> float | N
 def evaluate(slo: dict[str, Any], observed: float | None) -> bool:
     if observed is None:
         return False
-    return observed >= slo["threshold"] if slo["op"] == ">=" else observed <= slo["threshold"]
+    threshold = float(slo["threshold"])
+    return observed >= threshold if slo["op"] == ">=" else observed <= threshold
 
 
 def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:

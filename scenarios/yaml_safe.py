@@ -40,7 +40,7 @@ def load_with_lines(raw: bytes) -> tuple[Any, dict[str, int]]:
                 aliases += 1
                 if aliases > MAX_ALIASES:
                     raise YamlRefused(f"more than {MAX_ALIASES} YAML aliases: refused",
-                                      event.start_mark.line + 1)
+                                      event.start_mark.line + 1 if event.start_mark else 0)
         node = yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None

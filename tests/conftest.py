@@ -16,7 +16,7 @@ os.environ.pop("TOXIPROXY_URL", None)
 
 @pytest.fixture
 def toxiproxy():
-    import toxiproxy_server
+    from fleetchaos import toxiproxy_server
 
     child = toxiproxy_server.run_in_subprocess(seed=1234)
     try:
@@ -27,7 +27,7 @@ def toxiproxy():
 
 @pytest.fixture
 def backend(tmp_path):
-    import reference_backend
+    from fleetchaos import reference_backend
 
     child = reference_backend.run_in_subprocess(db_path=str(tmp_path / "backend.db"),
                                                 admin_token="test-admin-token")

@@ -9,7 +9,7 @@ import pytest
 import requests
 from client import ADMIN, Car, bearer, login, register
 
-import reference_backend
+from fleetchaos import reference_backend
 
 
 def test_token_vehicles_and_vehicle_data(backend):
@@ -177,7 +177,7 @@ def test_bad_options_exit_2_without_traceback(tmp_path):
     import sys
 
     for args in (["--db-pool-size", "0"], ["--host", "192.0.2.1"], ["--port", "99999"]):
-        r = subprocess.run([sys.executable, "-m", "reference_backend", "--db",
+        r = subprocess.run([sys.executable, "-m", "fleetchaos.reference_backend", "--db",
                             str(tmp_path / "x.db"), *args], capture_output=True, text=True,
                            timeout=30)
         assert r.returncode == 2, args

@@ -11,7 +11,7 @@ import requests
 import websocket
 from client import ADMIN, Car, bearer, login, register
 
-import reference_backend
+from fleetchaos import reference_backend
 
 
 def test_acked_equals_stored_after_a_burst(backend):

@@ -21,7 +21,7 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict[str, str] | None = No
     if env:
         full_env.update(env)
     return subprocess.run(
-        [sys.executable, "-m", "fleetchaos_cli", *args],
+        [sys.executable, "-m", "fleetchaos.cli", *args],
         cwd=cwd or REPO, env=full_env, capture_output=True, text=True, timeout=timeout,
         stdin=subprocess.DEVNULL,
     )

@@ -61,7 +61,7 @@ def test_run_rejects_bad_numbers(cli, tmp_path):
 
 
 def test_validate_checks_extensions_against_toxiproxy_url(cli):
-    import toxiproxy_server
+    from fleetchaos import toxiproxy_server
 
     with toxiproxy_server.run_in_subprocess(extensions=False) as plain:
         result = cli("validate", "api-500-storm", env={"TOXIPROXY_URL": plain.url})

@@ -8,12 +8,12 @@ import textwrap
 
 import pytest
 
-from fleetchaos_common.child_process import ChildProcessError, start_child
+from fleetchaos.common.child_process import ChildProcessError, start_child
 
 SERVER = textwrap.dedent(
     """
     import socket, sys, time
-    from fleetchaos_common.child_process import announce_ready
+    from fleetchaos.common.child_process import announce_ready
     s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen()
     print("noise before ready", flush=True)
     announce_ready(host="127.0.0.1", port=s.getsockname()[1], extra="x")

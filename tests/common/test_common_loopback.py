@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fleetchaos_common.loopback import TargetNotAllowed, check_loopback, host_of, is_loopback_host
+from fleetchaos.common.loopback import TargetNotAllowed, check_loopback, host_of, is_loopback_host
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.8.9.10", "::1", "[::1]", "localhost"])

@@ -8,8 +8,8 @@ import os
 
 from locust import events
 
-from fleet_sim import stats
-from fleet_sim.locust_users import CarUser, DriverUser
+from fleetchaos.fleet_sim import stats
+from fleetchaos.fleet_sim.locust_users import CarUser, DriverUser
 
 __all__ = ["CarUser", "DriverUser"]
 OUTCOMES: list[dict] = []

@@ -6,12 +6,12 @@ import random
 
 import pytest
 
-from fleet_sim.config import FleetConfig
-from fleet_sim.identities import IndexPool, identity, in_cohort, need_times, shard
-from fleet_sim.retry import TokenBucket, make_policy
-from fleet_sim.telemetry import effective, field_names, make_record
-from fleet_sim.timing import GRID_S, wake_at
-from fleet_sim.vin import check_digit, is_valid, make_vin
+from fleetchaos.fleet_sim.config import FleetConfig
+from fleetchaos.fleet_sim.identities import IndexPool, identity, in_cohort, need_times, shard
+from fleetchaos.fleet_sim.retry import TokenBucket, make_policy
+from fleetchaos.fleet_sim.telemetry import effective, field_names, make_record
+from fleetchaos.fleet_sim.timing import GRID_S, wake_at
+from fleetchaos.fleet_sim.vin import check_digit, is_valid, make_vin
 
 
 def test_known_vin_check_digits():

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from fleet_sim.profiles import ProfileError, builtin_profiles, load_profile, render
+from fleetchaos.fleet_sim.profiles import BUILTIN_DIR, ProfileError, builtin_profiles, load_profile, render
 
-BASE = yaml.safe_load((__import__("fleet_sim.profiles").profiles.BUILTIN_DIR
-                       / "generic-rest.yaml").read_text())
+BASE = yaml.safe_load((BUILTIN_DIR / "generic-rest.yaml").read_text())
 
 
 def test_builtin_profiles_load():

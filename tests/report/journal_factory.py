@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from scenarios.journal import JournalWriter
-from scenarios.summary import build_summary
+from fleetchaos.scenarios.journal import JournalWriter, read_journal
+from fleetchaos.scenarios.summary import build_summary
 
 PHASES = [{"name": "baseline", "start_s": 0.0, "end_s": 4.0},
           {"name": "flood", "start_s": 4.0, "end_s": 8.0},
@@ -62,7 +62,6 @@ def write_journal(path: Path, *, complete: bool = True) -> Path:
                     vin="5YJ3E1EA7KF000003", waited_s=0.5)
     if complete:
         j.write("cleanup", t=12.5, reason="test", removed=[], left=[], leftovers_found=[])
-        j.write("summary", t=12.6, **build_summary(__import__("scenarios.journal").journal
-                                                   .read_journal(path)))
+        j.write("summary", t=12.6, **build_summary(read_journal(path)))
     j.close()
     return path

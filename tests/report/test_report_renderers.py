@@ -15,10 +15,10 @@ import pytest
 from journal_factory import write_journal
 from rich.console import Console
 
-from reports.export import write_all
-from reports.model import RunReport
-from reports.terminal import TerminalReport
-from scenarios.journal import read_journal
+from fleetchaos.reports.export import write_all
+from fleetchaos.reports.model import RunReport
+from fleetchaos.reports.terminal import TerminalReport
+from fleetchaos.scenarios.journal import read_journal
 
 GOLDEN = Path(__file__).parent / "golden"
 REPO = Path(__file__).resolve().parents[2]
@@ -84,7 +84,7 @@ def test_html_is_self_contained_and_carries_its_chart_data(tmp_path):
 
 
 def run_report(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "fleetchaos_cli", "report", *args],
+    return subprocess.run([sys.executable, "-m", "fleetchaos.cli", "report", *args],
                           capture_output=True, text=True, timeout=60, cwd=REPO,
                           env={**os.environ, "NO_COLOR": "1", "COLUMNS": "80"})
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from scenarios.journal import read_journal
+from fleetchaos.scenarios.journal import read_journal
 
 REPO = Path(__file__).resolve().parents[2]
 

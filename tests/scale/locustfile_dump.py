@@ -6,8 +6,8 @@ import os
 from locust import events
 from locust.runners import WorkerRunner
 
-from fleet_sim import stats
-from locustfile import CarUser, DriverUser, ScenarioShape
+from fleetchaos.fleet_sim import stats
+from fleetchaos.locustfile import CarUser, DriverUser, ScenarioShape
 
 __all__ = ["CarUser", "DriverUser", "ScenarioShape"]
 

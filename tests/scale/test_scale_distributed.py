@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from scenarios.journal import read_journal
+from fleetchaos.scenarios.journal import read_journal
 
 HERE = Path(__file__).parent
 

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 import requests
 
-import toxiproxy_server
-from scenarios.journal import read_journal
+from fleetchaos import toxiproxy_server
+from fleetchaos.scenarios.journal import read_journal
 
 REPO = Path(__file__).resolve().parents[2]
 UNLOCK_PATH = ("vehicle_data", "unlock", "remote_start")
@@ -31,7 +31,7 @@ def five_xx(phase: dict) -> int:
 def test_verbosity_flood_2021_reproduces_the_lockout(tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-m", "fleetchaos_cli", "run", "verbosity-flood-2021",
+        [sys.executable, "-m", "fleetchaos.cli", "run", "verbosity-flood-2021",
          "--time-scale", "0.75", "--out", str(out), "--summary", str(tmp_path / "s.json"),
          "--junit", str(tmp_path / "j.xml"), "--journal", str(tmp_path / "run.jsonl"),
          "--no-live"],

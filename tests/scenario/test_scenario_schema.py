@@ -6,8 +6,8 @@ import textwrap
 
 import pytest
 
-from scenarios.loader import list_builtin, load_scenario
-from scenarios.schema import ScenarioError
+from fleetchaos.scenarios.loader import list_builtin, load_scenario
+from fleetchaos.scenarios.schema import ScenarioError
 
 GOOD = textwrap.dedent("""\
     title: A test scenario

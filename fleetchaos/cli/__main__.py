@@ -1,0 +1,5 @@
+import sys
+
+from fleetchaos.cli.main import main
+
+sys.exit(main())

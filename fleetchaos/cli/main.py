@@ -1,0 +1,227 @@
+"""`fleetchaos` argument parsing and dispatch; every failure of input ends as exit code 2.
+
+The servers (`toxiproxy`, `backend`) and `report` own their own argument parsers, so
+this module hands their arguments over untouched instead of declaring them twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from fleetchaos.cli.errors import EXIT_BAD_INPUT, EXIT_PASS, UsageError
+
+DEMO_SCENARIO = "verbosity-flood-2021"
+
+DESCRIPTION = """\
+Chaos and load testing for connected-device access backends. A simulated fleet of
+cars (telemetry over WebSockets) and phones (owners unlocking and starting cars)
+runs as Locust users through Toxiproxy faults; the report says what broke, when,
+how badly, and how many drivers were stranded. Exit codes: 0 every SLO held,
+1 an SLO breached, 2 bad input or set-up failure."""
+
+EXAMPLES = {
+    "demo": "example: fleetchaos demo            # the 2021 lockout, about a minute",
+    "run": "example: fleetchaos run verbosity-flood-2021 --seed 7 --junit junit.xml\n"
+           "         fleetchaos run my-scenario.yaml --target my-profile.yaml --host http://127.0.0.1:8080",
+    "ui": "example: fleetchaos ui api-latency   # then open http://127.0.0.1:8089",
+    "report": "example: fleetchaos report fleetchaos-out/1a2b3c4d.journal.jsonl --html report.html",
+    "validate": "example: fleetchaos validate my-scenario.yaml --set fleet.cars=500",
+    "scenarios": "example: fleetchaos scenarios",
+    "toxiproxy": "example: fleetchaos toxiproxy --host 127.0.0.1 --port 8474 --config proxies.json",
+    "backend": "example: fleetchaos backend --host 127.0.0.1 --port 8080 --db backend.db",
+}
+
+# Subcommands whose own parser takes every argument after the name.
+PASSTHROUGH = {
+    "toxiproxy": "the built-in Toxiproxy-compatible server alone (like toxiproxy-server)",
+    "backend": "the reference access backend alone",
+    "report": "re-render a journal: terminal, --html, --junit, --markdown, --summary",
+}
+
+
+def _add_run_options(p: argparse.ArgumentParser, *, outputs: bool = True) -> None:
+    p.add_argument("--target", metavar="PROFILE",
+                   help="backend profile: a built-in name (reference, owner-api, generic-rest) "
+                        "or a YAML path (default: the scenario's)")
+    p.add_argument("--host", metavar="URL",
+                   help="your backend's base URL (default: start the built-in reference backend)")
+    p.add_argument("--seed", type=int, metavar="N", help="seed for the fleet and every random draw")
+    p.add_argument("--time-scale", type=float, default=None, metavar="X",
+                   help="multiply every time in the timeline (0.5 = twice as fast)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario field, e.g. --set fleet.cars=500 (repeatable)")
+    p.add_argument("--workers", type=int, default=1, metavar="N",
+                   help="Locust worker processes on this machine (default 1)")
+    p.add_argument("--out", type=Path, default=Path("fleetchaos-out"), metavar="DIR",
+                   help="directory for the journal, logs and the backend database")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow targets outside 127.0.0.0/8 and ::1 (off by default)")
+    if outputs:
+        p.add_argument("--journal", type=Path, metavar="PATH", help="journal (JSON Lines) path")
+        p.add_argument("--summary", type=Path, metavar="PATH", help="write the summary JSON")
+        p.add_argument("--junit", type=Path, metavar="PATH",
+                       help="write JUnit XML (one case per SLO)")
+        p.add_argument("--html", type=Path, metavar="PATH", help="write the HTML report")
+        p.add_argument("--markdown", type=Path, metavar="PATH", help="write the Markdown report")
+        p.add_argument("--no-live", action="store_true", help="no live view while running")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="fleetchaos", description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Run `fleetchaos COMMAND --help` for a command's options and an example.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES[name],
+                              formatter_class=argparse.RawDescriptionHelpFormatter)
+
+    demo = add("demo", f"reproduce the 2021 lockout ({DEMO_SCENARIO}) on the built-in "
+                       "backend and Toxiproxy, print the report")
+    _add_run_options(demo)
+
+    run = add("run", "run a scenario (built-in name or YAML path) headless; exit code = verdict")
+    run.add_argument("scenario", metavar="SCENARIO")
+    _add_run_options(run)
+
+    ui = add("ui", "run a scenario in the Locust web UI with the Chaos tab")
+    ui.add_argument("scenario", metavar="SCENARIO")
+    _add_run_options(ui, outputs=False)
+    ui.add_argument("--web-port", type=int, default=8089, help="web UI port on 127.0.0.1")
+
+    validate = add("validate", "check a scenario file; exit 0 when valid, 2 with the reason")
+    validate.add_argument("scenario", metavar="SCENARIO")
+    validate.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    validate.add_argument("--time-scale", type=float, default=None, metavar="X")
+
+    add("scenarios", "list the built-in scenarios, one line each")
+
+    for name, help_text in PASSTHROUGH.items():
+        p = add(name, help_text)
+        p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    return parser
+
+
+def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True) -> object:
+    from fleetchaos.cli.orchestrator import RunOptions
+
+    if ns.workers < 1:
+        raise UsageError(f"--workers must be at least 1, got {ns.workers}")
+    if ns.time_scale is not None and not ns.time_scale > 0:
+        raise UsageError(f"--time-scale must be a positive number, got {ns.time_scale}")
+    opts = RunOptions(
+        scenario=scenario, target=ns.target, host=ns.host, seed=ns.seed,
+        time_scale=ns.time_scale or 1.0, sets=list(ns.sets), out_dir=ns.out,
+        workers=ns.workers, allow_remote=ns.allow_remote, headless=headless,
+    )
+    for name in ("journal", "summary", "junit", "html", "markdown"):
+        if getattr(ns, name, None) is not None:
+            setattr(opts, name, getattr(ns, name))
+    if getattr(ns, "no_live", False):
+        opts.live = False
+    if not headless:
+        opts.web_port = ns.web_port
+    return opts
+
+
+def cmd_demo(ns: argparse.Namespace) -> int:
+    from fleetchaos.cli.orchestrator import run_scenario
+
+    opts = _run_options(ns, DEMO_SCENARIO)
+    for name, default in (("summary", "summary.json"), ("html", "report.html"),
+                          ("junit", "junit.xml"), ("markdown", "report.md")):
+        if getattr(opts, name) is None:
+            setattr(opts, name, opts.out_dir / default)  # type: ignore[attr-defined]
+    rc = run_scenario(opts)  # type: ignore[arg-type]
+    # The demo's flood is meant to breach SLOs: a completed run is a successful demo.
+    return EXIT_PASS if rc in (0, 1) else rc
+
+
+def cmd_run(ns: argparse.Namespace) -> int:
+    from fleetchaos.cli.orchestrator import run_scenario
+
+    return run_scenario(_run_options(ns, ns.scenario))  # type: ignore[arg-type]
+
+
+def cmd_ui(ns: argparse.Namespace) -> int:
+    from fleetchaos.cli.orchestrator import run_scenario
+
+    return run_scenario(_run_options(ns, ns.scenario, headless=False))  # type: ignore[arg-type]
+
+
+def cmd_validate(ns: argparse.Namespace) -> int:
+    from fleetchaos.scenarios.loader import load_scenario
+    from fleetchaos.scenarios.schema import ScenarioError
+
+    try:
+        scenario = load_scenario(ns.scenario, overrides=ns.sets, time_scale=ns.time_scale or 1.0)
+    except ScenarioError as exc:
+        raise UsageError(str(exc)) from None
+    needed = scenario.extensions_needed()
+    url = os.environ.get("TOXIPROXY_URL")
+    if needed and url:
+        from fleetchaos.scenarios.fault_control import FaultControl
+
+        try:
+            missing = needed - FaultControl(url).extensions()
+        except Exception as exc:
+            raise UsageError(f"TOXIPROXY_URL {url}: cannot ask for extensions: {exc}") from None
+        if missing:
+            raise UsageError(f"{scenario.source}: needs the {', '.join(sorted(missing))} "
+                             f"extension, which the Toxiproxy at {url} lacks; unset "
+                             "TOXIPROXY_URL to use the built-in server")
+    title = getattr(scenario, "title", ns.scenario)
+    steps = len(getattr(scenario, "timeline", []) or [])
+    print(f"ok: {ns.scenario}: {title} ({steps} timeline steps)")
+    return EXIT_PASS
+
+
+def cmd_scenarios(ns: argparse.Namespace) -> int:
+    from fleetchaos.scenarios.loader import list_builtin
+
+    entries = list_builtin()
+    width = max((len(name) for name, _ in entries), default=0)
+    for name, line in entries:
+        print(f"{name:<{width}}  {line}")
+    return EXIT_PASS
+
+
+def _passthrough(name: str, args: list[str]) -> int:
+    if name == "toxiproxy":
+        from fleetchaos.toxiproxy_server import main as target
+    elif name == "backend":
+        from fleetchaos.reference_backend import main as target
+    else:
+        from fleetchaos.reports.cli import main as target
+    return int(target(args) or 0)
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
+    "demo": cmd_demo, "run": cmd_run, "ui": cmd_ui,
+    "validate": cmd_validate, "scenarios": cmd_scenarios,
+}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if args and args[0] in PASSTHROUGH:
+            return _passthrough(args[0], args[1:])
+        ns = build_parser().parse_args(args)
+        return COMMANDS[ns.command](ns)
+    except UsageError as exc:
+        print(f"fleetchaos: error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("fleetchaos: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

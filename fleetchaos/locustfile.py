@@ -1,0 +1,17 @@
+"""Locust entry point: the fleet's users and the scenario timeline as the load shape.
+
+Run it through ``fleetchaos run``/``fleetchaos ui`` (which start the built-in
+backend and Toxiproxy for you), or directly::
+
+    locust -f locustfile.py --headless --host http://127.0.0.1:8080 \
+        --scenario verbosity-flood-2021 --journal run.jsonl --summary summary.json
+
+The scenario options (``--scenario``, ``--seed``, ``--time-scale``, ``--set``, ...)
+are custom Locust arguments, so they also appear in the web UI's start form.
+"""
+
+import fleetchaos.scenarios.locust_plugin  # noqa: F401  (registers arguments and event hooks)
+from fleetchaos.fleet_sim.locust_users import CarUser, DriverUser
+from fleetchaos.scenarios.shape import ScenarioShape
+
+__all__ = ["CarUser", "DriverUser", "ScenarioShape"]

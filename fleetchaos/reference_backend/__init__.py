@@ -1,0 +1,29 @@
+"""The reference access backend: the demo's target, shaped like the public vehicle APIs.
+
+Telemetry ingestion and the phone API share one bounded SQLite connection pool, so a
+telemetry flood starves unlocks into 500s for real (see docs/reference-backend.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from fleetchaos.common.child_process import ChildProcess, start_child
+from fleetchaos.reference_backend.server import main
+
+
+def run_in_subprocess(host: str = "127.0.0.1", port: int = 0, db_path: str | None = None,
+                      admin_token: str | None = None, **capacity: Any) -> ChildProcess:
+    """Start the backend in its own process; returns once it listens (a context manager)."""
+    argv = [sys.executable, "-m", "fleetchaos.reference_backend", "--host", host, "--port", str(port)]
+    if db_path:
+        argv += ["--db", str(db_path)]
+    if admin_token:
+        argv += ["--admin-token", admin_token]
+    for key, value in capacity.items():
+        argv += [f"--{key.replace('_', '-')}", str(value)]
+    return start_child("reference backend", argv)
+
+
+__all__ = ["main", "run_in_subprocess"]

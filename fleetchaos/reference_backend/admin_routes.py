@@ -1,0 +1,122 @@
+"""Loopback-only admin: fleet registration for the harness, stats, run-time knobs, metrics."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import sqlite3
+import time
+from typing import Any
+
+from aiohttp import web
+
+from fleetchaos.reference_backend.api_routes import STATE
+from fleetchaos.reference_backend.auth import hash_password
+from fleetchaos.reference_backend.errors import api_error, read_json
+from fleetchaos.reference_backend.state import BackendState
+
+routes = web.RouteTableDef()
+
+
+def _admin(request: web.Request) -> BackendState:
+    st = request.app[STATE]
+    try:
+        local = ipaddress.ip_address((request.remote or "").split("%")[0]).is_loopback
+    except ValueError:
+        local = False
+    if not local:
+        raise api_error(403, "forbidden", "admin endpoints answer loopback clients only")
+    if not hmac.compare_digest(request.headers.get("X-Admin-Token", ""), st.admin_token):
+        raise api_error(401, "invalid_admin_token", "X-Admin-Token is missing or wrong")
+    return st
+
+
+@routes.post("/admin/fleet")
+async def register_fleet(request: web.Request) -> web.Response:
+    st = _admin(request)
+    body = await read_json(request)
+    vehicles = body.get("vehicles")
+    keys = ("vin", "owner_email", "owner_password", "car_token")
+    if not isinstance(vehicles, list) or not all(
+        isinstance(v, dict) and all(isinstance(v.get(k), str) and v.get(k) for k in keys)
+        for v in vehicles
+    ):
+        raise api_error(400, "invalid_fleet", f"vehicles: a list of objects with {', '.join(keys)}")
+
+    def register(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+        out = []
+        conn.execute("BEGIN")
+        for v in vehicles:
+            conn.execute("INSERT OR IGNORE INTO owners (email, password_hash) VALUES (?, ?)",
+                         (v["owner_email"], hash_password(v["owner_password"])))
+            owner_id = conn.execute("SELECT id FROM owners WHERE email=?",
+                                    (v["owner_email"],)).fetchone()[0]
+            conn.execute(
+                "INSERT INTO vehicles (vin, display_name, owner_id, car_token) VALUES (?,?,?,?) "
+                "ON CONFLICT(vin) DO UPDATE SET car_token=excluded.car_token, "
+                "owner_id=excluded.owner_id, display_name=excluded.display_name",
+                (v["vin"], v.get("display_name") or v["vin"], owner_id, v["car_token"]))
+            vid = conn.execute("SELECT id FROM vehicles WHERE vin=?", (v["vin"],)).fetchone()[0]
+            out.append({"vin": v["vin"], "id": vid})
+        conn.execute("COMMIT")
+        return out
+
+    registered = await st.pool.run(register, 60.0)
+    for v in vehicles:
+        st.car_tokens[v["vin"]] = v["car_token"]
+    return web.json_response({"vehicles": registered})
+
+
+def stats_snapshot(st: BackendState) -> dict[str, Any]:
+    return {
+        "uptime_s": round(time.time() - st.started, 1),
+        "pool": st.pool.stats(),
+        "telemetry": {"received": st.telemetry_received, "acked": st.telemetry_acked,
+                      "stored": st.pool.count_telemetry(),
+                      "rate_limited": st.telemetry_rate_limited,
+                      "unstored_pool_timeout": st.telemetry_unstored},
+        "cars": {"connected": len(st.cars.links),
+                 "online": sum(1 for c in st.cars.links.values() if c.state == "online")},
+        "responses_by_status": dict(st.responses),
+        "capacity": st.capacity.to_dict(),
+    }
+
+
+@routes.get("/admin/stats")
+async def stats(request: web.Request) -> web.Response:
+    return web.json_response(stats_snapshot(_admin(request)))
+
+
+@routes.post("/admin/knobs")
+async def knobs(request: web.Request) -> web.Response:
+    st = _admin(request)
+    body = await read_json(request)
+    try:
+        st.capacity.update(body)
+    except ValueError as exc:
+        raise api_error(400, "invalid_knob", str(exc)) from None
+    st.pool.resize(st.capacity.db_pool_size)
+    st.signer.ttl_s = st.capacity.token_ttl_s
+    return web.json_response({"capacity": st.capacity.to_dict()})
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    st = request.app[STATE]
+    pool = st.pool.stats()
+    lines = [
+        "# TYPE backend_db_pool_waiting gauge", f"backend_db_pool_waiting {pool['waiting']}",
+        "# TYPE backend_db_pool_timeouts_total counter",
+        f"backend_db_pool_timeouts_total {pool['timeouts']}",
+        "# TYPE backend_telemetry_acked_total counter",
+        f"backend_telemetry_acked_total {st.telemetry_acked}",
+        "# TYPE backend_cars_connected gauge", f"backend_cars_connected {len(st.cars.links)}",
+        "# TYPE backend_responses_total counter",
+    ]
+    lines += [f'backend_responses_total{{status="{s}"}} {n}' for s, n in sorted(st.responses.items())]
+    return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"ok": True})

@@ -1,0 +1,103 @@
+"""Start the backend: options, the app, the readiness line, and a graceful stop."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import secrets
+import sys
+import tempfile
+from dataclasses import fields
+
+from aiohttp import web
+
+from fleetchaos.common.loopback import is_loopback_host
+from fleetchaos.common.serving import serve_until_signalled
+from fleetchaos.reference_backend import admin_routes, api_routes, car_routes
+from fleetchaos.reference_backend.api_routes import STATE
+from fleetchaos.reference_backend.auth import TokenSigner
+from fleetchaos.reference_backend.capacity import Capacity
+from fleetchaos.reference_backend.db import DbPool
+from fleetchaos.reference_backend.errors import make_error_middleware
+from fleetchaos.reference_backend.state import BackendState
+
+EPILOG = """\
+example: fleetchaos backend --host 127.0.0.1 --port 8080 --db backend.db --db-pool-size 4
+The admin token comes from --admin-token or FLEETCHAOS_ADMIN_TOKEN (random if unset,
+printed in the readiness line on stdout)."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="fleetchaos backend",
+        description="The reference access backend (HTTP + WebSocket, SQLite WAL).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument("--db", default=None, help="SQLite file (default: a temporary file)")
+    parser.add_argument("--admin-token", default=os.environ.get("FLEETCHAOS_ADMIN_TOKEN"))
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow binding a non-loopback address")
+    for f in fields(Capacity):
+        default = getattr(Capacity(), f.name)
+        parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(default), default=default,
+                            help=f"capacity (default {default})")
+    ns = parser.parse_args(argv)
+    if not ns.allow_remote and not is_loopback_host(ns.host):
+        parser.error(f"--host {ns.host} is not loopback; pass --allow-remote to bind it")
+    if not 0 <= ns.port <= 65535:
+        parser.error(f"--port {ns.port} is out of range")
+    for f in fields(Capacity):
+        value = getattr(ns, f.name)
+        if isinstance(value, int | float) and value <= 0:
+            parser.error(f"--{f.name.replace('_', '-')} must be positive, got {value}")
+    return ns
+
+
+def build_app(state: BackendState) -> web.Application:
+    app = web.Application(middlewares=[make_error_middleware(state.responses)],
+                          client_max_size=max(state.capacity.max_telemetry_bytes, 1 << 20))
+    app[STATE] = state
+    app.add_routes(api_routes.routes)
+    app.add_routes(car_routes.routes)
+    app.add_routes(admin_routes.routes)
+    return app
+
+
+async def serve(ns: argparse.Namespace) -> int:
+    capacity = Capacity(**{f.name: getattr(ns, f.name) for f in fields(Capacity)})
+    db_path = ns.db or os.path.join(tempfile.mkdtemp(prefix="fleetchaos-backend-"), "backend.db")
+    try:
+        pool = DbPool(db_path, capacity.db_pool_size, capacity.sqlite_synchronous)
+    except Exception as exc:  # sqlite3 errors name the problem; no traceback for a bad path
+        print(f"fleetchaos backend: error: cannot open database {db_path}: {exc}", file=sys.stderr)
+        return 2
+    state = BackendState(pool=pool, capacity=capacity,
+                         signer=TokenSigner(secrets.token_bytes(32), capacity.token_ttl_s),
+                         admin_token=ns.admin_token or secrets.token_urlsafe(16))
+    with pool._connect() as conn:
+        state.car_tokens.update(conn.execute("SELECT vin, car_token FROM vehicles").fetchall())
+    async def close_cars() -> None:
+        for link in list(state.cars.links.values()):
+            await link.ws.close(code=1001, message=b"server shutting down")
+
+    rc = await serve_until_signalled(build_app(state), ns.host, ns.port, name="fleetchaos backend",
+                                     ready_info={"admin_token": state.admin_token, "db": db_path},
+                                     on_stop=close_cars)
+    pool.close()
+    return rc
+
+
+def main(argv: list[str] | None = None) -> int:
+    ns = parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr,
+                        format="backend %(levelname)s %(message)s")
+    logging.getLogger("reference_backend").setLevel(logging.ERROR)
+    try:
+        import uvloop
+
+        return uvloop.run(serve(ns))
+    except ImportError:
+        return asyncio.run(serve(ns))

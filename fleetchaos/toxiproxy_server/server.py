@@ -1,0 +1,88 @@
+"""Run the API and the proxies in one asyncio loop (uvloop when installed) until signalled."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import resource
+import sys
+from pathlib import Path
+from typing import Any
+
+from fleetchaos.common.serving import serve_until_signalled
+from fleetchaos.toxiproxy_server.api import VERSION, Collection, build_app
+from fleetchaos.toxiproxy_server.proxy import ApiError
+
+EPILOG = """\
+example: fleetchaos toxiproxy --host 127.0.0.1 --port 8474 --config proxies.json
+The config file is a JSON array of proxies, as toxiproxy-server's -config takes
+(extension: each proxy may carry a "toxics" array)."""
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="fleetchaos toxiproxy",
+        description="The built-in Toxiproxy-compatible server (Toxiproxy 2.x HTTP API).",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8474, help="API port (default 8474; 0 = free)")
+    parser.add_argument("--config", type=Path, help="JSON array of proxies to create at start")
+    parser.add_argument("--seed", type=int, help="seed every random draw (toxicity, jitter, ...)")
+    parser.add_argument("--no-extensions", action="store_true",
+                        help="behave exactly like Toxiproxy 2.x: no http_error, no /extensions")
+    return parser.parse_args(argv)
+
+
+def load_config(path: Path) -> list[dict[str, Any]]:
+    try:
+        data = json.loads(path.read_text())
+    except OSError as exc:
+        msg = f"cannot read {path}: {exc.strerror}"
+        raise SystemExit(f"fleetchaos toxiproxy: error: {msg}") from None
+    except ValueError as exc:
+        raise SystemExit(f"fleetchaos toxiproxy: error: {path}: not valid JSON: {exc}") from None
+    if not isinstance(data, list) or not all(isinstance(p, dict) for p in data):
+        raise SystemExit(f"fleetchaos toxiproxy: error: {path}: expected a JSON array of proxies")
+    return data
+
+
+async def serve(args: argparse.Namespace, config: list[dict[str, Any]]) -> int:
+    collection = Collection(seed=args.seed, extensions=not args.no_extensions)
+    for i, item in enumerate(config):
+        try:
+            proxy = await collection.create(item, replace=True)
+            for toxic in item.get("toxics") or []:
+                proxy.add_toxic(toxic)
+        except ApiError as exc:
+            await collection.close()
+            print(f"fleetchaos toxiproxy: error: {args.config}: proxy #{i}: {exc.message}",
+                  file=sys.stderr)
+            return 2
+    rc = await serve_until_signalled(build_app(collection), args.host, args.port,
+                                     name="fleetchaos toxiproxy",
+                                     ready_info={"version": VERSION}, on_stop=collection.close)
+    if rc:
+        await collection.close()
+    return rc
+
+
+def raise_fd_limit() -> None:
+    """Thousands of proxied connections need twice as many descriptors."""
+    with contextlib.suppress(ValueError, OSError):
+        _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    config = load_config(args.config) if args.config else []
+    raise_fd_limit()
+    try:
+        import uvloop
+
+        return uvloop.run(serve(args, config))
+    except ImportError:
+        return asyncio.run(serve(args, config))

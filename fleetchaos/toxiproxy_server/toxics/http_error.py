@@ -1,0 +1,150 @@
+"""http_error (extension, not in Toxiproxy 2.x): answers a ``share`` of HTTP/1.1 requests
+itself, drawn per request, with ``status`` (default 500), ``body`` and ``headers``;
+only requests matching ``method`` (empty: any) and ``path`` (a glob; empty: any).
+
+Toxiproxy's toxicity is drawn per connection, so a kept-alive client is either always
+or never hit; real 500 storms hit some requests on every connection. This toxic works on
+the upstream stream: it parses request framing (Content-Length and chunked bodies),
+forwards untouched every request it does not answer, and swallows the body of every
+request it does answer, so the keep-alive connection stays in step. Clients that
+pipeline requests may see an injected answer before earlier upstream answers.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+from http import HTTPStatus
+from typing import Any
+
+from fleetchaos.toxiproxy_server.toxics.base import Emit, Toxic, ToxicError, register
+
+MAX_HEAD = 64 * 1024
+
+
+@register
+class HttpErrorToxic(Toxic):
+    type_name = "http_error"
+    extension = True
+    defaults = {"status": 500, "share": 1.0}  # HTTP status code; share of requests 0..1
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        out = super().validate(attrs)
+        if not 100 <= int(out["status"]) <= 599:
+            raise ToxicError("attribute 'status' of http_error must be 100..599")
+        if out["share"] > 1:
+            raise ToxicError("attribute 'share' of http_error must be between 0 and 1")
+        for key in ("method", "path", "body"):
+            if not isinstance(out.setdefault(key, ""), str):
+                raise ToxicError(f"attribute {key!r} of http_error must be a string")
+        headers = out.setdefault("headers", {})
+        if not isinstance(headers, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and "\n" not in k + v
+            for k, v in headers.items()
+        ):
+            raise ToxicError("attribute 'headers' of http_error must map strings to strings")
+        return out
+
+    def response(self) -> bytes:
+        status = int(self.attributes["status"])
+        try:
+            reason = HTTPStatus(status).phrase
+        except ValueError:
+            reason = "Error"
+        body = self.attributes["body"] or json.dumps(
+            {"error": "injected by fleetchaos http_error toxic", "status": status}
+        )
+        raw = body.encode()
+        lines = [f"HTTP/1.1 {status} {reason}", f"Content-Length: {len(raw)}",
+                 "Connection: keep-alive"]
+        headers = dict(self.attributes["headers"])
+        headers.setdefault("Content-Type", "application/json")
+        lines += [f"{k}: {v}" for k, v in headers.items()]
+        return ("\r\n".join(lines) + "\r\n\r\n").encode() + raw
+
+    def matches(self, method: str, path: str) -> bool:
+        want_method = self.attributes["method"]
+        want_path = self.attributes["path"]
+        if want_method and want_method.upper() != method.upper():
+            return False
+        return not want_path or fnmatch.fnmatchcase(path.split("?", 1)[0], want_path)
+
+    async def handle(self, data: bytes, emit: Emit, state: dict[str, Any], link: Any) -> None:
+        buf = state.get("buf", b"") + data
+        out = bytearray()
+        while buf:
+            mode = state.get("mode", "head")
+            if mode == "head":
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    if len(buf) > MAX_HEAD:  # not HTTP we understand: stop interfering
+                        state["mode"] = "raw"
+                        continue
+                    break
+                head, buf = buf[: end + 4], buf[end + 4 :]
+                method, path, length, chunked = _parse_head(head)
+                inject = self.matches(method, path) and link.rng.random() < self.attributes["share"]
+                if inject:
+                    if out:
+                        await emit(bytes(out))
+                        out.clear()
+                    await link.reply_to_client(self.response())
+                else:
+                    out += head
+                state["forward"] = not inject
+                if chunked:
+                    state["mode"], state["chunk_left"] = "chunk_size", 0
+                elif length:
+                    state["mode"], state["left"] = "body", length
+            elif mode in ("body", "chunk_data"):
+                take = min(state["left"], len(buf))
+                if state["forward"]:
+                    out += buf[:take]
+                buf = buf[take:]
+                state["left"] -= take
+                if state["left"] == 0:
+                    state["mode"] = "head" if mode == "body" else "chunk_size"
+            elif mode == "chunk_size":
+                end = buf.find(b"\r\n")
+                if end < 0:
+                    break
+                line, buf = buf[: end + 2], buf[end + 2 :]
+                if state["forward"]:
+                    out += line
+                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                state["mode"] = "chunk_data" if size else "trailer"
+                state["left"] = size + 2  # data + CRLF
+            elif mode == "trailer":
+                end = buf.find(b"\r\n")
+                if end < 0:
+                    break
+                line, buf = buf[: end + 2], buf[end + 2 :]
+                if state["forward"]:
+                    out += line
+                if line == b"\r\n":
+                    state["mode"] = "head"
+            else:  # raw
+                out += buf
+                buf = b""
+        state["buf"] = buf
+        if out:
+            await emit(bytes(out))
+
+
+def _parse_head(head: bytes) -> tuple[str, str, int, bool]:
+    lines = head.decode("latin-1").split("\r\n")
+    parts = lines[0].split(" ")
+    method = parts[0] if parts else ""
+    path = parts[1] if len(parts) > 1 else ""
+    length, chunked = 0, False
+    for line in lines[1:]:
+        name, _, value = line.partition(":")
+        name = name.strip().lower()
+        if name == "content-length":
+            try:
+                length = max(0, int(value.strip()))
+            except ValueError:
+                length = 0
+        elif name == "transfer-encoding" and "chunked" in value.lower():
+            chunked = True
+    return method, path, length, chunked

@@ -1,5 +1,0 @@
-import sys
-
-from reference_backend.server import main
-
-sys.exit(main())

@@ -1,5 +1,0 @@
-import sys
-
-from toxiproxy_server.server import main
-
-sys.exit(main())

@@ -1,8 +1,0 @@
-"""noop: passes data unchanged; useful to check a client's toxic plumbing."""
-
-from toxiproxy_server.toxics.base import Toxic, register
-
-
-@register
-class NoopToxic(Toxic):
-    type_name = "noop"
