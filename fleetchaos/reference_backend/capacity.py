@@ -10,6 +10,7 @@ decide where the knee is. See docs/reference-backend.md and docs/benchmarks/back
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 
@@ -29,20 +30,48 @@ class Capacity:
 
     def update(self, changes: dict[str, Any]) -> list[str]:
         """Apply run-time knob changes; unknown names or wrong types raise ValueError."""
-        known = {f.name: f.type for f in fields(self)}
-        for key, value in changes.items():
-            if key not in known:
-                raise ValueError(f"unknown knob {key!r}; known: {', '.join(sorted(known))}")
-            current = getattr(self, key)
-            if isinstance(current, str):
-                if value not in ("OFF", "NORMAL", "FULL"):
-                    raise ValueError(f"{key} must be OFF, NORMAL or FULL")
-            elif isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-                raise ValueError(f"{key} must be a positive number")
-            else:
-                value = type(current)(value)
+        checked = {key: check_knob(key, value) for key, value in changes.items()}
+        for key, value in checked.items():  # all checked first: a bad one changes nothing
             setattr(self, key, value)
         return sorted(changes)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+# Inclusive bounds of every numeric knob: what one backend process can honour. A pool
+# of 10^9 connections would grow the process to gigabytes; the scenario validator
+# reads these too, so `fleetchaos validate` refuses what the backend would.
+KNOB_LIMITS: dict[str, tuple[float, float]] = {
+    "db_pool_size": (1, 256),
+    "db_acquire_timeout_s": (0.001, 600.0),
+    "telemetry_acquire_timeout_s": (0.001, 600.0),
+    "command_timeout_s": (0.001, 600.0),
+    "token_ttl_s": (1.0, 30 * 86400.0),
+    "ws_rate_limit": (1, 10_000_000),
+    "ws_rate_window_s": (0.001, 86400.0),
+    "max_telemetry_bytes": (1, 64 * 1024 * 1024),
+    "ws_inflight": (1, 1_000_000),
+}
+SQLITE_SYNCHRONOUS = ("OFF", "NORMAL", "FULL")
+
+
+def check_knob(key: str, value: Any) -> Any:
+    """The value a knob may take, converted to its type; ValueError names what is wrong."""
+    defaults = Capacity()
+    known = sorted(f.name for f in fields(defaults))
+    if key not in known:
+        raise ValueError(f"unknown knob {key!r}; known: {', '.join(known)}")
+    current = getattr(defaults, key)
+    if isinstance(current, str):
+        if value not in SQLITE_SYNCHRONOUS:
+            raise ValueError(f"{key} must be one of {', '.join(SQLITE_SYNCHRONOUS)}")
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise ValueError(f"{key} must be a finite number")
+    low, high = KNOB_LIMITS[key]
+    if not low <= value <= high:
+        raise ValueError(f"{key} must be between {low:g} and {high:g}, got {value:g}")
+    if isinstance(current, int) and value != int(value):
+        raise ValueError(f"{key} must be a whole number, got {value:g}")
+    return type(current)(value)
