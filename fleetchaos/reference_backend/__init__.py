@@ -14,7 +14,8 @@ from fleetchaos.reference_backend.server import main
 
 
 def run_in_subprocess(host: str = "127.0.0.1", port: int = 0, db_path: str | None = None,
-                      admin_token: str | None = None, **capacity: Any) -> ChildProcess:
+                      admin_token: str | None = None, log_path: str | None = None,
+                      **capacity: Any) -> ChildProcess:
     """Start the backend in its own process; returns once it listens (a context manager)."""
     argv = [sys.executable, "-m", "fleetchaos.reference_backend", "--host", host, "--port", str(port)]
     if db_path:
@@ -23,7 +24,7 @@ def run_in_subprocess(host: str = "127.0.0.1", port: int = 0, db_path: str | Non
         argv += ["--admin-token", admin_token]
     for key, value in capacity.items():
         argv += [f"--{key.replace('_', '-')}", str(value)]
-    return start_child("reference backend", argv)
+    return start_child("reference backend", argv, log_path=log_path)
 
 
 __all__ = ["main", "run_in_subprocess"]

@@ -13,7 +13,8 @@ from fleetchaos.toxiproxy_server.server import main
 
 
 def run_in_subprocess(host: str = "127.0.0.1", port: int = 0, config: str | None = None,
-                      seed: int | None = None, extensions: bool = True) -> ChildProcess:
+                      seed: int | None = None, extensions: bool = True,
+                      log_path: str | None = None) -> ChildProcess:
     """Start the server in its own process and return once it answers (a context manager)."""
     argv = [sys.executable, "-m", "fleetchaos.toxiproxy_server", "--host", host, "--port", str(port)]
     if config:
@@ -22,7 +23,7 @@ def run_in_subprocess(host: str = "127.0.0.1", port: int = 0, config: str | None
         argv += ["--seed", str(seed)]
     if not extensions:
         argv.append("--no-extensions")
-    return start_child("toxiproxy server", argv)
+    return start_child("toxiproxy server", argv, log_path=log_path)
 
 
 __all__ = ["main", "run_in_subprocess"]
