@@ -142,7 +142,7 @@ def start_child(
             path.parent.mkdir(parents=True, exist_ok=True)
             log_file = path.open("ab")
         else:
-            log_file = tempfile.TemporaryFile()
+            log_file = tempfile.TemporaryFile()  # noqa: SIM115  (lives as long as the child)
     try:
         popen = subprocess.Popen(
             list(argv),
