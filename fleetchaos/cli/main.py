@@ -33,6 +33,11 @@ EXAMPLES = {
     "scenarios": "example: fleetchaos scenarios",
     "toxiproxy": "example: fleetchaos toxiproxy --host 127.0.0.1 --port 8474 --config proxies.json",
     "backend": "example: fleetchaos backend --host 127.0.0.1 --port 8080 --db backend.db",
+    "compare": "example: fleetchaos compare main.journal.jsonl branch.journal.jsonl --markdown pr.md",
+    "sweep": "example: fleetchaos sweep verbosity-flood-2021 "
+             "--vary fleet.retry_policy=fixed-1s,retry-budget",
+    "breakpoint": "example: fleetchaos breakpoint verbosity-flood-2021 --search "
+                  "timeline.0.verbosity.level=1..60 --slo NAME --budget 10m",
 }
 
 # Subcommands whose own parser takes every argument after the name.
@@ -40,6 +45,9 @@ PASSTHROUGH = {
     "toxiproxy": "the built-in Toxiproxy-compatible server alone (like toxiproxy-server)",
     "backend": "the reference access backend alone",
     "report": "re-render a journal: terminal, --html, --junit, --markdown, --summary",
+    "compare": "compare two runs SLO by SLO; exit 1 when NEW regressed beyond a tolerance",
+    "sweep": "run a scenario once per combination of --vary values; one table and charts",
+    "breakpoint": "bisect a numeric parameter for the smallest value that breaks an SLO",
 }
 
 
@@ -197,6 +205,12 @@ def _passthrough(name: str, args: list[str]) -> int:
         from fleetchaos.toxiproxy_server import main as target
     elif name == "backend":
         from fleetchaos.reference_backend import main as target
+    elif name == "compare":
+        from fleetchaos.cli.compare import main as target
+    elif name == "sweep":
+        from fleetchaos.cli.sweep import main as target
+    elif name == "breakpoint":
+        from fleetchaos.cli.breakpoint import main as target
     else:
         from fleetchaos.reports.cli import main as target
     return int(target(args) or 0)

@@ -1,0 +1,131 @@
+"""`fleetchaos compare BASE NEW`: the regression gate between two runs.
+
+Each side is a run's journal (``*.journal.jsonl``: time series, so the HTML can overlay
+charts) or its summary JSON (``--summary``, or a ``--repeat`` summary whose SLOs carry
+a median and a spread). Exit 0 no regression, 1 a regression, 2 bad input.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from fleetchaos.cli.errors import EXIT_BREACH, EXIT_PASS, UsageError
+from fleetchaos.reports.compare_model import (
+    DEFAULT_TOLERANCES,
+    CompareError,
+    Comparison,
+    RunInput,
+    Tolerance,
+    compare,
+    parse_tolerance,
+)
+
+EPILOG = """\
+examples:
+  fleetchaos compare main.journal.jsonl branch.journal.jsonl --markdown comment.md
+  fleetchaos compare base-summary.json new-summary.json --tolerance unlock_p95_ms=10%
+
+default tolerances (NEW may be this much worse before it counts):
+""" + "\n".join(f"  {m}={t}" for m, t in DEFAULT_TOLERANCES.items()) + """
+  (runs made with --repeat: the larger of the two runs' measured spreads instead)
+exit codes: 0 no regression, 1 a regression, 2 bad input"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="fleetchaos compare", epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Compare two runs (journals or summary JSON files) SLO by SLO and phase "
+                    "by phase; exit 1 when NEW is worse than BASE beyond a tolerance.")
+    p.add_argument("base", metavar="BASE", help="the reference run: journal or summary JSON")
+    p.add_argument("new", metavar="NEW", help="the run under test: journal or summary JSON")
+    p.add_argument("--tolerance", action="append", default=[], metavar="METRIC=VALUE",
+                   help="how much worse NEW may be, absolute (0.05) or relative to BASE "
+                        "(10%%); repeatable")
+    p.add_argument("--markdown", type=Path, metavar="FILE", help="write Markdown (PR comment)")
+    p.add_argument("--html", type=Path, metavar="FILE",
+                   help="write HTML with the two runs' charts overlaid")
+    p.add_argument("--width", type=int, default=None, help="terminal width to render at")
+    return p
+
+
+def _summary_of(records: list[dict[str, Any]]) -> dict[str, Any]:
+    from fleetchaos.scenarios.summary import build_summary
+
+    summary = next((r for r in reversed(records) if r.get("type") == "summary"), None)
+    if summary is None:
+        summary = build_summary(records)
+    return {k: v for k, v in summary.items() if k not in ("type", "t")}
+
+
+def load_run(path_text: str) -> RunInput:
+    """A journal (JSON Lines with a header) or a summary JSON (an object with ``slos``)."""
+    from fleetchaos.scenarios.journal import read_journal
+
+    path = Path(path_text)
+    if not path.is_file():
+        raise UsageError(f"{path_text}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise UsageError(f"{path_text}: cannot read: {exc.strerror}") from None
+    try:
+        whole = json.loads(text)
+    except ValueError:
+        whole = None
+    if isinstance(whole, dict) and whole.get("type") not in ("header", "summary"):
+        if not isinstance(whole.get("slos"), list):
+            raise UsageError(f"{path_text}: a JSON object without 'slos': not a fleetchaos "
+                             "summary")
+        return RunInput(path_text, whole)
+    records = read_journal(path)
+    if not any(r.get("type") == "header" for r in records):
+        raise UsageError(f"{path_text}: not a fleetchaos journal (no header record) "
+                         "nor a summary JSON")
+    return RunInput(path_text, _summary_of(records), records)
+
+
+def run_compare(base: str, new: str, tolerances: list[str]) -> Comparison:
+    try:
+        given: dict[str, Tolerance] = dict(parse_tolerance(t) for t in tolerances)
+        return compare(load_run(base), load_run(new), given)
+    except CompareError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _write(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageError(f"{path}: cannot write: {exc.strerror}") from None
+
+
+def main(argv: list[str] | None = None) -> int:
+    from rich.console import Console
+
+    from fleetchaos.reports.compare_terminal import CompareReport
+
+    ns = build_parser().parse_args(argv)
+    comparison = run_compare(ns.base, ns.new, ns.tolerance)
+    if ns.markdown is not None:
+        from fleetchaos.reports.compare_markdown import render_compare_markdown
+
+        _write(ns.markdown, render_compare_markdown(comparison))
+    if ns.html is not None:
+        from fleetchaos.reports.compare_html import render_compare_html
+
+        _write(ns.html, render_compare_html(comparison))
+    Console(width=ns.width).print(CompareReport(comparison))
+    for label, path in (("Markdown", ns.markdown), ("HTML", ns.html)):
+        if path is not None:
+            print(f"{label:>8}: {path}")
+    return EXIT_BREACH if comparison.regressions else EXIT_PASS
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,71 @@
+"""`fleetchaos compare --html`: the two runs' time series overlaid, and the comparison tables.
+
+A side given as a summary file has no time series: its charts are left out and the
+page says so, the tables are the same.
+"""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+
+from rich.console import Console
+
+from fleetchaos.reports.compare_model import Comparison, RunInput
+from fleetchaos.reports.compare_svg import PAGE_STYLE, Line, line_chart
+from fleetchaos.reports.compare_terminal import CompareReport
+from fleetchaos.reports.model import RunReport
+
+CHARTS = [  # series key, title, unit, number format
+    ("unlock_success_ratio", "Unlock success ratio", "ratio", "{:.0%}"),
+    ("error_5xx_ratio", "Share of phone API answers that were 5xx", "ratio", "{:.0%}"),
+    ("p95_ms", "p95 latency of all requests", "ms", "{:.0f}"),
+    ("stranded_cumulative", "Stranded drivers (cumulative)", "drivers", "{:.0f}"),
+    ("telemetry_acked_per_s", "Telemetry records acked per second", "records/s", "{:.0f}"),
+]
+
+
+def _report(side: RunInput) -> RunReport | None:
+    if not any(r.get("type") == "sample" for r in side.records):
+        return None
+    return RunReport.from_records(side.records)
+
+
+def render_compare_html(c: Comparison) -> str:
+    base, new = _report(c.base), _report(c.new)
+    charts = []
+    if base is not None and new is not None:
+        bs, ns = base.series(), new.series()
+        for key, title, unit, fmt in CHARTS:
+            lines = [Line(f"BASE {c.base.label}", bs["t"], bs[key], dashed=True),
+                     Line(f"NEW {c.new.label}", ns["t"], ns[key])]
+            charts.append(line_chart(title, lines, unit=unit, fmt=fmt,
+                                     windows=new.fault_windows()))
+    else:
+        charts.append("<p><em>No charts: a side was given as a summary file, which holds no "
+                      "time series. Compare the journals (*.journal.jsonl) to see them.</em></p>")
+    console = Console(record=True, width=110, color_system="truecolor", file=io.StringIO())
+    console.print(CompareReport(c))
+    tables = console.export_html(inline_styles=True, code_format="<pre class='rich'>{code}</pre>")
+    data = json.dumps({"base": c.base.summary, "new": c.new.summary,
+                       "regressions": [r.name if r.group == "slo" else f"{r.group} {r.metric}"
+                                       for r in c.regressions]},
+                      default=str).replace("</", "<\\/")
+    scenario = html.escape(str(c.new.summary.get("scenario")))
+    gate = "REGRESSION" if c.regressions else "NO REGRESSION"
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>fleetchaos compare: {scenario}</title>
+<style>{PAGE_STYLE}</style></head><body>
+<h1>Compare: {scenario}</h1>
+<div>BASE <code>{html.escape(c.base.label)}</code> (dashed) · NEW
+<code>{html.escape(c.new.label)}</code> (solid) ·
+<span class="verdict {"bad" if c.regressions else "good"}">{gate}</span></div>
+<p>{html.escape(c.headline())}</p>
+{"".join(charts)}
+<h2>Figures</h2>
+{tables}
+<script type="application/json" id="compare-data">{data}</script>
+</body></html>
+"""

@@ -1,0 +1,329 @@
+"""Two runs side by side: per SLO and per phase, BASE vs NEW, and whether NEW is worse.
+
+"Worse" has a direction: for an SLO it comes from its operator (``>=`` means higher is
+better), for a phase figure from the metric (a success ratio up is good, 5xx or stranded
+drivers up is bad). A change only counts as a regression when it is larger than the
+metric's tolerance, because two runs of the same code never measure exactly the same.
+When both runs were repeated (``--repeat``), each SLO carries its measured spread and
+the tolerance is the larger spread of the two: noise the runs themselves showed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleetchaos.scenarios.metrics import (
+    TELEMETRY_ACTIONS,
+    UNLOCK_ACTIONS,
+    ok_ratio,
+    ratio_5xx,
+    statuses_of,
+)
+
+
+@dataclass(frozen=True)
+class Tolerance:
+    """How much worse NEW may be before it is a regression: absolute, or relative to BASE."""
+
+    value: float
+    relative: bool = False
+
+    def allowed(self, base: float) -> float:
+        return abs(base) * self.value if self.relative else self.value
+
+    def __str__(self) -> str:
+        return f"{self.value * 100:g}%" if self.relative else f"{self.value:g}"
+
+
+# Per metric defaults: ratios in absolute points, latency relative, counts absolute.
+DEFAULT_TOLERANCES: dict[str, Tolerance] = {
+    "unlock_success_ratio": Tolerance(0.02),
+    "error_5xx_ratio": Tolerance(0.01),
+    "telemetry_ack_ratio": Tolerance(0.02),
+    "unlock_p95_ms": Tolerance(0.20, relative=True),
+    "api_p95_ms": Tolerance(0.20, relative=True),
+    "stranded_drivers": Tolerance(0.0),
+    "recovery_s": Tolerance(2.0),
+}
+
+# Phase figures and the direction in which they get better.
+PHASE_METRICS: dict[str, bool] = {  # metric -> higher is better
+    "unlock_success_ratio": True,
+    "error_5xx_ratio": False,
+    "stranded_drivers": False,
+    "telemetry_ack_ratio": True,
+    "api_p95_ms": False,
+}
+
+
+class CompareError(ValueError):
+    """The two inputs cannot be compared (the message names which one and why)."""
+
+
+def parse_tolerance(item: str) -> tuple[str, Tolerance]:
+    """``METRIC=VALUE`` or ``METRIC=VALUE%`` (relative to BASE's value)."""
+    metric, sep, raw = item.partition("=")
+    metric, raw = metric.strip(), raw.strip()
+    if not sep or not metric or not raw:
+        raise CompareError(f"--tolerance {item!r}: expected METRIC=VALUE, e.g. "
+                           "unlock_success_ratio=0.05 or unlock_p95_ms=10%")
+    if metric not in DEFAULT_TOLERANCES:
+        raise CompareError(f"--tolerance {item!r}: unknown metric {metric!r}; known: "
+                           f"{', '.join(DEFAULT_TOLERANCES)}")
+    relative = raw.endswith("%")
+    try:
+        value = float(raw[:-1] if relative else raw)
+    except ValueError:
+        raise CompareError(f"--tolerance {item!r}: {raw!r} is not a number") from None
+    if not value >= 0:
+        raise CompareError(f"--tolerance {item!r}: must be 0 or more")
+    return metric, Tolerance(value / 100 if relative else value, relative)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure of both runs: which is better, by how much, and whether that matters."""
+
+    group: str  # "slo" or a phase name
+    name: str
+    metric: str
+    higher_is_better: bool
+    base: float | None
+    new: float | None
+    tolerance: Tolerance
+    tolerance_source: str  # "default", "--tolerance" or "spread"
+    base_passed: bool | None = None
+    new_passed: bool | None = None
+    threshold: float | None = None
+    op: str | None = None
+
+    @property
+    def delta(self) -> float | None:
+        if self.base is None or self.new is None:
+            return None
+        return self.new - self.base
+
+    @property
+    def worse_by(self) -> float | None:
+        """How much worse NEW is than BASE (negative: better)."""
+        d = self.delta
+        if d is None:
+            return None
+        return -d if self.higher_is_better else d
+
+    @property
+    def status(self) -> str:
+        """regression, improved, same, lost (NEW has no data where BASE had), gained, n/a."""
+        if self.base is None and self.new is None:
+            return "n/a"
+        if self.new is None:
+            return "lost"
+        if self.base is None:
+            return "gained"
+        worse = self.worse_by
+        assert worse is not None
+        allowed = self.tolerance.allowed(self.base)
+        if worse > allowed + 1e-12:
+            return "regression"
+        if -worse > allowed + 1e-12:
+            return "improved"
+        return "same"
+
+    @property
+    def regressed(self) -> bool:
+        return self.status in ("regression", "lost")
+
+
+@dataclass(frozen=True)
+class RunInput:
+    """One side of the comparison: its summary, and its journal records when it had one."""
+
+    path: str
+    summary: dict[str, Any]
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def label(self) -> str:
+        return str(self.summary.get("run_id") or self.path)
+
+
+@dataclass(frozen=True)
+class Comparison:
+    base: RunInput
+    new: RunInput
+    slos: list[Row]
+    phases: list[Row]
+    only_base: list[str]
+    only_new: list[str]
+
+    @property
+    def rows(self) -> list[Row]:
+        return [*self.slos, *self.phases]
+
+    @property
+    def regressions(self) -> list[Row]:
+        return [r for r in self.rows if r.regressed]
+
+    @property
+    def improvements(self) -> list[Row]:
+        return [r for r in self.rows if r.status in ("improved", "gained")]
+
+    def better(self) -> str:
+        """'new', 'base' or 'same': judged on the SLOs first, the phase figures second."""
+        for rows in (self.slos, self.phases):
+            worse = sum(1 for r in rows if r.regressed)
+            better = sum(1 for r in rows if r.status in ("improved", "gained"))
+            if worse != better:
+                return "new" if better > worse else "base"
+        return "same"
+
+    def headline(self) -> str:
+        slo_worse = sum(1 for r in self.slos if r.regressed)
+        slo_better = sum(1 for r in self.slos if r.status in ("improved", "gained"))
+        ph_worse = sum(1 for r in self.phases if r.regressed)
+        ph_better = sum(1 for r in self.phases if r.status in ("improved", "gained"))
+        verdict = {"new": f"NEW ({self.new.label}) is better",
+                   "base": f"BASE ({self.base.label}) is better",
+                   "same": "no difference beyond tolerance"}[self.better()]
+        gate = "REGRESSION" if self.regressions else "no regression"
+        return (f"{gate}: {verdict}; SLOs {slo_worse} worse, {slo_better} better of "
+                f"{len(self.slos)}; phase figures {ph_worse} worse, {ph_better} better of "
+                f"{len(self.phases)}.")
+
+
+def _num(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value)
+
+
+def slo_observed(slo: dict[str, Any]) -> float | None:
+    """The SLO's observed value: a repeated run's median when there is one."""
+    for key in ("median", "observed"):
+        if key in slo:
+            return _num(slo.get(key))
+    return None
+
+
+def slo_spread(slo: dict[str, Any]) -> float | None:
+    """The spread a repeated run measured for this SLO (max - min of its runs), if any."""
+    spread = slo.get("spread")
+    if isinstance(spread, dict):
+        lo, hi = _num(spread.get("min")), _num(spread.get("max"))
+        return None if lo is None or hi is None else hi - lo
+    value = _num(spread)
+    if value is not None:
+        return value
+    runs = slo.get("observations") or slo.get("runs")
+    if isinstance(runs, list):
+        values = [v for v in (_num(x) for x in runs) if v is not None]
+        if len(values) >= 2:
+            return max(values) - min(values)
+    return None
+
+
+def phase_figures(phase: dict[str, Any]) -> dict[str, float | None]:
+    """The per-phase figures the comparison shows, from a summary's phase entry."""
+    by_action = phase.get("by_action") or {}
+    api = statuses_of(by_action, [a for a in by_action if a not in TELEMETRY_ACTIONS])
+    tel = phase.get("telemetry") or {}
+    sent, acked = _num(tel.get("sent")), _num(tel.get("acked"))
+    return {
+        "unlock_success_ratio": ok_ratio(statuses_of(by_action, UNLOCK_ACTIONS)),
+        "error_5xx_ratio": ratio_5xx(api),
+        "stranded_drivers": _num(phase.get("stranded")),
+        "telemetry_ack_ratio": (min(1.0, acked / sent) if sent and acked is not None else None),
+        "api_p95_ms": _num(phase.get("p95_ms")),
+    }
+
+
+def _passed(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def compare(base: RunInput, new: RunInput,
+            tolerances: dict[str, Tolerance] | None = None) -> Comparison:
+    """Match SLOs by name and phases by name; figures only one side has are listed apart."""
+    given = tolerances or {}
+
+    def tolerance_for(metric: str, spreads: tuple[float | None, ...]) -> tuple[Tolerance, str]:
+        if metric in given:
+            return given[metric], "--tolerance"
+        if spreads and all(s is not None for s in spreads):
+            return Tolerance(max(s for s in spreads if s is not None)), "spread"
+        return DEFAULT_TOLERANCES.get(metric, Tolerance(0.0)), "default"
+
+    base_slos = {str(s.get("name")): s for s in base.summary.get("slos") or []
+                 if isinstance(s, dict)}
+    new_slos = {str(s.get("name")): s for s in new.summary.get("slos") or []
+                if isinstance(s, dict)}
+    slo_rows = []
+    for name, b in base_slos.items():
+        n = new_slos.get(name)
+        if n is None:
+            continue
+        metric = str(b.get("metric", ""))
+        op = str(b.get("op", "<="))
+        tol, source = tolerance_for(metric, (slo_spread(b), slo_spread(n)))
+        slo_rows.append(Row("slo", name, metric, op == ">=", slo_observed(b), slo_observed(n),
+                            tol, source, _passed(b.get("passed")), _passed(n.get("passed")),
+                            _num(n.get("threshold")), op))
+    phase_rows = []
+    new_phases = {str(p.get("name")): p for p in new.summary.get("phases") or []
+                  if isinstance(p, dict)}
+    for bp in base.summary.get("phases") or []:
+        if not isinstance(bp, dict) or str(bp.get("name")) not in new_phases:
+            continue
+        bf, nf = phase_figures(bp), phase_figures(new_phases[str(bp.get("name"))])
+        for metric, higher in PHASE_METRICS.items():
+            tol, source = tolerance_for(metric, ())
+            phase_rows.append(Row(str(bp.get("name")), metric, metric, higher, bf[metric],
+                                  nf[metric], tol, source))
+    base_phase_names = [str(p.get("name")) for p in base.summary.get("phases") or []
+                        if isinstance(p, dict)]
+    only_base = [f"SLO {k}" for k in base_slos if k not in new_slos]
+    only_base += [f"phase {k}" for k in base_phase_names if k not in new_phases]
+    only_new = [f"SLO {k}" for k in new_slos if k not in base_slos]
+    only_new += [f"phase {k}" for k in new_phases if k not in base_phase_names]
+    if not slo_rows and not phase_rows:
+        raise CompareError(f"{base.path} and {new.path} share no SLO and no phase: "
+                           "nothing to compare")
+    return Comparison(base, new, slo_rows, phase_rows, only_base, only_new)
+
+
+def format_value(metric: str, value: float | None) -> str:
+    """Ratios as percentages, times with their unit, counts as whole numbers."""
+    if value is None:
+        return "no data"
+    if metric.endswith("_ratio"):
+        return f"{100 * value:.1f}%"
+    if metric.endswith("_ms"):
+        return f"{value:,.0f} ms"
+    if metric.endswith("_s"):
+        return f"{value:g} s"
+    return f"{value:g}"
+
+
+def format_delta(row: Row) -> str:
+    d = row.delta
+    if d is None:
+        return "-"
+    if row.metric.endswith("_ratio"):
+        return f"{100 * d:+.1f} pt"
+    if row.metric.endswith("_ms"):
+        return f"{d:+,.0f} ms"
+    if row.metric.endswith("_s"):
+        return f"{d:+g} s"
+    return f"{d:+g}"
+
+
+def format_tolerance(row: Row) -> str:
+    tol = row.tolerance
+    if tol.relative:
+        text = f"±{tol.value * 100:g}%"
+    elif row.metric.endswith("_ratio"):
+        text = f"±{100 * tol.value:.1f} pt"
+    else:
+        text = f"±{format_value(row.metric, tol.value)}"
+    return f"{text} (spread)" if row.tolerance_source == "spread" else text
