@@ -1,0 +1,74 @@
+"""`fleetchaos sweep` as HTML: a chart of each SLO against the first varied value (one line
+per combination of the other varied values), the table, and the runs' journals."""
+
+from __future__ import annotations
+
+import html
+import io
+import json
+from typing import Any
+
+from rich.console import Console
+
+from fleetchaos.reports.compare_svg import PAGE_STYLE, Line, line_chart
+from fleetchaos.reports.sweep_model import ComboRow, SloInfo, combo_rows, slo_infos
+from fleetchaos.reports.sweep_terminal import SweepReport
+
+
+def _as_number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _slo_chart(info: SloInfo, rows: list[ComboRow], key: str, values: list[str]) -> str:
+    numbers = [_as_number(v) for v in values]
+    numeric = all(n is not None for n in numbers)
+    position = {v: (n if numeric and n is not None else float(i))
+                for i, (v, n) in enumerate(zip(values, numbers, strict=True))}
+    lines: dict[str, tuple[list[float], list[float | None]]] = {}
+    for row in rows:
+        others = " ".join(f"{k}={v}" for k, v in row.combo.items() if k != key) or info.name
+        xs, ys = lines.setdefault(others, ([], []))
+        cell = row.cells.get(info.name)
+        xs.append(position[row.combo[key]])
+        ys.append(None if cell is None else cell.observed)
+    ratio = info.metric.endswith("_ratio")
+    return line_chart(f"{info.name} against {key}",
+                      [Line(label, xs, ys) for label, (xs, ys) in lines.items()],
+                      unit=info.metric, fmt="{:.0%}" if ratio else "{:g}",
+                      x_labels={position[v]: v for v in values}, threshold=info.threshold)
+
+
+def render_sweep_html(sweep: dict[str, Any]) -> str:
+    rows, infos = combo_rows(sweep), slo_infos(sweep)
+    vary: dict[str, list[str]] = sweep.get("vary") or {}
+    key = next(iter(vary), "")
+    charts = "".join(_slo_chart(info, rows, key, vary[key]) for info in infos) if key else ""
+    console = Console(record=True, width=120, color_system="truecolor", file=io.StringIO())
+    console.print(SweepReport(sweep))
+    tables = console.export_html(inline_styles=True, code_format="<pre class='rich'>{code}</pre>")
+    runs = "".join(
+        f"<tr><td>{n}</td><td>{html.escape(' '.join(f'{k}={v}' for k, v in r['combo'].items()))}"
+        f"</td><td>{r.get('repeat', 1)}</td><td>{html.escape(str(r.get('verdict')))}</td>"
+        f"<td><code>{html.escape(str(r.get('journal')))}</code></td></tr>"
+        for n, r in enumerate(sweep.get("runs", []), 1))
+    data = json.dumps(sweep, default=str).replace("</", "<\\/")
+    scenario = html.escape(str(sweep.get("scenario")))
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8">
+<title>fleetchaos sweep: {scenario}</title>
+<style>{PAGE_STYLE}</style></head><body>
+<h1>Sweep: {scenario}</h1>
+<p>{html.escape("; ".join(f"{k} = {', '.join(v)}" for k, v in vary.items()))} ·
+{sweep.get("repeat", 1)} run(s) per combination · red dotted line: the SLO's threshold</p>
+{charts}
+<h2>Table</h2>
+{tables}
+<h2>Runs</h2>
+<table class="runs"><tr><th>#</th><th>combination</th><th>repeat</th><th>verdict</th>
+<th>journal</th></tr>{runs}</table>
+<script type="application/json" id="sweep-data">{data}</script>
+</body></html>
+"""

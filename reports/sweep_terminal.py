@@ -1,0 +1,50 @@
+"""`fleetchaos sweep` in the terminal: one row per combination, one column per SLO."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich import box
+from rich.console import Console, ConsoleOptions, RenderResult
+from rich.table import Table
+from rich.text import Text
+
+from fleetchaos.reports.sweep_model import cell_text, combo_rows, differs, slo_infos
+
+
+class SweepReport:
+    def __init__(self, sweep: dict[str, Any]) -> None:
+        self.sweep = sweep
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        sweep = self.sweep
+        rows, infos = combo_rows(sweep), slo_infos(sweep)
+        varied = ", ".join(f"{k} = {', '.join(v)}" for k, v in (sweep.get("vary") or {}).items())
+        yield Text(f"sweep {sweep.get('scenario')}: {varied} · {sweep.get('repeat', 1)} run(s) "
+                   f"each · {len(sweep.get('runs', []))} runs", style="bold")
+        table = Table(box=box.SIMPLE_HEAD, expand=True, title_justify="left",
+                      title="SLO observed per combination (✓ held, ✗ breached)")
+        table.add_column("#", justify="right")
+        table.add_column("combination")
+        for i, info in enumerate(infos, 1):
+            table.add_column(f"{i}. {info.name}", justify="right", ratio=2)
+        for n, row in enumerate(rows, 1):
+            cells: list[str | Text] = [str(n), row.label]
+            for info in infos:
+                cell = row.cells.get(info.name)
+                style = "green" if cell is not None and cell.passed else "red"
+                cells.append(Text(cell_text(info, cell), style=style))
+            table.add_row(*cells)
+        yield table
+        legend = Text()
+        changed = set(differs(rows, infos))
+        for i, info in enumerate(infos, 1):
+            flag = "  (differs between combinations)" if info.name in changed else ""
+            legend.append(f"{i:>3}  {info.name}: {info.metric} {info.op} "
+                          f"{info.threshold:g}{flag}\n")
+        yield legend
+        journals = Text("journals:\n", style="dim")
+        for n, row in enumerate(rows, 1):
+            for path in row.journals:
+                journals.append(f"{n:>3}  {path}\n", style="dim")
+        yield journals
