@@ -13,7 +13,6 @@ import os
 import platform
 import sys
 import time
-import uuid
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,7 +24,7 @@ import gevent.event
 import requests
 
 from fleetchaos.common.loopback import TargetNotAllowed, check_loopback
-from fleetchaos.scenarios.fault_control import FaultControl, marker
+from fleetchaos.scenarios.fault_control import FaultControl, marker, new_run_id
 from fleetchaos.scenarios.journal import JournalWriter, read_journal
 from fleetchaos.scenarios.sampler import Sampler
 from fleetchaos.scenarios.schema import Scenario, Step
@@ -49,7 +48,7 @@ class Engine:
                  seed: int | None = None) -> None:
         self.environment = environment
         self.scenario = scenario
-        self.run_id = run_id or uuid.uuid4().hex[:8]
+        self.run_id = run_id or new_run_id()  # names its owner: see fault_control
         self.seed = scenario.seed if seed is None else seed
         path = journal_path or f"fleetchaos-out/{self.run_id}.journal.jsonl"
         self.journal = JournalWriter(path)
@@ -84,7 +83,8 @@ class Engine:
 
     def setup(self) -> None:
         from fleetchaos.fleet_sim import knobs, stats
-        from fleetchaos.fleet_sim.locust_users import set_fleet_size
+        from fleetchaos.fleet_sim.canary import register_canary
+        from fleetchaos.fleet_sim.locust_users import schedule_record, set_fleet_size
         from fleetchaos.fleet_sim.registration import RegistrationError, register_fleet
 
         host = self.environment.host
@@ -141,9 +141,12 @@ class Engine:
         set_fleet_size(self.fleet_size["cars"], self.fleet_size["drivers"])
         try:
             registered = register_fleet(applied)
+            register_canary(applied)
         except (RegistrationError, ValueError) as exc:
             raise SetupError(str(exc)) from None
         self.t0 = time.monotonic()
+        self.wall_t0 = time.time()  # drivers plan their needs from it (same seed, same fleet)
+        applied = knobs.broadcast(self.environment, {"started_at": self.wall_t0})
         self.journal.t0 = self.t0
         self.journal.write("header", t=0.0, run_id=self.run_id, scenario=self.scenario.name,
                            title=self.scenario.title, description=self.scenario.description,
@@ -163,6 +166,7 @@ class Engine:
                            slos=[asdict(s) for s in self.scenario.slos],
                            timeline=[_step_json(s) for s in self.scenario.timeline],
                            leftovers_removed=leftovers)
+        self.journal.write("schedule", t=0.0, **schedule_record(self.scenario, applied))
         self.environment.events.fleet_driver_outcome.add_listener(self._driver_outcome)
         self.sampler = Sampler(self.environment, stats.snapshot)
         self.sampler_greenlet = gevent.spawn(self._sample_loop)
@@ -170,7 +174,7 @@ class Engine:
 
     # --- the shape's tick ---------------------------------------------------------------
     def tick(self) -> tuple[int, float, list[Any]] | None:
-        from fleetchaos.fleet_sim.locust_users import CarUser, DriverUser
+        from fleetchaos.fleet_sim.locust_users import fleet_user_classes
 
         if self.finished:
             return None
@@ -188,8 +192,8 @@ class Engine:
             self._fire(self.pending.pop(0), t)
         if t >= self.scenario.duration_s:
             return None
-        total = self.fleet_size["cars"] + self.fleet_size["drivers"]
-        return total, self.spawn_rate, [CarUser, DriverUser]
+        classes = fleet_user_classes()  # the canary, cars, drivers: all fixed counts
+        return sum(c.fixed_count for c in classes), self.spawn_rate, classes
 
     def fail_setup(self, message: str) -> None:
         self.setup_error = message
@@ -360,11 +364,13 @@ class Engine:
                            **data)
 
     def _driver_outcome(self, **outcome: Any) -> None:
-        """Journal one driver's outcome in the phase where their need began."""
-        t = self.elapsed()
-        began = max(0.0, t - float(outcome.get("waited_s") or 0.0))
-        self.journal.write("driver", t=round(t, 3), phase=self.scenario.phase_at(began),
-                           **outcome)
+        """Journal one driver's outcome in the phase where it ended (got in, or gave up),
+        with when the need started and ended."""
+        from fleetchaos.fleet_sim.stats import outcome_record
+
+        record = outcome_record(outcome, getattr(self, "wall_t0", None), self.elapsed())
+        self.journal.write("driver", phase=self.scenario.phase_at(record["need_ended_s"]),
+                           **record)
 
     # --- the end ------------------------------------------------------------------------
     def finish(self, reason: str) -> dict[str, Any] | None:

@@ -2,13 +2,25 @@
 
 Everything the harness creates carries the run marker ``fc-<run_id>-`` in its name,
 so a later run (or the orchestrator's final sweep) can find and remove what a killed
-run left behind. Works against a real Toxiproxy 2.x; the built-in server's extensions
-are detected with GET /extensions (404 on a real Toxiproxy).
+run left behind. A run id names its owner, ``<hex8>.<pid>.<host>`` (the process whose
+death ends the run, and the machine it runs on): a later run removes only the leftovers
+of runs whose owner is gone from this machine, never those of a live run or of a run on
+another machine. Markers without an owner (older versions) count as dead.
+
+Works against a real Toxiproxy 2.x; the built-in server's extensions are detected
+with GET /extensions (404 on a real Toxiproxy).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import re
+import socket
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,11 +28,76 @@ from toxiproxy.api import APIConsumer
 from toxiproxy.exceptions import NotFound
 from toxiproxy.server import Toxiproxy
 
+from fleetchaos.scenarios.steps.base import ProxyCounters
+
 PREFIX = "fc-"
 
 
 def marker(run_id: str) -> str:
     return f"{PREFIX}{run_id}-"
+
+
+def host_tag(hostname: str | None = None) -> str:
+    """This machine's name as it appears in run ids: lower-case letters and digits only."""
+    tag = re.sub(r"[^a-z0-9]", "", (hostname or socket.gethostname()).lower())[:16]
+    return tag or "host"
+
+
+def new_run_id(pid: int | None = None) -> str:
+    """``<hex8>.<pid>.<host>``: unique, and says which process on which machine owns the run."""
+    return f"{uuid.uuid4().hex[:8]}.{os.getpid() if pid is None else pid}.{host_tag()}"
+
+
+_OWNED = re.compile(r"^fc-([0-9a-f]{8})\.(\d+)\.([a-z0-9]+)-")
+_LEGACY = re.compile(r"^fc-([^.\-]+)-")
+
+
+@dataclass(frozen=True)
+class Owner:
+    """Who a marked name belongs to: the run id and, when it says so, its owner process."""
+
+    run_id: str
+    pid: int | None = None
+    host: str | None = None
+
+    def alive(self) -> bool | None:
+        """True/False for a run of this machine; None when it cannot be told (another machine)."""
+        if self.pid is None:
+            return False  # an older version's marker: no owner recorded, treated as dead
+        if self.host != host_tag():
+            return None
+        return _pid_alive(self.pid)
+
+
+def owner_of(name: str) -> Owner | None:
+    """The run a marked proxy or toxic name belongs to (None for names we did not create)."""
+    m = _OWNED.match(name)
+    if m:
+        return Owner(f"{m.group(1)}.{m.group(2)}.{m.group(3)}", int(m.group(2)), m.group(3))
+    m = _LEGACY.match(name)
+    return Owner(m.group(1)) if m else None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # someone else's process: alive
+    try:  # a zombie has exited; only its parent has not reaped it yet
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return stat.rsplit(")", 1)[1].split()[0] not in ("Z", "X")
+    except (OSError, IndexError):
+        return True
+
+
+@dataclass
+class Sweep:
+    """What a start-of-run sweep removed, and what it left because its run may be alive."""
+
+    removed: list[str] = field(default_factory=list)
+    kept: dict[str, str] = field(default_factory=dict)  # run id -> why it was kept
 
 
 class FaultError(RuntimeError):
@@ -83,6 +160,36 @@ class FaultControl:
         with contextlib.suppress(NotFound):
             self._proxy(proxy).destroy_toxic(name)
 
+    def toxic_counter(self, proxy: str, name: str, counter: str) -> int | None:
+        """An extension counter the built-in server adds to a toxic's JSON (``injected`` of
+        http_error); None when the server does not keep it (a real Toxiproxy)."""
+        try:
+            resp = APIConsumer.get(f"/proxies/{proxy}/toxics/{name}")
+        except NotFound:
+            return None
+        value = resp.json().get(counter) if resp.status_code == 200 else None
+        return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+    def proxy_counters(self, proxy: str) -> ProxyCounters | None:
+        """Connections of one proxy from the server's Prometheus /metrics (the built-in
+        server keeps them); None when the server has no such metrics."""
+        try:
+            resp = APIConsumer.get("/metrics")
+        except NotFound:
+            return None
+        if resp.status_code != 200:
+            return None
+        found: dict[str, int] = {}
+        for line in resp.text.splitlines():
+            for metric in ("toxiproxy_proxy_connections_total", "toxiproxy_proxy_live_connections"):
+                if line.startswith(f'{metric}{{proxy="{proxy}"}} '):
+                    with contextlib.suppress(ValueError):
+                        found[metric] = int(float(line.rsplit(" ", 1)[1]))
+        if len(found) < 2:
+            return None
+        return ProxyCounters(connections_total=found["toxiproxy_proxy_connections_total"],
+                             live=found["toxiproxy_proxy_live_connections"])
+
     def toxics(self) -> list[tuple[str, str]]:
         """(proxy, toxic) for every toxic on the server."""
         out = []
@@ -100,16 +207,41 @@ class FaultControl:
 
     def remove_leftovers(self, run_id: str | None = None,
                          keep_run: str | None = None) -> list[str]:
-        """Remove marked toxics and proxies (one run's, or every run's but ``keep_run``)."""
-        prefix = marker(run_id) if run_id else PREFIX
-        keep = marker(keep_run) if keep_run else None
+        """Remove one run's marked toxics and proxies (``run_id``), or, without it, the
+        leftovers of dead runs only (never ``keep_run``'s, never a live run's)."""
+        if run_id is not None:
+            return self._remove(lambda name: name.startswith(marker(run_id)))
+        return self.sweep_dead(keep_run=keep_run).removed
+
+    def sweep_dead(self, keep_run: str | None = None) -> Sweep:
+        """Remove what runs whose owner process is gone left behind; say what was kept."""
+        sweep = Sweep()
+        verdicts: dict[str, bool] = {}
+
+        def dead(name: str) -> bool:
+            owner = owner_of(name)
+            if owner is None or owner.run_id == keep_run:
+                return False
+            if owner.run_id not in verdicts:
+                alive = owner.alive()
+                verdicts[owner.run_id] = alive is False
+                if alive is None:
+                    sweep.kept[owner.run_id] = f"run of another machine ({owner.host})"
+                elif alive:
+                    sweep.kept[owner.run_id] = f"run in progress (pid {owner.pid})"
+            return verdicts[owner.run_id]
+
+        sweep.removed = self._remove(dead)
+        return sweep
+
+    def _remove(self, wanted: Callable[[str], bool]) -> list[str]:
         removed = []
         for pname, tname in self.toxics():
-            if tname.startswith(prefix) and not (keep and tname.startswith(keep)):
+            if wanted(tname):
                 self.remove_toxic(pname, tname)
                 removed.append(f"{pname}/{tname}")
         for pname in list(self.server.proxies()):
-            if pname.startswith(prefix) and not (keep and pname.startswith(keep)):
+            if wanted(pname):
                 self.delete_proxy(pname)
                 removed.append(pname)
         return removed

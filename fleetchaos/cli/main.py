@@ -1,7 +1,9 @@
-"""`fleetchaos` argument parsing and dispatch; every failure of input ends as exit code 2.
+"""`fleetchaos` argument parsing and dispatch, and the exit code that says what happened.
 
-The servers (`toxiproxy`, `backend`) and `report` own their own argument parsers, so
-this module hands their arguments over untouched instead of declaring them twice.
+Bad input ends as exit code 2, a failure of the harness itself as 3: either way one line
+on stderr, never a traceback on the terminal (an unexpected exception's traceback goes
+to the run's ``<run>.cli.log``). The servers (`toxiproxy`, `backend`) and `report` own
+their own argument parsers, so this module hands their arguments over untouched.
 """
 
 from __future__ import annotations
@@ -9,10 +11,20 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 
-from fleetchaos.cli.errors import EXIT_BAD_INPUT, EXIT_PASS, UsageError
+from fleetchaos.cli.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_CODES_HELP,
+    EXIT_HARNESS,
+    EXIT_PASS,
+    HarnessError,
+    UsageError,
+)
 
 DEMO_SCENARIO = "verbosity-flood-2021"
 
@@ -20,8 +32,9 @@ DESCRIPTION = """\
 Chaos and load testing for connected-device access backends. A simulated fleet of
 cars (telemetry over WebSockets) and phones (owners unlocking and starting cars)
 runs as Locust users through Toxiproxy faults; the report says what broke, when,
-how badly, and how many drivers were stranded. Exit codes: 0 every SLO held,
-1 an SLO breached, 2 bad input or set-up failure."""
+how badly, and how many drivers were stranded.
+
+""" + EXIT_CODES_HELP
 
 EXAMPLES = {
     "demo": "example: fleetchaos demo            # the 2021 lockout, about a minute",
@@ -135,6 +148,8 @@ def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True
         opts.live = False
     if not headless:
         opts.web_port = ns.web_port
+    global _crash_log
+    _crash_log = opts.log_path("cli")
     return opts
 
 
@@ -222,19 +237,60 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
 }
 
 
+# Where an unexpected exception's traceback goes: the run's <run>.cli.log once a run's
+# options are known, a file in the temporary directory before that.
+_crash_log: Path | None = None
+
+
+def _write_crash_log(argv: list[str]) -> Path | None:
+    """Write the current exception's traceback to the crash log; return where it went."""
+    candidates = [_crash_log] if _crash_log is not None else []
+    candidates.append(Path(tempfile.gettempdir()) / f"fleetchaos-{os.getpid()}.cli.log")
+    text = (f"{datetime.now(UTC).isoformat()} fleetchaos {' '.join(argv)}\n"
+            f"{traceback.format_exc()}\n")
+    for path in candidates:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with path.open("a", encoding="utf-8") as fh:
+                fh.write(text)
+            return path
+        except OSError:
+            continue
+    return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         if args and args[0] in PASSTHROUGH:
-            return _passthrough(args[0], args[1:])
+            try:
+                return _passthrough(args[0], args[1:])
+            except SystemExit as exc:  # a server refusing its input: a message, exit 2
+                if isinstance(exc.code, str):
+                    raise UsageError(exc.code.removeprefix("fleetchaos: error: ")) from None
+                raise
         ns = build_parser().parse_args(args)
         return COMMANDS[ns.command](ns)
     except UsageError as exc:
-        print(f"fleetchaos: error: {exc}", file=sys.stderr)
+        print(f"fleetchaos: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except HarnessError as exc:
+        print(f"fleetchaos: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_HARNESS
     except KeyboardInterrupt:
         print("fleetchaos: interrupted", file=sys.stderr)
         return 130
+    except Exception as exc:
+        where = _write_crash_log(args)
+        tail = f" (traceback in {where})" if where else ""
+        print(f"fleetchaos: internal error: {type(exc).__name__}: {_one_line(exc)}{tail}",
+              file=sys.stderr)
+        return EXIT_HARNESS
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 500 else text[:497] + "..."
 
 
 if __name__ == "__main__":

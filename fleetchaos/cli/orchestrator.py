@@ -4,7 +4,12 @@ Order matters for safety: the scenario is validated before anything starts; the
 Toxiproxy server and the reference backend start only when the user did not name
 their own; Locust runs in its own process (gevent) and writes the journal; when it
 ends — normally, by Ctrl-C, by SIGTERM — the faults carrying this run's marker are
-swept once more and every child we started is stopped by its PID.
+swept once more and every child we started is stopped by its PID. Every child also
+ends by itself when this process dies, even by SIGKILL (a parent-death signal), and
+writes its log into the run's output folder, never into a pipe nobody reads.
+
+``execute`` is the whole run as a function returning a :class:`RunResult`: the Python
+API (``fleetchaos.run``) and the CLI (``run_scenario``) are thin layers over it.
 """
 
 from __future__ import annotations
@@ -14,17 +19,28 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
-import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from fleetchaos.cli.errors import EXIT_BAD_INPUT, EXIT_BREACH, EXIT_PASS, UsageError
+from fleetchaos.cli.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_BREACH,
+    EXIT_HARNESS,
+    EXIT_NO_EFFECT,
+    EXIT_PASS,
+    HarnessError,
+    UsageError,
+)
 from fleetchaos.cli.journal_tail import JournalTail
+from fleetchaos.cli.output_paths import check_output_paths
 from fleetchaos.common import ChildProcess, ChildProcessError, TargetNotAllowed, check_loopback
+from fleetchaos.common.parent_death import preexec_die_with_parent
+from fleetchaos.scenarios.fault_control import new_run_id
 from fleetchaos.scenarios.schema import Scenario
 
 REFERENCE_PROFILE = "reference"
@@ -52,11 +68,29 @@ class RunOptions:
     headless: bool = True
     web_port: int = 8089
     live: bool = True
-    run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:8])
+    quiet: bool = False  # no terminal report, no file list (the Python API)
+    toxiproxy_url: str | None = None  # None: TOXIPROXY_URL, else the built-in server
+    run_id: str = field(default_factory=new_run_id)  # <hex8>.<our pid>.<host>: see fault_control
 
     @property
     def journal_path(self) -> Path:
         return self.journal or self.out_dir / f"{self.run_id}.journal.jsonl"
+
+    def log_path(self, part: str) -> Path:
+        """The log of one part of the run (``locust``, ``toxiproxy``, ``backend``, ``cli``)."""
+        return self.out_dir / f"{self.run_id}.{part}.log"
+
+
+@dataclass
+class RunResult:
+    """How a run ended: the exit code, the engine's summary (None if it never wrote one)."""
+
+    exit_code: int
+    summary: dict[str, Any] | None
+    journal: Path | None
+    message: str = ""  # the one line to print on stderr when exit_code is not 0
+    log_path: Path | None = None
+    logs: dict[str, Path] = field(default_factory=dict)
 
 
 @dataclass
@@ -113,13 +147,15 @@ def services_for(opts: RunOptions, profile: str) -> Iterator[Services]:
     """Start (or point at) Toxiproxy and the backend; stop what we started on exit."""
     started: list[ChildProcess] = []
     try:
-        toxiproxy_url = os.environ.get("TOXIPROXY_URL")
+        toxiproxy_url = opts.toxiproxy_url or os.environ.get("TOXIPROXY_URL")
         if toxiproxy_url:
-            check_loopback(toxiproxy_url, what="TOXIPROXY_URL", allow_remote=opts.allow_remote)
+            what = "toxiproxy_url" if opts.toxiproxy_url else "TOXIPROXY_URL"
+            check_loopback(toxiproxy_url, what=what, allow_remote=opts.allow_remote)
         else:
             from fleetchaos import toxiproxy_server
 
-            proxy = toxiproxy_server.run_in_subprocess(seed=opts.seed)
+            proxy = toxiproxy_server.run_in_subprocess(
+                seed=opts.seed, log_path=str(opts.log_path("toxiproxy")))
             started.append(proxy)
             toxiproxy_url = proxy.url
 
@@ -132,7 +168,8 @@ def services_for(opts: RunOptions, profile: str) -> Iterator[Services]:
 
             opts.out_dir.mkdir(parents=True, exist_ok=True)
             db = opts.out_dir / f"{opts.run_id}.backend.db"
-            backend = reference_backend.run_in_subprocess(db_path=str(db))
+            backend = reference_backend.run_in_subprocess(
+                db_path=str(db), log_path=str(opts.log_path("backend")))
             started.append(backend)
             backend_url = backend.url
             admin_token = str(backend.info.get("admin_token") or "") or None
@@ -166,7 +203,9 @@ def locust_argv(opts: RunOptions, services: Services, profile: str) -> list[str]
     if opts.allow_remote:
         argv.append("--allow-remote")
     if opts.workers > 1:
-        argv += ["--processes", str(opts.workers)]
+        # Workers on this machine: the master listens on loopback only, so the fleet config
+        # it sends (admin token included) never leaves the machine.
+        argv += ["--processes", str(opts.workers), "--master-bind-host", "127.0.0.1"]
     if opts.headless:
         argv += ["--headless", "--only-summary"]
     else:
@@ -183,6 +222,8 @@ class _Interrupts:
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _Interrupts:
+        if threading.current_thread() is not threading.main_thread():
+            return self  # signal handlers can only be set from the main thread
         for sig in (signal.SIGINT, signal.SIGTERM):
             self._previous[sig] = signal.signal(sig, self._handle)
         return self
@@ -209,8 +250,14 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> tuple[int,
         env["FLEETCHAOS_TOXIPROXY_BUILTIN"] = "1"
     if services.admin_token:
         env["FLEETCHAOS_ADMIN_TOKEN"] = services.admin_token
-    log_path = opts.out_dir / f"{opts.run_id}.locust.log"
+    ui_token = ""
+    if not opts.headless:  # the Chaos API's per-run token: printed below, passed to Locust
+        from fleetchaos.reports.webui_guard import TOKEN_ENV, new_token
+
+        ui_token = env[TOKEN_ENV] = new_token()
+    log_path = opts.log_path("locust")
     tail = JournalTail(opts.journal_path)
+    tail.add_listener(_report_leftovers)
     live = _attach_live_view(tail) if (opts.headless and opts.live) else None
     with log_path.open("wb") as log:
         child = subprocess.Popen(
@@ -219,11 +266,15 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> tuple[int,
             stderr=log if opts.headless else None,
             stdin=subprocess.DEVNULL,
             env=env,
-            start_new_session=True,
+            start_new_session=True,  # Ctrl-C reaches us; we stop Locust gracefully
+            preexec_fn=preexec_die_with_parent(),  # SIGTERM to Locust when we die, even by SIGKILL
         )
         with _Interrupts(child) as interrupts:
             if not opts.headless:
-                print(f"Locust web UI: http://127.0.0.1:{opts.web_port}  (Ctrl-C stops everything)")
+                from fleetchaos.reports.webui_guard import ui_banner
+
+                print(ui_banner(f"http://127.0.0.1:{opts.web_port}/", ui_token)
+                      + "  (Ctrl-C stops everything)", flush=True)
             deadline: float | None = None
             while child.poll() is None:
                 tail.poll()
@@ -235,10 +286,15 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> tuple[int,
             tail.poll()
     if live is not None:
         live.stop()
-    rc = child.returncode
-    if rc not in (EXIT_PASS, EXIT_BREACH) and interrupts.signalled is None:
-        print_log_tail(log_path)
-    return rc, interrupts.signalled
+    return child.returncode, interrupts.signalled
+
+
+def _report_leftovers(record: dict[str, Any]) -> None:
+    """Say on stderr what the run's start-up sweep removed (faults of dead runs)."""
+    removed = record.get("leftovers_removed") if record.get("type") == "header" else None
+    if removed:
+        print(f"fleetchaos: removed {len(removed)} fault(s) left by dead run(s): "
+              f"{', '.join(map(str, removed))}", file=sys.stderr, flush=True)
 
 
 def _attach_live_view(tail: JournalTail) -> Any:
@@ -251,16 +307,19 @@ def _attach_live_view(tail: JournalTail) -> Any:
     return attach(tail)
 
 
-def print_log_tail(log_path: Path, lines: int = 15) -> None:
+def error_line(log_path: Path) -> str | None:
+    """The last ``fleetchaos: error: ...`` line a child wrote to its log (its one-line reason)."""
     try:
-        text = log_path.read_text(errors="replace").strip().splitlines()
+        with log_path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 256 * 1024))
+            text = fh.read().decode(errors="replace")
     except OSError:
-        return
-    interesting = [ln for ln in text if ln.strip()][-lines:]
-    if interesting:
-        print(f"--- last lines of {log_path} ---", file=sys.stderr)
-        for ln in interesting:
-            print(ln, file=sys.stderr)
+        return None
+    found = [ln.strip() for ln in text.splitlines() if "fleetchaos: error:" in ln]
+    if not found:
+        return None
+    return found[-1].split("fleetchaos: error:", 1)[1].strip() or None
 
 
 def sweep_faults(services: Services, run_id: str) -> list[str]:
@@ -277,49 +336,107 @@ def sweep_faults(services: Services, run_id: str) -> list[str]:
         return []
 
 
-def render_outputs(opts: RunOptions) -> str | None:
-    """Print the terminal report and write the requested files; return the verdict."""
-    from rich.console import Console
-
-    from fleetchaos.reports.export import write_all
-    from fleetchaos.reports.model import RunReport
-    from fleetchaos.reports.terminal import render_terminal
+def read_summary(opts: RunOptions) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """The journal's records and the engine's summary (its last ``summary`` record)."""
     from fleetchaos.scenarios.journal import read_journal
 
     if not opts.journal_path.exists():
-        return None
+        return [], None
     records = read_journal(opts.journal_path)
+    summary = next((r for r in reversed(records) if r.get("type") == "summary"), None)
+    if summary is not None:
+        summary = {k: v for k, v in summary.items() if k not in ("type", "t")}
+    return records, summary
+
+
+def render_outputs(opts: RunOptions, records: list[dict[str, Any]],
+                   logs: dict[str, Path] | None = None) -> None:
+    """Print the terminal report (unless quiet) and write the requested files."""
+    from fleetchaos.reports.export import write_all
+    from fleetchaos.reports.model import RunReport
+
     if not records:
-        return None
-    report = RunReport.from_records(records)
-    render_terminal(report, Console())
-    write_all(records, summary=opts.summary, junit=opts.junit, html=opts.html,
-              markdown=opts.markdown)
-    for label, path in (("journal", opts.journal_path), ("summary", opts.summary),
-                        ("JUnit", opts.junit), ("HTML", opts.html), ("Markdown", opts.markdown)):
-        if path is not None:
-            print(f"{label:>8}: {path}")
-    return str(report.summary.get("verdict", "incomplete"))
+        return
+    if not opts.quiet:
+        from rich.console import Console
+
+        from fleetchaos.reports.terminal import render_terminal
+
+        render_terminal(RunReport.from_records(records), Console())
+    try:
+        write_all(records, summary=opts.summary, junit=opts.junit, html=opts.html,
+                  markdown=opts.markdown)
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        raise UsageError(f"cannot write{where}: {exc.strerror or exc}") from None
+    if not opts.quiet:
+        for label, path in (("journal", opts.journal_path), ("summary", opts.summary),
+                            ("JUnit", opts.junit), ("HTML", opts.html),
+                            ("Markdown", opts.markdown)):
+            if path is not None:
+                print(f"{label:>8}: {path}")
+        if logs:
+            print(f"{'logs':>8}: {', '.join(str(p) for p in logs.values())}")
 
 
-def run_scenario(opts: RunOptions) -> int:
-    """`fleetchaos run`: 0 every SLO held, 1 a breach (or interrupted), 2 bad input/set-up."""
+def _verdict_code(verdict: str | None) -> int | None:
+    return {"pass": EXIT_PASS, "fail": EXIT_BREACH, "no-effect": EXIT_NO_EFFECT,
+            "no_effect": EXIT_NO_EFFECT}.get(verdict or "")
+
+
+def execute(opts: RunOptions) -> RunResult:
+    """The whole run: validate, check outputs, start, run Locust, sweep, stop, export.
+
+    Raises UsageError for bad input or a failed set-up (nothing is left running); every
+    other ending is a RunResult whose ``exit_code`` says what happened.
+    """
     scenario = load_validated_scenario(opts)
     profile = scenario_profile(scenario, opts)
+    check_output_paths(opts)
+    locust_log = opts.log_path("locust")
     with services_for(opts, profile) as services:
         try:
             rc, signalled = run_locust(opts, services, profile)
         finally:
             left = sweep_faults(services, opts.run_id)
         if left:
-            names = ", ".join(left)
-            print(f"removed {len(left)} fault(s) left by the run: {names}", file=sys.stderr)
-    if rc == EXIT_BAD_INPUT and signalled is None:
-        raise UsageError(f"the run could not start; see {opts.out_dir}/{opts.run_id}.locust.log")
-    verdict = render_outputs(opts)
+            print(f"fleetchaos: removed {len(left)} fault(s) the run left: {', '.join(left)}",
+                  file=sys.stderr)
+        logs = {"locust": locust_log}
+        logs.update({"toxiproxy" if "toxiproxy" in c.name else "backend": c.log_path
+                     for c in services.started if c.log_path is not None})
+    records, summary = read_summary(opts)
+    reason = error_line(locust_log)
     if signalled is not None:
-        print(f"interrupted by signal {signalled}: everything started was stopped", file=sys.stderr)
-        return 128 + signalled
-    if verdict == "pass":
-        return EXIT_PASS
-    return EXIT_BREACH
+        render_outputs(opts, records, logs)
+        return RunResult(128 + signalled, summary, opts.journal_path,
+                         f"interrupted by signal {signalled}: everything started was stopped",
+                         locust_log, logs)
+    if rc == EXIT_BAD_INPUT:
+        raise UsageError(reason or f"the run could not start; see {locust_log}")
+    render_outputs(opts, records, logs)
+    verdict = summary.get("verdict") if summary else None
+    if rc == EXIT_HARNESS or (rc not in (EXIT_PASS, EXIT_BREACH, EXIT_NO_EFFECT)):
+        why = reason or f"Locust exited with code {rc}"
+        return RunResult(EXIT_HARNESS, summary, opts.journal_path,
+                         f"the run failed: {why} (log: {locust_log})", locust_log, logs)
+    code = EXIT_NO_EFFECT if rc == EXIT_NO_EFFECT else _verdict_code(verdict)
+    if code is None:
+        why = reason or f"no verdict in the journal (verdict {verdict or 'missing'})"
+        return RunResult(EXIT_HARNESS, summary, opts.journal_path,
+                         f"the run ended without a verdict: {why} (log: {locust_log})",
+                         locust_log, logs)
+    message = {EXIT_BREACH: "an SLO breached", EXIT_NO_EFFECT:
+               "no effect: the faults never reached the traffic, so the verdict proves nothing"}
+    return RunResult(code, summary, opts.journal_path, message.get(code, ""), locust_log, logs)
+
+
+def run_scenario(opts: RunOptions) -> int:
+    """`fleetchaos run`: the exit code (0 held, 1 breach, 3 harness failure, 4 no effect,
+    128+N interrupted); raises UsageError (exit 2) and HarnessError (exit 3, one line)."""
+    result = execute(opts)
+    if result.exit_code == EXIT_HARNESS:
+        raise HarnessError(result.message, log_path=result.log_path, summary=result.summary)
+    if result.exit_code != EXIT_PASS and result.message:
+        print(f"fleetchaos: {result.message}", file=sys.stderr)
+    return result.exit_code
