@@ -5,6 +5,6 @@ what ``fleetchaos run`` and ``fleetchaos ui`` hand to Locust; this file only re-
 its users and load shape so Locust finds them here too.
 """
 
-from fleetchaos.locustfile import CarUser, DriverUser, ScenarioShape
+from fleetchaos.locustfile import CanaryUser, CarUser, DriverUser, ScenarioShape
 
-__all__ = ["CarUser", "DriverUser", "ScenarioShape"]
+__all__ = ["CanaryUser", "CarUser", "DriverUser", "ScenarioShape"]

@@ -24,6 +24,14 @@ def _default_fallbacks() -> dict[str, float]:
     return {"bluetooth_enrolled": 0.5, "logged_in": 0.8, "bluetooth_on": 0.7, "keycard": 0.2}
 
 
+def _default_canary() -> dict[str, Any]:
+    return {"count": 1, "actions": ["unlock"], "interval_s": 0.5, "window_s": 5.0,
+            "recovered_ratio": None}
+
+
+CANARY_KEYS = frozenset(_default_canary())
+
+
 def _default_telemetry() -> dict[str, Any]:
     return {"transport": "websocket", "interval_s": 10.0, "fields": 20, "ack_timeout_s": 5.0,
             "min_interval_s": 0.05, "max_fields": 100, "asleep_share": 0.1,
@@ -46,6 +54,8 @@ class FleetConfig:
     patience_s: float = 20.0
     need_interval_s: float = 30.0
     workers: int = 1
+    started_at: float = 0.0  # the run's start (epoch s); drivers' needs are planned from it
+    canary: dict[str, Any] = field(default_factory=_default_canary)
     fallbacks: dict[str, float] = field(default_factory=_default_fallbacks)
     telemetry: dict[str, Any] = field(default_factory=_default_telemetry)
 
@@ -59,7 +69,7 @@ class FleetConfig:
         if unknown:
             raise ValueError(f"unknown fleet setting {unknown[0]!r}; known: {', '.join(sorted(known))}")
         updates = dict(changes)
-        for key in ("fallbacks", "telemetry"):
+        for key in ("fallbacks", "telemetry", "canary"):
             if key in updates:
                 if not isinstance(updates[key], dict):
                     raise ValueError(f"fleet setting {key!r} must be a mapping")
@@ -81,6 +91,32 @@ class FleetConfig:
             raise ValueError("verbosity, patience_s and need_interval_s must be positive")
         if self.telemetry.get("transport") not in ("websocket", "http"):
             raise ValueError("telemetry.transport must be websocket or http")
+        _validate_canary(self.canary)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _validate_canary(canary: dict[str, Any]) -> None:
+    unknown = sorted(set(canary) - CANARY_KEYS)
+    if unknown:
+        raise ValueError(f"unknown canary setting {unknown[0]!r}; known: "
+                         f"{', '.join(sorted(CANARY_KEYS))}")
+    count = canary.get("count")
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= 10:
+        raise ValueError("canary.count must be a whole number from 0 to 10")
+    actions = canary.get("actions")
+    if isinstance(actions, str):
+        actions = [actions]
+    if not isinstance(actions, list) or not actions \
+            or not all(isinstance(a, str) and a for a in actions):
+        raise ValueError("canary.actions must be a non-empty list of profile action names")
+    for key, low, high in (("interval_s", 0.05, 60.0), ("window_s", 1.0, 600.0)):
+        value = canary.get(key)
+        if isinstance(value, bool) or not isinstance(value, int | float) \
+                or not low <= value <= high:
+            raise ValueError(f"canary.{key} must be a number from {low:g} to {high:g}")
+    ratio = canary.get("recovered_ratio")
+    if ratio is not None and (isinstance(ratio, bool) or not isinstance(ratio, int | float)
+                              or not 0 < ratio <= 1):
+        raise ValueError("canary.recovered_ratio must be a share above 0 and at most 1")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import itertools
+import json
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -92,10 +93,60 @@ def iter_need_times(seed: int, index: int, mean_interval_s: float) -> Iterator[f
         t += rng.expovariate(1.0 / mean_interval_s)
 
 
+def need_rng(seed: int, index: int, need: int) -> random.Random:
+    """The draws of one need (command choice, then the retry policy's jitter).
+
+    Seeded by the need's number rather than drawn from one stream per driver, so a need's
+    draws do not depend on how many retries earlier needs happened to make.
+    """
+    return rng_for(seed, index, f"need:{need}")
+
+
 def need_times(seed: int, index: int, mean_interval_s: float, horizon_s: float) -> list[float]:
     """The needs of driver ``index`` within ``horizon_s`` (same sequence as the iterator)."""
     return list(itertools.takewhile(lambda t: t < horizon_s,
                                     iter_need_times(seed, index, mean_interval_s)))
+
+
+SCHEDULE_LIST_LIMIT = 1000  # drivers/cars listed in full in the journal; beyond: digests
+
+
+def _digest(value: object) -> str:
+    return hashlib.sha256(json.dumps(value, separators=(",", ":")).encode()).hexdigest()[:16]
+
+
+def fleet_schedule(seed: int, cars: int, drivers: int, need_interval_s: float,
+                   horizon_s: float, cohort_shares: list[float],
+                   fallbacks: dict[str, float], remote_start_share: float) -> dict[str, object]:
+    """What the seed fixes before the run, for the journal's ``schedule`` record.
+
+    Needs planned per driver (seconds from the run's start, within ``horizon_s``) with the
+    first draw of each need (below ``remote_start_share``: remote start instead of unlock),
+    the cars in each verbosity cohort, and a digest of the identities. Small fleets are
+    listed in full; above SCHEDULE_LIST_LIMIT drivers or cars only digests are kept (the
+    journal stays light). Identities are digested for the first SCHEDULE_LIST_LIMIT.
+    """
+    needs = {str(i): need_times(seed, i, need_interval_s, horizon_s) for i in range(drivers)}
+    remote = {str(i): [need_rng(seed, i, n).random() < remote_start_share
+                       for n in range(len(needs[str(i)]))] for i in range(drivers)}
+    cohorts = {f"{share:g}": [i for i in range(cars) if in_cohort(seed, i, share)]
+               for share in sorted(set(cohort_shares))}
+    people = [identity(seed, i, fallbacks) for i in range(min(max(cars, drivers),
+                                                               SCHEDULE_LIST_LIMIT))]
+    out: dict[str, object] = {
+        "seed": seed, "cars": cars, "drivers": drivers, "horizon_s": horizon_s,
+        "identities_digest": _digest([(p.vin, p.owner_email, p.car_token, p.has_keycard,
+                                       p.bluetooth_key_works) for p in people]),
+        "needs_total": sum(len(t) for t in needs.values()),
+        "needs_digest": _digest([needs, remote]),
+        "cohorts_digest": _digest(cohorts),
+    }
+    if drivers <= SCHEDULE_LIST_LIMIT:
+        out["needs"] = needs
+        out["remote_start"] = remote
+    if cars <= SCHEDULE_LIST_LIMIT:
+        out["cohorts"] = cohorts
+    return out
 
 
 def shard(index_space: int, worker_index: int, workers: int) -> range:

@@ -21,7 +21,15 @@ from locust.runners import WorkerRunner
 from fleetchaos.fleet_sim import knobs, stats
 from fleetchaos.fleet_sim.car_link import HttpBatchTransport, Unacked, WebSocketTransport
 from fleetchaos.fleet_sim.config import FleetConfig
-from fleetchaos.fleet_sim.identities import IndexPool, identity, in_cohort, iter_need_times, rng_for
+from fleetchaos.fleet_sim.identities import (
+    IndexPool,
+    fleet_schedule,
+    identity,
+    in_cohort,
+    iter_need_times,
+    need_rng,
+    rng_for,
+)
 from fleetchaos.fleet_sim.phone_app import PhoneApp
 from fleetchaos.fleet_sim.profiles import Profile, load_profile
 from fleetchaos.fleet_sim.registration import register_fleet
@@ -35,6 +43,7 @@ BLUETOOTH_S, KEYCARD_S = 5.0, 10.0  # est: time a fallback takes once the driver
 REMOTE_START_SHARE = 0.2  # est: share of needs that use remote start instead of unlock
 HTTP_TIMEOUT_S = 10.0  # the vehicle-command client's timeout
 RESEND_BATCH = 10  # (est) unacked records a car resends alongside each new one
+LATE_GRACE_S = 5.0  # a driver spawned late still acts on needs planned this long before
 _profiles: dict[str, Profile] = {}
 
 
@@ -56,6 +65,43 @@ def set_fleet_size(cars: int, drivers: int) -> None:
     """The scenario shape calls this: Locust then keeps exactly this many of each."""
     CarUser.fixed_count = cars
     DriverUser.fixed_count = drivers
+
+
+def fleet_user_classes() -> list[type[User]]:
+    """The classes the load shape hands Locust: the canary first, then cars and drivers.
+
+    Every class has a fixed count, so the shape's user total is their sum.
+    """
+    from fleetchaos.fleet_sim.canary import CanaryUser
+
+    CanaryUser.fixed_count = int(knobs.current().canary.get("count", 1))
+    return [CanaryUser, CarUser, DriverUser]
+
+
+def _spec(step: Any) -> dict[str, Any]:
+    spec = step.spec
+    return dict(spec.to_json() if hasattr(spec, "to_json") else spec)
+
+
+def schedule_record(scenario: Any, config: FleetConfig) -> dict[str, Any]:
+    """The journal's ``schedule`` record: what the seed fixes (identities, needs, cohorts),
+    and the canary's settings as this run applied them (the summary reads them)."""
+    timeline = list(scenario.timeline)
+    sizes = [_spec(s) for s in timeline if s.action == "users"]
+    cars = max([config.cars] + [int(s.get("cars", 0)) for s in sizes])
+    drivers = max([config.drivers] + [int(s.get("drivers", 0)) for s in sizes])
+    shares = [float(_spec(s).get("cohort", 1.0)) for s in timeline if s.action == "verbosity"]
+    plan = fleet_schedule(config.seed, cars, drivers, config.need_interval_s,
+                          float(scenario.duration_s), shares, config.fallbacks,
+                          REMOTE_START_SHARE)
+    return {**plan, "canary": dict(config.canary)}
+
+
+def run_start(config: FleetConfig, fallback: float) -> float:
+    """The run's start on this process's monotonic clock (``fallback`` in standalone mode)."""
+    if config.started_at <= 0:
+        return fallback
+    return time.monotonic() - (time.time() - config.started_at)
 
 
 def _session(environment: Any, base_url: str, user: User) -> FastHttpSession:
@@ -192,13 +238,12 @@ class DriverUser(User):
         self.index = _pools["driver"].take(_worker_index(self.environment), config.workers,
                                            config.drivers)
         self.ident = identity(config.seed, self.index, config.fallbacks)
-        self.rng = rng_for(config.seed, self.index, "driver")
         self.profile = profile_for(config)
         self.session = _session(self.environment, config.api_url, self)
         self.app = PhoneApp(self.session, self.profile, self.ident)
         self.bucket = TokenBucket()
-        self.policy: RetryPolicy | None = None
-        self.started = time.monotonic()
+        self.spawned = time.monotonic()
+        self.started = run_start(config, self.spawned)
         self.needs = iter_need_times(config.seed, self.index, config.need_interval_s)
 
     def on_stop(self) -> None:
@@ -206,20 +251,23 @@ class DriverUser(User):
 
     @task
     def live(self) -> None:
-        for at in self.needs:
-            sleep_until(self.started + at)
-            self.need_to_get_in()
+        """Needs at planned offsets from the run's start (the seed's schedule, not spawn time)."""
+        for n, at in enumerate(self.needs):
+            due = self.started + at
+            if due < self.spawned - LATE_GRACE_S:
+                continue  # planned long before this user existed (a respawn): not replayed
+            sleep_until(due)
+            self.need_to_get_in(n, at)
 
-    def need_to_get_in(self) -> None:
+    def need_to_get_in(self, need: int = 0, planned_s: float | None = None) -> None:
         config = knobs.current()
         stats.COUNTERS.add("drivers_needing")
+        rng = need_rng(config.seed, self.index, need)
         command = "unlock"
-        if "remote_start" in self.profile.actions and self.rng.random() < REMOTE_START_SHARE:
+        if rng.random() < REMOTE_START_SHARE and "remote_start" in self.profile.actions:
             command = "remote_start"
-        if self.policy is None or self.policy.name != config.retry_policy:
-            self.policy = make_policy(config.retry_policy, random.Random(self.rng.random()),
-                                      self.bucket)
-        policy = self.policy
+        policy: RetryPolicy = make_policy(config.retry_policy, random.Random(rng.random()),
+                                          self.bucket)
         start = time.monotonic()
         deadline = start + config.patience_s
         attempts, ok = 0, False
@@ -246,7 +294,8 @@ class DriverUser(User):
         stats.record_outcome(self.environment, outcome=outcome,
                              time_to_access_s=None if t is None else round(t, 3),
                              attempts=attempts, policy=config.retry_policy, vin=self.ident.vin,
-                             waited_s=round(elapsed, 3))
+                             waited_s=round(elapsed, 3), ended_at=round(time.time(), 3),
+                             driver=self.index, need=need, need_planned_s=planned_s)
 
 
 @events.init.add_listener
@@ -267,4 +316,4 @@ def _standalone_registration(environment: Any, **_: Any) -> None:
     register_fleet(knobs.current())
 
 
-__all__ = ["CarUser", "DriverUser", "set_fleet_size"]
+__all__ = ["CarUser", "DriverUser", "fleet_user_classes", "schedule_record", "set_fleet_size"]

@@ -119,3 +119,20 @@ def record_outcome(environment: Any, **outcome: Any) -> None:
         COUNTERS.pending_outcomes.append(outcome)
     else:
         environment.events.fleet_driver_outcome.fire(**outcome)
+
+
+def outcome_record(outcome: dict[str, Any], wall_t0: float | None, now_s: float) -> dict[str, Any]:
+    """A driver outcome as the journal keeps it, on the run's clock.
+
+    ``need_ended_s`` is when the driver got in by app or gave up on it (``ended_at``,
+    epoch seconds stamped where it happened, so a worker's report delay does not move
+    it); ``need_started_s`` is that minus the time they waited. Without a stamp (an old
+    worker) the end is when the outcome arrived.
+    """
+    fields = dict(outcome)
+    ended_at = fields.pop("ended_at", None)
+    end = now_s if ended_at is None or wall_t0 is None else float(ended_at) - wall_t0
+    end = max(0.0, end)
+    waited = float(fields.get("waited_s") or 0.0)
+    return {"t": round(end, 3), "need_started_s": round(max(0.0, end - waited), 3),
+            "need_ended_s": round(end, 3), **fields}

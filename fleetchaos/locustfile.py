@@ -11,7 +11,8 @@ are custom Locust arguments, so they also appear in the web UI's start form.
 """
 
 import fleetchaos.scenarios.locust_plugin  # noqa: F401  (registers arguments and event hooks)
+from fleetchaos.fleet_sim.canary import CanaryUser
 from fleetchaos.fleet_sim.locust_users import CarUser, DriverUser
 from fleetchaos.scenarios.shape import ScenarioShape
 
-__all__ = ["CarUser", "DriverUser", "ScenarioShape"]
+__all__ = ["CanaryUser", "CarUser", "DriverUser", "ScenarioShape"]

@@ -8,6 +8,12 @@ from typing import Any
 
 UNLOCK_ACTIONS = ("unlock", "remote_start")
 TELEMETRY_ACTIONS = ("telemetry", "telemetry_connect")
+CANARY_PREFIX = "canary "  # the canary's stats names (fleet_sim/canary.py): never the fleet's
+
+
+def is_fleet_api(action: str) -> bool:
+    """A phone API action of the fleet (not telemetry, not the canary's probes)."""
+    return action not in TELEMETRY_ACTIONS and not action.startswith(CANARY_PREFIX)
 
 
 def merge_counts(into: dict[str, int], more: Mapping[str, int] | None) -> dict[str, int]:

@@ -1,7 +1,10 @@
 """The run's verdict from its journal alone: phase figures, SLO results, recovery time.
 
 Used at the end of a run, and by the reports for a journal cut short by a kill
-(whose verdict is then "incomplete").
+(whose verdict is then "incomplete"). Recovery and ``canary_success_ratio`` come from the
+canary's probes (scenarios/recovery.py); the fleet's own metrics never include them.
+Every SLO carries its ``margin``: how far the observation is from the threshold, in
+the metric's unit, positive on the passing side (a small margin is a fragile verdict).
 """
 
 from __future__ import annotations
@@ -9,17 +12,15 @@ from __future__ import annotations
 from typing import Any
 
 from fleetchaos.scenarios.metrics import (
-    TELEMETRY_ACTIONS,
     UNLOCK_ACTIONS,
+    is_fleet_api,
     merge_counts,
     ok_ratio,
     percentile,
     ratio_5xx,
     statuses_of,
 )
-
-RECOVERED_RATIO = 0.95
-RECOVERED_SAMPLES = 3
+from fleetchaos.scenarios.recovery import canary_settings, canary_statuses, measure
 
 
 def _aggregate(samples: list[dict[str, Any]], before: dict[str, Any] | None) -> dict[str, Any]:
@@ -38,7 +39,7 @@ def _aggregate(samples: list[dict[str, Any]], before: dict[str, Any] | None) -> 
             agg["failures"] += a.get("failures", 0)
             merge_counts(agg["by_status"], a.get("by_status"))
             merge_counts(agg["hist"], a.get("hist"))
-            if action not in TELEMETRY_ACTIONS:
+            if is_fleet_api(action):
                 merge_counts(api_hist, a.get("hist"))
     for agg in by_action.values():
         hist = agg.pop("hist")
@@ -57,10 +58,10 @@ def _aggregate(samples: list[dict[str, Any]], before: dict[str, Any] | None) -> 
             "telemetry": telemetry, "_unlock_p95": percentile(unlock_hist, 0.95)}
 
 
-def _metrics(agg: dict[str, Any], stranded: int) -> dict[str, float | None]:
+def _metrics(agg: dict[str, Any], stranded: int, canary_actions: list[str]
+             ) -> dict[str, float | None]:
     unlock = statuses_of(agg["by_action"], UNLOCK_ACTIONS)
-    api = statuses_of(agg["by_action"],
-                      [a for a in agg["by_action"] if a not in TELEMETRY_ACTIONS])
+    api = statuses_of(agg["by_action"], [a for a in agg["by_action"] if is_fleet_api(a)])
     tel = agg["telemetry"]
     return {
         "unlock_success_ratio": ok_ratio(unlock),
@@ -68,35 +69,8 @@ def _metrics(agg: dict[str, Any], stranded: int) -> dict[str, float | None]:
         "stranded_drivers": float(stranded),
         "error_5xx_ratio": ratio_5xx(api),
         "telemetry_ack_ratio": (min(1.0, tel["acked"] / tel["sent"]) if tel["sent"] > 0 else None),
+        "canary_success_ratio": ok_ratio(canary_statuses(agg["by_action"], canary_actions)),
     }
-
-
-def recovery_seconds(samples: list[dict[str, Any]], fault_end: float | None) -> float | None:
-    """Seconds after the last fault ended until unlocks succeed again (3 good samples)."""
-    if fault_end is None:
-        return None
-    good_run: list[float] = []
-    for s in samples:
-        if s["t"] < fault_end:
-            continue
-        ratio = ok_ratio(statuses_of(s.get("by_action") or {}, UNLOCK_ACTIONS))
-        if ratio is None:
-            continue
-        if ratio >= RECOVERED_RATIO:
-            good_run.append(s["t"])
-            if len(good_run) >= RECOVERED_SAMPLES:
-                return round(max(0.0, good_run[0] - fault_end - 1.0), 1)
-        else:
-            good_run = []
-    return None
-
-
-def _fault_end(header: dict[str, Any], steps: list[dict[str, Any]]) -> float | None:
-    ends = [s.get("end_s") for s in header.get("timeline", [])
-            if s.get("action") != "users" and s.get("end_s") is not None]
-    ends += [s["t"] for s in steps if s.get("action") in ("toxic_remove", "proxy_up",
-                                                           "http_error_remove") and s.get("manual")]
-    return max(ends) if ends else None
 
 
 def evaluate(slo: dict[str, Any], observed: float | None) -> bool:
@@ -106,14 +80,36 @@ def evaluate(slo: dict[str, Any], observed: float | None) -> bool:
     return observed >= threshold if slo["op"] == ">=" else observed <= threshold
 
 
+def margin(slo: dict[str, Any], observed: float | None) -> float | None:
+    """Distance from the threshold in the metric's unit; positive on the passing side."""
+    if observed is None:
+        return None
+    threshold = float(slo["threshold"])
+    return round(observed - threshold if slo["op"] == ">=" else threshold - observed, 4)
+
+
+def _slo_result(slo: dict[str, Any], phase_metrics: dict[str, dict[str, float | None]],
+                recovery: dict[str, Any]) -> dict[str, Any]:
+    if slo["metric"] != "recovery_s":
+        observed = phase_metrics.get(slo["phase"], {}).get(slo["metric"])
+        return {**slo, "observed": None if observed is None else round(observed, 4),
+                "passed": evaluate(slo, observed), "margin": margin(slo, observed)}
+    seconds = recovery.get("seconds")
+    recovered = recovery["status"] == "recovered"
+    return {**slo, "observed": seconds, "passed": recovered and evaluate(slo, seconds),
+            "margin": margin(slo, seconds) if recovered else None,
+            "detail": recovery["text"]}
+
+
 def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     header = next((r for r in records if r["type"] == "header"), {})
     samples = [r for r in records if r["type"] == "sample"]
     drivers = [r for r in records if r["type"] == "driver"]
-    steps = [r for r in records if r["type"] == "step"]
     cleanup = next((r for r in reversed(records) if r["type"] == "cleanup"), None)
     phases_out = []
     phase_metrics: dict[str, dict[str, float | None]] = {}
+    schedule = next((r for r in records if r["type"] == "schedule"), None)
+    canary_actions = list(canary_settings(header, schedule)["actions"])
     previous: dict[str, Any] | None = None
     for phase in header.get("phases", []):
         in_phase = [s for s in samples if s.get("phase") == phase["name"]]
@@ -122,22 +118,15 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
             previous = in_phase[-1]
         stranded = sum(1 for d in drivers
                        if d.get("phase") == phase["name"] and d.get("outcome") == "stranded")
-        phase_metrics[phase["name"]] = _metrics(agg, stranded)
+        phase_metrics[phase["name"]] = _metrics(agg, stranded, canary_actions)
         agg.pop("_unlock_p95")
         phases_out.append({"name": phase["name"], "start_s": phase["start_s"],
                            "end_s": phase["end_s"], **agg, "stranded": stranded})
     whole = _aggregate(samples, None)
     all_stranded = sum(1 for d in drivers if d.get("outcome") == "stranded")
-    phase_metrics["all"] = _metrics(whole, all_stranded)
-    recovery = recovery_seconds(samples, _fault_end(header, steps))
-    slos_out = []
-    for slo in header.get("slos", []):
-        if slo["metric"] == "recovery_s":
-            observed = recovery
-        else:
-            observed = phase_metrics.get(slo["phase"], {}).get(slo["metric"])
-        slos_out.append({**slo, "observed": None if observed is None else round(observed, 4),
-                         "passed": evaluate(slo, observed)})
+    phase_metrics["all"] = _metrics(whole, all_stranded, canary_actions)
+    recovery = measure(records)
+    slos_out = [_slo_result(slo, phase_metrics, recovery) for slo in header.get("slos", [])]
     times = sorted(d["time_to_access_s"] for d in drivers if d.get("time_to_access_s") is not None)
     outcome_counts = {k: sum(1 for d in drivers if d.get("outcome") == k)
                       for k in ("app", "bluetooth", "keycard", "stranded")}
@@ -153,7 +142,8 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
         "drivers": {"needing": len(drivers), **outcome_counts,
                     "p50_time_to_access_s": _q(times, 0.5),
                     "p95_time_to_access_s": _q(times, 0.95)},
-        "recovery_s": recovery,
+        "recovery": recovery,
+        "recovery_s": recovery.get("seconds") if recovery["status"] == "recovered" else None,
         "faults_left": len(cleanup.get("left", [])) if cleanup else None,
         "totals": {"requests": whole["requests"], "failures": whole["failures"],
                    "by_status": whole["by_status"], "telemetry": whole["telemetry"]},

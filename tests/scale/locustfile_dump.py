@@ -7,9 +7,9 @@ from locust import events
 from locust.runners import WorkerRunner
 
 from fleetchaos.fleet_sim import stats
-from fleetchaos.locustfile import CarUser, DriverUser, ScenarioShape
+from fleetchaos.locustfile import CanaryUser, CarUser, DriverUser, ScenarioShape
 
-__all__ = ["CarUser", "DriverUser", "ScenarioShape"]
+__all__ = ["CanaryUser", "CarUser", "DriverUser", "ScenarioShape"]
 
 
 @events.quitting.add_listener
