@@ -4,6 +4,7 @@ and JSON error bodies, so every Toxiproxy client works unchanged."""
 from __future__ import annotations
 
 import json
+import logging
 import random
 import re
 import uuid
@@ -12,12 +13,15 @@ from typing import Any
 
 from aiohttp import web
 
-from fleetchaos.toxiproxy_server.proxy import ApiError, Proxy
+from fleetchaos.toxiproxy_server.proxy import ApiError, Proxy, resolved
 from fleetchaos.toxiproxy_server.toxics import EXTENSIONS
+from fleetchaos.toxiproxy_server.toxics.base import JsonFloat, json_kind
 
 VERSION = "2.12.0"
 NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
 MAX_BODY = 1024 * 1024
+
+log = logging.getLogger("toxiproxy_server")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -39,29 +43,65 @@ class Collection:
         self.rng = random.Random(seed)
         self.extensions = extensions
 
-    async def create(self, body: Any, *, replace: bool = False) -> Proxy:
+    def check(self, body: Any, where: str = "") -> tuple[str, str, str, bool]:
+        """ProxyCreate's checks: Go's decode into ``Proxy``, then the required fields."""
         if not isinstance(body, dict):
-            raise ApiError(400, "proxy must be a JSON object")
-        name, upstream = body.get("name"), body.get("upstream")
-        listen = body.get("listen") or "127.0.0.1:0"
-        enabled = body.get("enabled", True)
-        if not isinstance(name, str) or not name:
-            raise ApiError(400, "missing required field: name")
+            raise ApiError(400, "bad request body: json: cannot unmarshal "
+                           f"{json_kind(body)} into Go value of type toxiproxy.Proxy")
+        for key in ("name", "listen", "upstream"):
+            value = body.get(key)
+            if value is not None and not isinstance(value, str):
+                raise ApiError(400, f"bad request body: json: cannot unmarshal {json_kind(value)}"
+                               f" into Go struct field Proxy.{key} of type string")
+        enabled = body.get("enabled")
+        if enabled is not None and not isinstance(enabled, bool):
+            raise ApiError(400, f"bad request body: json: cannot unmarshal {json_kind(enabled)}"
+                           " into Go struct field Proxy.enabled of type bool")
+        name, upstream = body.get("name") or "", body.get("upstream") or ""
+        if not name:
+            raise ApiError(400, f"missing required field: name{where}")
+        if not upstream:
+            raise ApiError(400, f"missing required field: upstream{where}")
         if not NAME_RE.match(name):
-            raise ApiError(400, f"invalid proxy name {name!r}: use letters, digits, _ . -")
-        if not isinstance(upstream, str) or not upstream:
-            raise ApiError(400, "missing required field: upstream")
-        if not isinstance(listen, str) or not isinstance(enabled, bool):
-            raise ApiError(400, "listen must be a string and enabled a boolean")
+            raise ApiError(400, f"invalid proxy name {name!r}: use letters, digits, _ . -{where}")
+        return name, body.get("listen") or "127.0.0.1:0", upstream, enabled is not False
+
+    async def create(self, body: Any) -> Proxy:
+        name, listen, upstream, enabled = self.check(body)
         if name in self.proxies:
-            if not replace:
-                raise ApiError(409, "proxy already exists")
-            await self.delete(name)
+            raise ApiError(409, "proxy already exists")
         proxy = Proxy(name, listen, upstream, random.Random(self.rng.random()))
         if enabled:
             await proxy.start()
         self.proxies[name] = proxy
         return proxy
+
+    async def populate(self, body: Any) -> tuple[list[Proxy], ApiError | None]:
+        """Toxiproxy's PopulateJson: every entry checked before any is touched; a proxy whose
+        listen and upstream are unchanged is kept as it is (toxics, connections, enabled);
+        a changed one is stopped and replaced by a new one (its toxics go)."""
+        if not isinstance(body, list):
+            raise ApiError(400, "bad request body: json: cannot unmarshal "
+                           f"{json_kind(body)} into Go value of type []struct {{ toxiproxy.Proxy;"
+                           ' Enabled *bool "json:\\"enabled\\"" }')
+        checked = [self.check(item, f" at proxy {i}") for i, item in enumerate(body, 1)]
+        done: list[Proxy] = []
+        for name, listen, upstream, enabled in checked:
+            try:
+                existing = self.proxies.get(name)
+                if existing is not None:
+                    if resolved(listen) == existing.listen and upstream == existing.upstream:
+                        done.append(existing)
+                        continue
+                    await existing.stop()
+                proxy = Proxy(name, listen, upstream, random.Random(self.rng.random()))
+                if enabled:
+                    await proxy.start()
+            except ApiError as exc:
+                return done, exc
+            self.proxies[name] = proxy
+            done.append(proxy)
+        return done, None
 
     def get(self, name: str) -> Proxy:
         proxy = self.proxies.get(name)
@@ -85,13 +125,16 @@ class Collection:
 
 
 async def _body(request: web.Request) -> Any:
+    """The JSON body, with Go's decoder's failures as 400 ``bad request body: ...``."""
     raw = await request.read()
     if len(raw) > MAX_BODY:
         raise ApiError(413, "request body too large")
     if not raw.strip():
-        return {}
+        raise ApiError(400, "bad request body: EOF")
     try:
-        return json.loads(raw)
+        return json.loads(raw, parse_float=JsonFloat)
+    except RecursionError:  # Go's decoder stops at 10,000 levels
+        raise ApiError(400, "bad request body: exceeded max depth") from None
     except ValueError as exc:
         raise ApiError(400, f"bad request body: {exc}") from None
 
@@ -108,6 +151,10 @@ def build_app(collection: Collection) -> web.Application:
                 response = _error(exc.status, exc.message)
             except web.HTTPException as exc:
                 response = _error(exc.status, exc.reason)
+            except Exception as exc:  # a bug must still answer Toxiproxy's JSON shape
+                log.warning("API %s %s failed: %s: %s", request.method, request.path,
+                            type(exc).__name__, str(exc)[:200])
+                response = _error(500, f"{type(exc).__name__}: {exc}"[:500])
         response.headers["X-Toxiproxy-Request-Id"] = uuid.uuid4().hex
         return response
 
@@ -134,11 +181,13 @@ def build_app(collection: Collection) -> web.Application:
 
     @routes.post("/populate")
     async def populate(request: web.Request) -> web.Response:
-        body = await _body(request)
-        if not isinstance(body, list):
-            raise ApiError(400, "populate takes a JSON array of proxies")
-        created = [await collection.create(item, replace=True) for item in body]
-        return _json({"proxies": [p.to_json() for p in created]}, 201)
+        proxies, error = await collection.populate(await _body(request))
+        # Go marshals an empty slice built by append as null
+        listed = [p.to_json() for p in proxies] or None
+        if error is not None:
+            return _json({"error": error.message, "status": error.status, "proxies": listed},
+                         error.status)
+        return _json({"proxies": listed}, 201)
 
     @routes.get("/proxies/{proxy}")
     async def get_proxy(request: web.Request) -> web.Response:
@@ -149,21 +198,18 @@ def build_app(collection: Collection) -> web.Application:
     async def update_proxy(request: web.Request) -> web.Response:
         proxy = collection.get(request.match_info["proxy"])
         body = await _body(request)
-        if not isinstance(body, dict):
-            raise ApiError(400, "proxy update must be a JSON object")
-        for key in ("listen", "upstream"):
-            if key in body:
-                if not isinstance(body[key], str) or not body[key]:
-                    raise ApiError(400, f"{key} must be a non-empty string")
-                was_enabled = proxy.enabled
-                await proxy.stop()
-                setattr(proxy, key, body[key])
-                if was_enabled:
-                    await proxy.start()
-        if "enabled" in body:
-            if not isinstance(body["enabled"], bool):
-                raise ApiError(400, "enabled must be a boolean")
-            await (proxy.start() if body["enabled"] else proxy.stop())
+        # Go decodes into Proxy{Listen, Upstream, Enabled} pre-set from the proxy (Update)
+        merged = {"name": proxy.name, "listen": proxy.listen, "upstream": proxy.upstream,
+                  "enabled": proxy.enabled}
+        if isinstance(body, dict):
+            merged.update({k: v for k, v in body.items() if k in merged and v is not None})
+        _name, listen, upstream, enabled = collection.check(
+            merged if isinstance(body, dict) else body)
+        if resolved(listen) != proxy.listen or upstream != proxy.upstream:
+            await proxy.stop()
+            proxy.listen, proxy.upstream = listen, upstream
+        if enabled != proxy.enabled:
+            await (proxy.start() if enabled else proxy.stop())
         return _json(proxy.to_json())
 
     @routes.delete("/proxies/{proxy}")
@@ -179,12 +225,7 @@ def build_app(collection: Collection) -> web.Application:
     @routes.post("/proxies/{proxy}/toxics")
     async def add_toxic(request: web.Request) -> web.Response:
         proxy = collection.get(request.match_info["proxy"])
-        body = await _body(request)
-        if not isinstance(body, dict):
-            raise ApiError(400, "toxic must be a JSON object")
-        if not collection.extensions and body.get("type") in EXTENSIONS:
-            raise ApiError(400, f"invalid toxic type: {body.get('type')!r}")
-        return _json(proxy.add_toxic(body).to_json())
+        return _json(proxy.add_toxic(await _body(request), collection.extensions).to_json())
 
     @routes.get("/proxies/{proxy}/toxics/{toxic}")
     async def get_toxic(request: web.Request) -> web.Response:
@@ -195,10 +236,8 @@ def build_app(collection: Collection) -> web.Application:
     @routes.route("PATCH", "/proxies/{proxy}/toxics/{toxic}")
     async def update_toxic(request: web.Request) -> web.Response:
         proxy = collection.get(request.match_info["proxy"])
-        body = await _body(request)
-        if not isinstance(body, dict):
-            raise ApiError(400, "toxic update must be a JSON object")
-        return _json(proxy.update_toxic(request.match_info["toxic"], body).to_json())
+        return _json(proxy.update_toxic(request.match_info["toxic"], await _body(request))
+                     .to_json())
 
     @routes.delete("/proxies/{proxy}/toxics/{toxic}")
     async def delete_toxic(request: web.Request) -> web.Response:

@@ -5,12 +5,14 @@ chunk read from one socket is written to the other inside ``data_received``: no 
 no queue, no copy. That direct path is what sets the proxy's overhead
 (docs/benchmarks/toxiproxy.md), so it is kept to a check and a write.
 
-Once a toxic acts on a direction, its chunks are queued in arrival order and one pump
-task passes each through the toxics that apply to this connection, reading the chain
-afresh per chunk, so a toxic added or removed on a live connection acts at once. A pipe
-goes back to the direct path only when its queue is empty and its pump idle, so switching
-either way never loses or reorders a byte. Toxicity is drawn once per connection per
-toxic, as Toxiproxy does.
+Once a toxic acts on a direction, the pipe holds one stage per toxic of that stream, in
+the order they were added (fleetchaos.toxiproxy_server.stage, Toxiproxy's ToxicLink):
+each chunk is stamped when read and pushed into the first stage, and each stage passes it
+on at once or holds it in its own queue until due, so stages work on different chunks at
+the same time, as Toxiproxy's goroutines do. A toxic added to a live connection is
+appended to the chain; a removed one hands on what it held before the chain is rewired,
+so switching never loses or reorders a byte. Toxicity is drawn when a stage starts
+(connection opened, toxic added or updated), as Toxiproxy's ``ToxicStub.Run`` does.
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ import logging
 import random
 import socket
 import struct
-from collections import deque
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from fleetchaos.toxiproxy_server.stage import Out, Stage
 
 if TYPE_CHECKING:
     from fleetchaos.toxiproxy_server.proxy import Proxy
     from fleetchaos.toxiproxy_server.toxics.base import Toxic
 
-HIGH_WATER = 1024 * 1024  # bytes queued for the toxics before the source stops being read
+HIGH_WATER = 1024 * 1024  # bytes held by the stages before the source stops being read
 
 log = logging.getLogger("toxiproxy_server")
 
@@ -61,21 +66,21 @@ class Side(asyncio.Protocol):
 
 
 class Pipe:
-    """One direction of a link: from ``source`` to ``dest`` through the toxics of ``stream``."""
+    """One direction of a link: from ``source`` to ``dest`` through the stages of ``stream``."""
 
     def __init__(self, link: Link, stream: str, source: Side, dest: Side) -> None:
         self.link, self.stream, self.source, self.dest = link, stream, source, dest
         source.reads_into = self
         source.data_received = self.feed  # type: ignore[method-assign]  # no hop through Side
         dest.writes_from = self
-        self.queue: deque[bytes | None] = deque()  # None marks the source's EOF
-        self.queued = 0
-        self.pump_task: asyncio.Task[None] | None = None
+        self.stages: list[Stage] = []
+        self.head: Out = self.sink
+        self.head_eof: Callable[[], None] = self.sink_eof
+        self.pending: list[bytes | None] | None = []  # read before the upstream answered
         self.dest_paused = False
-        self.resumed: asyncio.Future[None] | None = None
         self.done = False  # EOF passed on
         self.nbytes = 0
-        self.direct = False  # connected, no toxic on this stream, nothing queued: write at once
+        self.direct = False  # connected, no stage acts on this stream: write at once
 
     # --- the source's events ------------------------------------------------------------
     def feed(self, data: bytes) -> None:
@@ -83,83 +88,98 @@ class Pipe:
         if self.direct:
             self.dest.transport.write(data)  # type: ignore[union-attr]
             return
-        # Toxics act on this direction, the pump is still busy, or the upstream is not
-        # connected yet (uvloop may deliver data although connection_made paused reading).
-        self.queue.append(data)
-        self.queued += len(data)
-        self.update_reading()
-        self.ensure_pump()
-
-    def refresh_direct(self) -> None:
-        link = self.link
-        self.direct = (link.connected and not link.closed and self.pump_task is None
-                       and not self.queue and not link.proxy.has_toxics(self.stream))
+        if self.pending is not None:  # uvloop may deliver data although reading is paused
+            self.pending.append(data)
+            return
+        if self.link.closed:
+            return
+        try:
+            self.head(self.link.loop.time(), data)
+        except Exception as exc:  # a toxic's bug must cost one connection, not the server
+            self.failed(exc)
 
     def feed_eof(self) -> None:
         if self.direct:
             self.finish()
-            return
-        self.queue.append(None)
-        self.ensure_pump()
+        elif self.pending is not None:
+            self.pending.append(None)
+        elif not self.link.closed:
+            try:
+                self.head_eof()
+            except Exception as exc:
+                self.failed(exc)
+
+    def start(self) -> None:
+        """The upstream answered: hand on what the source sent meanwhile, stamped now."""
+        pending, self.pending = self.pending or [], None
+        for item in pending:
+            if self.link.closed:
+                return
+            if item is None:
+                self.feed_eof()
+            else:
+                self.nbytes -= len(item)  # counted when it was read
+                self.feed(item)
+
+    # --- the end of the chain -----------------------------------------------------------
+    def sink(self, stamp: float, data: bytes) -> None:
+        dest = self.dest.transport
+        if data and dest is not None and not dest.is_closing():
+            dest.write(data)
+
+    def sink_eof(self) -> None:
+        self.finish()
+
+    # --- the chain ----------------------------------------------------------------------
+    def rewire(self) -> None:
+        """Point each stage at the next one; the last at the socket."""
+        out: Out = self.sink
+        out_eof: Callable[[], None] = self.sink_eof
+        for stage in reversed(self.stages):
+            stage.out, stage.out_eof = out, out_eof
+            out, out_eof = stage.push, stage.push_eof
+        self.head, self.head_eof = out, out_eof
+        self.refresh_direct()
+
+    def refresh_direct(self) -> None:
+        link = self.link
+        self.direct = (link.connected and not link.closed and self.pending is None
+                       and all(type(stage) is Stage for stage in self.stages))
+
+    def stage_of(self, toxic: Toxic) -> int:
+        for i, stage in enumerate(self.stages):
+            if stage.toxic is toxic:
+                return i
+        return -1
+
+    def guarded(self, fn: Callable[[], None]) -> Callable[[], None]:
+        """A timer callback whose failure closes this connection with one log line."""
+        def call() -> None:
+            try:
+                fn()
+            except Exception as exc:
+                self.failed(exc)
+        return call
+
+    def failed(self, exc: Exception) -> None:
+        if not isinstance(exc, ConnectionError | OSError):
+            log_failure(self.link.proxy.name, exc)
+        self.link.close_now()
 
     # --- flow control -------------------------------------------------------------------
     def set_dest_paused(self, paused: bool) -> None:
         self.dest_paused = paused
-        if not paused and self.resumed is not None and not self.resumed.done():
-            self.resumed.set_result(None)
         self.update_reading()
 
     def update_reading(self) -> None:
-        """Read the source only while the destination keeps up and the queue is short."""
-        want = (self.link.connected and not self.link.closed and not self.dest_paused
-                and self.queued <= HIGH_WATER)
+        """Read the source only while the destination keeps up and the stages hold little."""
+        link = self.link
+        want = (link.connected and not link.closed and not self.dest_paused
+                and sum(stage.held for stage in self.stages) <= HIGH_WATER)
         transport = self.source.transport
         if transport is None or transport.is_closing() or want == transport.is_reading():
             return
         (transport.resume_reading if want else transport.pause_reading)()
-
-    async def wait_writable(self) -> None:
-        while self.dest_paused and not self.link.closed:
-            if self.resumed is None or self.resumed.done():
-                self.resumed = asyncio.get_running_loop().create_future()
-            await self.resumed
-
-    async def write(self, data: bytes) -> None:
-        """The last stage of the toxic chain: send, then wait while the peer is behind."""
-        dest = self.dest.transport
-        if data and dest is not None and not dest.is_closing():
-            dest.write(data)
-            await self.wait_writable()
-
-    # --- the slow path ------------------------------------------------------------------
-    def ensure_pump(self) -> None:
-        if self.pump_task is None and self.link.connected and not self.link.closed:
-            self.direct = False
-            self.pump_task = asyncio.get_running_loop().create_task(self._pump())
-
-    async def _pump(self) -> None:
-        link = self.link
-        try:
-            while self.queue and not link.closed:
-                data = self.queue.popleft()
-                if data is None:
-                    for toxic in link.chain(self.stream):
-                        await toxic.before_close(link.state(toxic))
-                    self.finish()
-                    continue
-                self.queued -= len(data)
-                self.update_reading()
-                await link.through(link.chain(self.stream), 0, data, self.write)
-        except (ConnectionError, OSError):
-            link.close_now()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # a toxic's bug must cost one connection, not the server
-            log.exception("toxic failed on proxy %s; closing the connection", link.proxy.name)
-            link.close_now()
-        finally:
-            self.pump_task = None
-            self.refresh_direct()
 
     def finish(self) -> None:
         """Pass the source's EOF on; the link closes once both directions have."""
@@ -171,69 +191,99 @@ class Pipe:
             self.link.close_now()
 
     def stop(self) -> None:
-        if self.pump_task is not None and self.pump_task is not asyncio.current_task():
-            self.pump_task.cancel()
-        if self.resumed is not None and not self.resumed.done():
-            self.resumed.set_result(None)
+        for stage in self.stages:
+            stage.cancel()
+
+
+_failures = {"last": 0.0, "suppressed": 0}
+
+
+def log_failure(proxy: str, exc: Exception) -> None:
+    """One warning line per failure at most once a second (no traceback): a toxic failing on
+    every request must not flood a log nobody reads, nor block on a full pipe."""
+    now = time.monotonic()
+    if now - _failures["last"] < 1.0:
+        _failures["suppressed"] += 1
+        return
+    more = f" ({_failures['suppressed']:.0f} more since the last line)" \
+        if _failures["suppressed"] else ""
+    _failures["last"], _failures["suppressed"] = now, 0
+    log.warning("toxic failed on proxy %s: %s: %s; connection closed%s",
+                proxy, type(exc).__name__, str(exc)[:200], more)
 
 
 class Link:
     def __init__(self, proxy: Proxy, rng: random.Random) -> None:
         self.proxy = proxy
         self.rng = rng
+        self.loop = asyncio.get_running_loop()
         self.client = Side(self)
         self.upstream = Side(self)
         self.upstream_pipe = Pipe(self, "upstream", self.client, self.upstream)
         self.downstream_pipe = Pipe(self, "downstream", self.upstream, self.client)
-        self.draws: dict[int, bool] = {}
         self.states: dict[int, dict[str, Any]] = {}
-        self.timers: dict[int, list[asyncio.TimerHandle]] = {}
         self.connected = False
         self.closed = False
 
+    def pipe(self, stream: str) -> Pipe:
+        return self.upstream_pipe if stream == "upstream" else self.downstream_pipe
+
     # --- toxics -------------------------------------------------------------------------
-    def applies(self, toxic: Toxic) -> bool:
-        key = id(toxic)
-        if key not in self.draws:
-            self.draws[key] = toxic.toxicity >= 1 or self.rng.random() < toxic.toxicity
-            if self.draws[key]:
-                toxic.on_activate(self, self.state(toxic))
-        return self.draws[key]
+    def draw(self, toxic: Toxic) -> bool:
+        """Toxiproxy's ToxicStub.Run: ``rand.Float32() < toxicity``, once per run."""
+        return toxic.toxicity >= 1 or self.rng.random() < toxic.toxicity
 
-    def state(self, toxic: Toxic) -> dict[str, Any]:
-        return self.states.setdefault(id(toxic), {})
-
-    def toxics_changed(self) -> None:
-        """A toxic was added or removed on the proxy: each pipe picks its path again."""
-        self.upstream_pipe.refresh_direct()
-        self.downstream_pipe.refresh_direct()
+    def toxic_added(self, toxic: Toxic, at_start: bool = False) -> None:
+        """Toxiproxy appends a new toxic at the end of its direction's chain."""
+        if not self.connected or self.closed:
+            return
+        pipe = self.pipe(toxic.stream)
+        stage = toxic.new_stage(pipe, self.draw(toxic), at_start)
+        pipe.stages.append(stage)
+        pipe.rewire()
+        stage.start()
 
     def toxic_removed(self, toxic: Toxic) -> None:
-        key = id(toxic)
-        if self.draws.get(key) and not self.closed:
-            toxic.on_remove(self, self.state(toxic))
-        for handle in self.timers.pop(key, []):
-            handle.cancel()
-        self.draws.pop(key, None)
-        self.states.pop(key, None)
-
-    def call_later(self, delay_s: float, toxic: Toxic, fn: Any) -> None:
-        handle = asyncio.get_running_loop().call_later(delay_s, fn)
-        self.timers.setdefault(id(toxic), []).append(handle)
-
-    def chain(self, stream: str) -> list[Toxic]:
-        return [t for t in self.proxy.toxics.values() if t.stream == stream and self.applies(t)]
-
-    async def through(self, chain: list[Toxic], i: int, data: bytes, write: Any) -> None:
-        if i == len(chain):
-            await write(data)
+        """Cleanup (timeout closes), then what the stage held goes on, in order."""
+        if not self.connected or self.closed:
             return
-        toxic = chain[i]
+        pipe = self.pipe(toxic.stream)
+        i = pipe.stage_of(toxic)
+        if i < 0:
+            return
+        stage = pipe.stages[i]
+        stage.cleanup()
+        if self.closed:
+            return
+        stage.flush()
+        if self.closed:
+            return
+        pipe.stages.remove(stage)
+        self.states.pop(id(toxic), None)
+        pipe.rewire()
+        pipe.update_reading()
 
-        async def emit(out: bytes) -> None:
-            await self.through(chain, i + 1, out, write)
-
-        await toxic.handle(data, emit, self.state(toxic), self)
+    def toxic_updated(self, toxic: Toxic) -> None:
+        """Toxiproxy interrupts the stub and runs it again, drawing toxicity afresh."""
+        if not self.connected or self.closed:
+            return
+        pipe = self.pipe(toxic.stream)
+        i = pipe.stage_of(toxic)
+        if i < 0:
+            return
+        old = pipe.stages[i]
+        active = self.draw(toxic)
+        if active == (type(old) is not Stage) or toxic.stage is Stage:
+            old.interrupt()
+            return
+        old.flush()
+        if self.closed:
+            return
+        new = toxic.new_stage(pipe, active, old.at_start)
+        pipe.stages[i] = new
+        pipe.rewire()
+        new.start()
+        pipe.update_reading()
 
     # --- connecting ---------------------------------------------------------------------
     def side_connected(self, side: Side) -> None:
@@ -258,18 +308,17 @@ class Link:
             return
         self.connected = True
         for toxic in list(self.proxy.toxics.values()):
-            self.applies(toxic)  # start timers of connection-level toxics
-        self.toxics_changed()
-        self.upstream_pipe.update_reading()
-        if self.upstream_pipe.queue:
-            self.upstream_pipe.ensure_pump()  # what the client sent while we connected
+            self.toxic_added(toxic, at_start=True)
+            if self.closed:
+                return
+        for pipe in (self.upstream_pipe, self.downstream_pipe):
+            pipe.start()
+            pipe.refresh_direct()
+            pipe.update_reading()
 
     # --- used by toxics -----------------------------------------------------------------
-    async def reply_to_client(self, data: bytes) -> None:
-        await self.downstream_pipe.write(data)
-
-    async def close_gracefully(self) -> None:
-        self.close_now()
+    def reply_to_client(self, data: bytes) -> None:
+        self.downstream_pipe.sink(0.0, data)
 
     def close_now(self) -> None:
         """Close both sockets after what is already written to them has been sent."""
@@ -277,10 +326,6 @@ class Link:
             return
         self.closed = True
         self.upstream_pipe.direct = self.downstream_pipe.direct = False
-        for handles in self.timers.values():
-            for handle in handles:
-                handle.cancel()
-        self.timers.clear()
         self.upstream_pipe.stop()
         self.downstream_pipe.stop()
         for side in (self.client, self.upstream):

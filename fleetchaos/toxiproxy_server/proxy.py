@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import os
 import random
 from typing import Any
 
 from fleetchaos.toxiproxy_server.link import Link, Side
 from fleetchaos.toxiproxy_server.toxics import TOXICS, Toxic, ToxicError
+from fleetchaos.toxiproxy_server.toxics.base import json_kind, number_text
 
 STREAMS = ("upstream", "downstream")
 
@@ -21,20 +24,31 @@ class ApiError(Exception):
         self.message = message
 
 
+def go_errno_text(exc: OSError) -> str:
+    """The OS error as Go words it ("address already in use", lower case)."""
+    text = os.strerror(exc.errno) if exc.errno else str(exc)
+    return text[:1].lower() + text[1:]
+
+
 def normalize_listen(listen: str) -> tuple[str, int]:
+    """host:port as Go's net.Listen parses it; errors are its texts (answered 500, as
+    Toxiproxy answers every listen failure)."""
     host, sep, port = listen.rpartition(":")
     if not sep:
-        raise ApiError(400, f"listen address {listen!r} must be host:port")
+        raise ApiError(500, f"listen tcp: address {listen}: missing port in address")
     host = host.strip("[]") or "127.0.0.1"
     if host == "localhost":
         host = "127.0.0.1"
-    try:
-        port_no = int(port)
-    except ValueError:
-        raise ApiError(400, f"listen port {port!r} is not a number") from None
-    if not 0 <= port_no <= 65535:
-        raise ApiError(400, f"listen port {port_no} is out of range")
-    return host, port_no
+    if not port.isdigit() or int(port) > 65535:
+        raise ApiError(500, f"listen tcp: address {port}: invalid port" if port.isdigit()
+                       else f"listen tcp: lookup tcp/{port}: unknown port")
+    return host, int(port)
+
+
+def resolved(listen: str) -> str:
+    """The listen address as Toxiproxy compares it (``Proxy.Differs``)."""
+    host, port = normalize_listen(listen)
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
 class Proxy:
@@ -77,8 +91,9 @@ class Proxy:
         try:
             self.server = await asyncio.get_running_loop().create_server(
                 self._new_link, host, port, backlog=4096, reuse_address=True)
-        except OSError as exc:
-            raise ApiError(500, f"listen tcp {host}:{port}: {exc.strerror or exc}") from None
+        except OSError as exc:  # Go: "listen tcp 127.0.0.1:3310: bind: address already in use"
+            where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+            raise ApiError(500, f"listen tcp {where}: bind: {go_errno_text(exc)}") from None
         real_port = self.server.sockets[0].getsockname()[1]
         self.listen = f"{host}:{real_port}" if ":" not in host else f"[{host}]:{real_port}"
         self.enabled = True
@@ -95,44 +110,56 @@ class Proxy:
     def _new_link(self) -> Side:
         return Link(self, random.Random(self.rng.random())).client
 
-    # --- toxics -------------------------------------------------------------------------
-    def add_toxic(self, body: dict[str, Any]) -> Toxic:
-        toxic_type = body.get("type")
-        if not isinstance(toxic_type, str) or toxic_type not in TOXICS:
-            raise ApiError(400, f"invalid toxic type: {toxic_type!r}")
-        stream = body.get("stream") or "downstream"
-        if stream not in STREAMS:
-            raise ApiError(400, f"invalid stream: {stream!r}")
+    # --- toxics (Toxiproxy's toxic_collection.go, in its order of checks) ----------------
+    def add_toxic(self, body: Any, extensions: bool = True) -> Toxic:
+        if not isinstance(body, dict):
+            raise ApiError(400, "bad request body: json: cannot unmarshal "
+                           f"{json_kind(body)} into Go value of type toxics.ToxicWrapper")
+        for key in ("name", "type", "stream"):
+            _go_string(body, key, "ToxicWrapper")
+        toxicity = _toxicity(body.get("toxicity"), 1.0)
+        attributes = body.get("attributes")
+        if attributes is not None and not isinstance(attributes, dict):
+            raise ApiError(400, f"bad request body: json: cannot unmarshal {json_kind(attributes)}"
+                           " into Go struct field ToxicWrapper.attributes of type toxics.Toxic")
+        stream = body.get("stream")
+        stream = "downstream" if stream is None else stream
+        if stream.lower() not in STREAMS:
+            raise ApiError(400, "stream was invalid, can be either upstream or downstream")
+        toxic_type = body.get("type") or ""
         name = body.get("name") or f"{toxic_type}_{stream}"
-        if not isinstance(name, str):
-            raise ApiError(400, "toxic name must be a string")
+        cls = TOXICS.get(toxic_type)
+        if cls is None or (cls.extension and not extensions):
+            raise ApiError(400, "invalid toxic type")
         if name in self.toxics:
             raise ApiError(409, "toxic already exists")
-        toxicity = _toxicity(body.get("toxicity", 1.0))
-        attributes = body.get("attributes") or {}
-        if not isinstance(attributes, dict):
-            raise ApiError(400, "attributes must be an object")
         try:
-            toxic = TOXICS[toxic_type](name, stream, toxicity, attributes)
+            toxic = cls(name, stream.lower(), toxicity, attributes or {})
         except ToxicError as exc:
             raise ApiError(400, str(exc)) from None
         self.toxics[name] = toxic
         for link in list(self.links):
-            link.applies(toxic)  # also applies to connections already open
-            link.toxics_changed()
+            link.toxic_added(toxic)  # also acts on connections already open
         return toxic
 
-    def update_toxic(self, name: str, body: dict[str, Any]) -> Toxic:
+    def update_toxic(self, name: str, body: Any) -> Toxic:
         toxic = self.get_toxic(name)
-        attributes = body.get("attributes") or {}
-        if not isinstance(attributes, dict):
-            raise ApiError(400, "attributes must be an object")
+        if not isinstance(body, dict):
+            raise ApiError(400, f"bad request body: json: cannot unmarshal {json_kind(body)} "
+                           "into Go value of type struct { Attributes interface {} "
+                           '"json:\\"attributes\\""; Toxicity float32 "json:\\"toxicity\\"" }')
+        toxicity = _toxicity(body.get("toxicity"), toxic.toxicity)
+        attributes = body.get("attributes")
+        if attributes is not None and not isinstance(attributes, dict):
+            raise ApiError(400, f"bad request body: json: cannot unmarshal {json_kind(attributes)}"
+                           " into Go struct field .attributes of type toxics.Toxic")
         try:
-            toxic.update_attributes(attributes)
+            toxic.update_attributes(attributes or {})
         except ToxicError as exc:
             raise ApiError(400, str(exc)) from None
-        if "toxicity" in body:
-            toxic.toxicity = _toxicity(body["toxicity"])
+        toxic.toxicity = toxicity
+        for link in list(self.links):
+            link.toxic_updated(toxic)
         return toxic
 
     def get_toxic(self, name: str) -> Toxic:
@@ -146,14 +173,27 @@ class Proxy:
         del self.toxics[name]
         for link in list(self.links):
             link.toxic_removed(toxic)
-            link.toxics_changed()
 
     def remove_all_toxics(self) -> None:
         for name in list(self.toxics):
             self.remove_toxic(name)
 
 
-def _toxicity(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
-        raise ApiError(400, "toxicity must be a number between 0 and 1")
+def _go_string(body: dict[str, Any], key: str, struct: str) -> None:
+    value = body.get(key)
+    if value is not None and not isinstance(value, str):
+        raise ApiError(400, f"bad request body: json: cannot unmarshal {json_kind(value)} "
+                       f"into Go struct field {struct}.{key} of type string")
+
+
+def _toxicity(value: Any, default: float) -> float:
+    """Go decodes toxicity into a float32: any JSON number that fits (no range check)."""
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int | float) \
+            or not math.isfinite(value) or abs(value) > 3.4028234663852886e38:
+        shown = f"number {number_text(value)}" if json_kind(value) == "number" \
+            else json_kind(value)
+        raise ApiError(400, f"bad request body: json: cannot unmarshal {shown} into Go struct "
+                       "field ToxicWrapper.toxicity of type float32")
     return float(value)

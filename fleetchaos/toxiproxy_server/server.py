@@ -21,6 +21,14 @@ The config file is a JSON array of proxies, as toxiproxy-server's -config takes
 (extension: each proxy may carry a "toxics" array)."""
 
 
+def port_number(text: str) -> int:
+    """A TCP port, 0..65535 (argparse turns the ValueError into exit 2 with a message)."""
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port {port} is out of range 0..65535")
+    return port
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="fleetchaos toxiproxy",
@@ -28,7 +36,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--host", default="127.0.0.1", help="API address (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8474, help="API port (default 8474; 0 = free)")
+    parser.add_argument("--port", type=port_number, default=8474,
+                        help="API port (default 8474; 0 = free)")
     parser.add_argument("--config", type=Path, help="JSON array of proxies to create at start")
     parser.add_argument("--seed", type=int, help="seed every random draw (toxicity, jitter, ...)")
     parser.add_argument("--no-extensions", action="store_true",
@@ -51,16 +60,20 @@ def load_config(path: Path) -> list[dict[str, Any]]:
 
 async def serve(args: argparse.Namespace, config: list[dict[str, Any]]) -> int:
     collection = Collection(seed=args.seed, extensions=not args.no_extensions)
-    for i, item in enumerate(config):
-        try:
-            proxy = await collection.create(item, replace=True)
-            for toxic in item.get("toxics") or []:
-                proxy.add_toxic(toxic)
-        except ApiError as exc:
-            await collection.close()
-            print(f"fleetchaos toxiproxy: error: {args.config}: proxy #{i}: {exc.message}",
-                  file=sys.stderr)
-            return 2
+    try:
+        proxies, error = await collection.populate(config)
+        if error is not None:
+            raise error
+        for i, (proxy, item) in enumerate(zip(proxies, config, strict=True), 1):
+            toxics = item.get("toxics") or []
+            if not isinstance(toxics, list):
+                raise ApiError(400, f"toxics must be a JSON array at proxy {i}")
+            for toxic in toxics:
+                proxy.add_toxic(toxic, collection.extensions)
+    except ApiError as exc:
+        await collection.close()
+        print(f"fleetchaos toxiproxy: error: {args.config}: {exc.message}", file=sys.stderr)
+        return 2
     rc = await serve_until_signalled(build_app(collection), args.host, args.port,
                                      name="fleetchaos toxiproxy",
                                      ready_info={"version": VERSION}, on_stop=collection.close)

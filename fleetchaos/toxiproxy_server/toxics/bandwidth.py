@@ -1,37 +1,77 @@
 """bandwidth: limits throughput to ``rate`` KB/s (1 KB = 1000 bytes, as Toxiproxy counts).
 
-Data is passed on in slices of at most 100 ms worth, each after the time it would
-take at that rate, so a large write is smoothed rather than released in one burst.
+Pinned to Toxiproxy's toxics/bandwidth.go: the stage keeps a running debt of time; each
+chunk adds ``len / rate``; a chunk larger than 100 ms worth (``rate * 100`` bytes) goes out
+in slices of that size every 100 ms, each paying 100 ms of debt; the rest waits for the
+remaining debt, and the time really slept is paid off (so oversleeping earns credit). A
+rate of 0 or less holds the data until the toxic is changed. Interrupting the stage (the
+toxic updated) sends the chunk in progress at once and starts a fresh debt.
 """
 
 from __future__ import annotations
 
-import asyncio
-import time
-from typing import Any
+from fleetchaos.toxiproxy_server.stage import QueueStage, loop_time
+from fleetchaos.toxiproxy_server.toxics.base import Toxic, register
 
-from fleetchaos.toxiproxy_server.toxics.base import Emit, Toxic, register
+SLICE_S = 0.1
+
+
+class BandwidthStage(QueueStage):
+    debt = 0.0  # seconds
+    taken = False  # the head's debt is counted
+    wait_from: float | None = None  # when the final wait for the head began
+
+    def run(self) -> None:
+        self.timer = None
+        while self.queue:
+            head = self.queue[0]
+            if head is None:
+                self.queue.popleft()
+                self.out_eof()
+                return
+            stamp, data = head
+            rate = self.toxic.attributes["rate"]
+            if rate <= 0:
+                return  # held until the toxic is changed (interrupt) or removed (flush)
+            now = loop_time()
+            if not self.taken:
+                self.taken = True
+                self.debt += len(data) / (rate * 1000.0)
+            piece = rate * 100
+            if len(data) > piece:
+                if self.wait_from is None:
+                    self.wait_from = now
+                    self.call_at(now + SLICE_S, self.run)
+                    return
+                self.wait_from = None
+                self.queue[0] = (stamp, data[piece:])
+                self.set_held(self.held - piece)
+                self.debt -= SLICE_S
+                self.out(stamp, data[:piece])
+                if self.link.closed:
+                    return
+                continue
+            if self.wait_from is None:
+                self.wait_from = now
+                if self.debt > 0:
+                    self.call_at(now + self.debt, self.run)
+                    return
+            self.debt -= now - self.wait_from
+            self.wait_from = None
+            self.taken = False
+            self.pop()
+            self.out(stamp, data)
+            if self.link.closed:
+                return
+
+    def interrupt(self) -> None:
+        self.debt, self.taken, self.wait_from = 0.0, False, None
+        super().interrupt()
 
 
 @register
 class BandwidthToxic(Toxic):
     type_name = "bandwidth"
+    go_struct = "BandwidthToxic"
     defaults = {"rate": 0}  # KB/s; 0 lets nothing through until changed
-
-    async def handle(self, data: bytes, emit: Emit, state: dict[str, Any], link: Any) -> None:
-        view = memoryview(data)
-        while view:
-            rate = float(self.attributes["rate"]) * 1000.0
-            if rate <= 0:
-                await asyncio.sleep(0.05)
-                continue
-            size = max(1, int(rate / 10))
-            piece, view = view[:size], view[size:]
-            # Pace against a running clock so sleep overshoot does not accumulate.
-            now = time.monotonic()
-            ready_at = max(state.get("ready_at", now), now - 0.1) + len(piece) / rate
-            state["ready_at"] = ready_at
-            wait = ready_at - now
-            if wait > 0:
-                await asyncio.sleep(wait)
-            await emit(bytes(piece))
+    stage = BandwidthStage

@@ -1,24 +1,29 @@
-"""The toxic contract: attributes with defaults and units, and a per-chunk ``handle``.
+"""The toxic contract: attributes decoded as Toxiproxy's Go structs decode them, and the
+stage class that acts on each connection (fleetchaos.toxiproxy_server.stage).
 
-A toxic sees each chunk flowing in its direction and decides what reaches the next
-stage (``emit``): it may delay, split, drop or stop the bytes. Toxics are applied in
-order on one coroutine per direction, so bytes are never reordered, and the chain is
-read afresh for every chunk, so adding or removing a toxic takes effect at once.
+Toxiproxy unmarshals ``attributes`` into a Go struct of integer fields (toxics/*.go), so a
+JSON integer in range is accepted (negative ones too: Go does not check them, the toxic
+treats them as "no effect"), ``null`` leaves the field as it was, unknown keys are
+ignored, and anything else (1.5, 1e400, "x", [], {}, true) is a 400 ``bad request body:
+json: cannot unmarshal ...`` naming the struct field. This module reproduces those rules
+and that wording.
 """
 
 from __future__ import annotations
 
-import math
-from collections.abc import Awaitable, Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-Emit = Callable[[bytes], Awaitable[None]]
+from fleetchaos.toxiproxy_server.stage import Stage
+
+if TYPE_CHECKING:
+    from fleetchaos.toxiproxy_server.link import Pipe
 
 TOXICS: dict[str, type[Toxic]] = {}
+INT64 = (-(2**63), 2**63 - 1)
 
 
 class ToxicError(ValueError):
-    """A toxic's attributes are wrong: answered as HTTP 400."""
+    """A toxic's attributes are wrong: answered as HTTP 400 with this text."""
 
 
 def register(cls: type[Toxic]) -> type[Toxic]:
@@ -26,37 +31,76 @@ def register(cls: type[Toxic]) -> type[Toxic]:
     return cls
 
 
+def json_kind(value: Any) -> str:
+    """The JSON type word Go's decoder uses in its messages."""
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return "number"
+
+
+class JsonFloat(float):
+    """A JSON number with a fraction or exponent, keeping its literal text (Go quotes it)."""
+
+    text: str
+
+    def __new__(cls, text: str) -> JsonFloat:
+        obj = super().__new__(cls, text)
+        obj.text = text
+        return obj
+
+
+def number_text(value: float | int) -> str:
+    return getattr(value, "text", None) or repr(value)
+
+
+def decode_int(value: Any, where: str, go_type: str = "int64") -> int:
+    """A JSON value into a Go integer field, or the error text Go's decoder gives."""
+    if isinstance(value, int) and not isinstance(value, bool) and INT64[0] <= value <= INT64[1]:
+        return value
+    kind = json_kind(value)
+    shown = f"number {number_text(value)}" if kind == "number" else kind
+    raise ToxicError(f"bad request body: json: cannot unmarshal {shown} into Go struct field "
+                     f"{where} of type {go_type}")
+
+
 class Toxic:
-    """Base class. Subclasses set ``type_name`` and ``defaults`` (attribute → default value)."""
+    """Base class. Subclasses set ``type_name``, ``defaults`` (attribute → default value),
+    ``go_struct`` (the Go type name, for error texts) and ``stage`` (the per-connection
+    behaviour)."""
 
     type_name: ClassVar[str] = ""
-    defaults: ClassVar[dict[str, float]] = {}
+    defaults: ClassVar[dict[str, Any]] = {}
+    go_struct: ClassVar[str] = ""
+    go_int: ClassVar[str] = "int64"
     extension: ClassVar[bool] = False  # not in Toxiproxy 2.x: named in GET /extensions
+    stage: ClassVar[type[Stage]] = Stage
 
     def __init__(self, name: str, stream: str, toxicity: float, attributes: dict[str, Any]):
         self.name = name
         self.stream = stream
         self.toxicity = toxicity
-        self.attributes: dict[str, Any] = {}
-        self.generation = 0  # bumped on update; links read attributes live
+        self.attributes: dict[str, Any] = dict(self.defaults)
         self.update_attributes(attributes)
 
     def update_attributes(self, attributes: dict[str, Any]) -> None:
-        merged = {**self.defaults, **self.attributes, **(attributes or {})}
+        merged = dict(self.attributes)
+        for key, value in (attributes or {}).items():
+            if value is not None or key not in self.defaults:
+                merged[key] = value
         self.attributes = self.validate(merged)
-        self.generation += 1
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        """Numbers only, finite and not negative, for every numeric attribute we know."""
-        out = dict(attrs)
+        """Go's rules for the known integer fields; unknown keys are dropped, as Go does."""
+        out = {}
         for key in self.defaults:
-            value = attrs.get(key)
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ToxicError(f"attribute {key!r} of {self.type_name} must be a number")
-            if not math.isfinite(value) or value < 0:
-                raise ToxicError(f"attribute {key!r} of {self.type_name} must be >= 0")
-            if value > 1e12:
-                raise ToxicError(f"attribute {key!r} of {self.type_name} is absurdly large")
+            where = f"{self.go_struct}.attributes.{key}"
+            out[key] = decode_int(attrs.get(key, self.defaults[key]), where, self.go_int)
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -68,15 +112,5 @@ class Toxic:
             "attributes": self.attributes,
         }
 
-    # Hooks used by the link. The default passes data through unchanged.
-    async def handle(self, data: bytes, emit: Emit, state: dict[str, Any], link: Any) -> None:
-        await emit(data)
-
-    def on_activate(self, link: Any, state: dict[str, Any]) -> None:
-        """Called once when this toxic starts applying to a connection (for timers)."""
-
-    def on_remove(self, link: Any, state: dict[str, Any]) -> None:
-        """Called when the toxic is removed from a connection it was applying to."""
-
-    async def before_close(self, state: dict[str, Any]) -> None:
-        """Called when the source side closed, before the close is passed on."""
+    def new_stage(self, pipe: Pipe, active: bool, at_start: bool) -> Stage:
+        return (self.stage if active else Stage)(self, pipe, at_start)

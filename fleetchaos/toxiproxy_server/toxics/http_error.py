@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import math
 from http import HTTPStatus
 from typing import Any
 
-from fleetchaos.toxiproxy_server.toxics.base import Emit, Toxic, ToxicError, register
+from fleetchaos.toxiproxy_server.stage import Stage, state_of
+from fleetchaos.toxiproxy_server.toxics.base import Toxic, ToxicError, register
 
 MAX_HEAD = 64 * 1024
 
@@ -27,10 +29,21 @@ class HttpErrorToxic(Toxic):
     type_name = "http_error"
     extension = True
     defaults = {"status": 500, "share": 1.0}  # HTTP status code; share of requests 0..1
+    injected = 0  # requests this toxic answered itself (shown as "injected" in its JSON)
+
+    def to_json(self) -> dict[str, Any]:
+        # Extension field: the scenario engine reads it to tell a fault that touched
+        # nothing (aimed at a path the backend does not have) from one that did.
+        return {**super().to_json(), "injected": self.injected}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-        out = super().validate(attrs)
-        if not 100 <= int(out["status"]) <= 599:
+        out = dict(attrs)
+        for key in self.defaults:
+            value = out.get(key)
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not math.isfinite(value) or value < 0:
+                raise ToxicError(f"attribute {key!r} of http_error must be a number >= 0")
+        if not 100 <= out["status"] <= 599 or out["status"] != int(out["status"]):
             raise ToxicError("attribute 'status' of http_error must be 100..599")
         if out["share"] > 1:
             raise ToxicError("attribute 'share' of http_error must be between 0 and 1")
@@ -69,7 +82,14 @@ class HttpErrorToxic(Toxic):
             return False
         return not want_path or fnmatch.fnmatchcase(path.split("?", 1)[0], want_path)
 
-    async def handle(self, data: bytes, emit: Emit, state: dict[str, Any], link: Any) -> None:
+
+
+class HttpErrorStage(Stage):
+    """Parses request framing as it passes; answers the drawn requests itself."""
+
+    def push(self, stamp: float, data: bytes) -> None:
+        toxic: HttpErrorToxic = self.toxic  # type: ignore[assignment]
+        state, link = state_of(self), self.link
         buf = state.get("buf", b"") + data
         out = bytearray()
         while buf:
@@ -83,12 +103,14 @@ class HttpErrorToxic(Toxic):
                     break
                 head, buf = buf[: end + 4], buf[end + 4 :]
                 method, path, length, chunked = _parse_head(head)
-                inject = self.matches(method, path) and link.rng.random() < self.attributes["share"]
+                inject = (toxic.matches(method, path)
+                          and link.rng.random() < toxic.attributes["share"])
                 if inject:
                     if out:
-                        await emit(bytes(out))
+                        self.out(stamp, bytes(out))
                         out.clear()
-                    await link.reply_to_client(self.response())
+                    link.reply_to_client(toxic.response())
+                    toxic.injected += 1
                 else:
                     out += head
                 state["forward"] = not inject
@@ -111,7 +133,13 @@ class HttpErrorToxic(Toxic):
                 line, buf = buf[: end + 2], buf[end + 2 :]
                 if state["forward"]:
                     out += line
-                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                try:
+                    size = int(line.split(b";", 1)[0].strip() or b"0", 16)
+                    if size < 0:
+                        raise ValueError(size)
+                except ValueError:  # not chunked framing we understand: stop interfering
+                    state["mode"] = "raw"
+                    continue
                 state["mode"] = "chunk_data" if size else "trailer"
                 state["left"] = size + 2  # data + CRLF
             elif mode == "trailer":
@@ -128,7 +156,7 @@ class HttpErrorToxic(Toxic):
                 buf = b""
         state["buf"] = buf
         if out:
-            await emit(bytes(out))
+            self.out(stamp, bytes(out))
 
 
 def _parse_head(head: bytes) -> tuple[str, str, int, bool]:
@@ -148,3 +176,4 @@ def _parse_head(head: bytes) -> tuple[str, str, int, bool]:
         elif name == "transfer-encoding" and "chunked" in value.lower():
             chunked = True
     return method, path, length, chunked
+HttpErrorToxic.stage = HttpErrorStage

@@ -1,23 +1,73 @@
-"""latency: delays each chunk by ``latency`` ms ± ``jitter`` ms (uniform)."""
+"""latency: each chunk leaves at its arrival + ``latency`` ms ± ``jitter`` ms.
+
+Pinned to Toxiproxy's toxics/latency.go: the stage takes chunks in order; for each it draws
+``delay = latency + rand[-jitter, jitter)`` and sleeps ``delay - (now - chunk.Timestamp)``,
+where the timestamp is when the chunk was read from the socket. So chunks in flight
+overlap: ten messages sent 20 ms apart through 200 ms come back 200 ms after each was sent,
+not 200 ms after each other. The chunk's timestamp then moves by the time slept
+(``c.Timestamp.Add(sleep)``), which is what a second latency toxic down the chain measures
+from. Interrupting the stage (the toxic updated or removed) releases the chunks at once.
+"""
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+from fleetchaos.toxiproxy_server.stage import QueueStage, loop_time
+from fleetchaos.toxiproxy_server.toxics.base import Toxic, register
 
-from fleetchaos.toxiproxy_server.toxics.base import Emit, Toxic, register
+
+class LatencyStage(QueueStage):
+    due: tuple[float, float] | None = None  # the head's (release time, new stamp) once taken
+
+    def delay_s(self) -> float:
+        attrs = self.toxic.attributes
+        delay: int = attrs["latency"]
+        jitter: int = attrs["jitter"]
+        if jitter > 0:
+            delay += self.link.rng.randrange(jitter * 2) - jitter  # Go: rand.Int63n(2j) - j
+        return delay / 1000.0
+
+    def pass_now(self, stamp: float, data: bytes) -> bool:
+        if self.toxic.attributes["latency"] <= 0 and self.toxic.attributes["jitter"] <= 0:
+            self.out(stamp, data)  # sleep <= 0: Go's time.After fires at once
+            return True
+        return False
+
+    def run(self) -> None:
+        self.timer = None
+        now = loop_time()
+        while self.queue:
+            head = self.queue[0]
+            if head is None:
+                self.queue.popleft()
+                self.out_eof()
+                return
+            stamp, data = head
+            due = self.due
+            if due is None:
+                sleep = self.delay_s() - (now - stamp)
+                due = self.due = (now + sleep, stamp + sleep)
+            release, new_stamp = due
+            if release > now:
+                self.call_at(release, self.run)
+                return
+            self.due = None
+            self.pop()
+            self.out(new_stamp, data)
+            if self.link.closed:
+                return
+
+    def flush(self) -> None:
+        self.due = None
+        super().flush()
+
+    def interrupt(self) -> None:
+        self.due = None
+        super().interrupt()
 
 
 @register
 class LatencyToxic(Toxic):
     type_name = "latency"
+    go_struct = "LatencyToxic"
     defaults = {"latency": 0, "jitter": 0}  # both in milliseconds
-
-    async def handle(self, data: bytes, emit: Emit, state: dict[str, Any], link: Any) -> None:
-        delay_ms = float(self.attributes["latency"])
-        jitter = float(self.attributes["jitter"])
-        if jitter:
-            delay_ms += link.rng.uniform(-jitter, jitter)
-        if delay_ms > 0:
-            await asyncio.sleep(delay_ms / 1000.0)
-        await emit(data)
+    stage = LatencyStage

@@ -6,3 +6,4 @@ from fleetchaos.toxiproxy_server.toxics.base import Toxic, register
 @register
 class NoopToxic(Toxic):
     type_name = "noop"
+    go_struct = "NoopToxic"

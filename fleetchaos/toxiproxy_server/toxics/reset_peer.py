@@ -1,23 +1,42 @@
-"""reset_peer: after ``timeout`` ms, closes the client connection with a TCP RST
-(SO_LINGER 0), the way a crashed peer or a middlebox would."""
+"""reset_peer: ``timeout`` ms after the first data reaches it, closes the connection with
+a TCP RST (SO_LINGER 0), the way a crashed peer or a middlebox would.
+
+Pinned to Toxiproxy's toxics/reset_peer.go and link.go: the stage waits for the first
+chunk (or the end of the stream), drops it and everything after, sleeps ``timeout`` ms and
+closes. SO_LINGER 0 is set only when the toxic was present as the connection started
+(link.go sets it in ``Start``); added to an open connection it closes it with a FIN.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from fleetchaos.toxiproxy_server.stage import Stage, loop_time
+from fleetchaos.toxiproxy_server.toxics.base import Toxic, register
 
-from fleetchaos.toxiproxy_server.toxics.base import Emit, Toxic, register
+
+class ResetPeerStage(Stage):
+    triggered = False
+
+    def push(self, stamp: float, data: bytes) -> None:
+        self.trigger()
+
+    def push_eof(self) -> None:
+        self.trigger()
+
+    def trigger(self) -> None:
+        if self.triggered:
+            return
+        self.triggered = True
+        close = self.link.reset_now if self.at_start else self.link.close_now
+        ms = self.toxic.attributes["timeout"]
+        if ms <= 0:
+            close()
+        else:
+            self.call_at(loop_time() + ms / 1000.0, close)
 
 
 @register
 class ResetPeerToxic(Toxic):
     type_name = "reset_peer"
+    go_struct = "ResetToxic"
     defaults = {"timeout": 0}  # milliseconds
-
-    def on_activate(self, link: Any, state: dict[str, Any]) -> None:
-        link.call_later(float(self.attributes["timeout"]) / 1000.0, self, link.reset_now)
-
-    async def handle(self, data: bytes, emit: Emit, state: dict[str, Any], link: Any) -> None:
-        if float(self.attributes["timeout"]) <= 0:
-            link.reset_now()
-            return
-        await emit(data)
+    stage = ResetPeerStage

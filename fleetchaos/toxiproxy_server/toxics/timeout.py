@@ -1,29 +1,37 @@
-"""timeout: stops all data; closes the connection after ``timeout`` ms (0: never closes,
-data is dropped until the toxic is removed).
+"""timeout: stops all data; closes the connection ``timeout`` ms after the toxic starts
+acting on it (0 or less: never closes, data is dropped until the toxic is removed).
 
-Removing the toxic closes the connections it held, as Toxiproxy does: bytes were dropped,
-so letting the stream go on would hand the peer a corrupt one.
+Pinned to Toxiproxy's toxics/timeout.go: the timer starts when the stage starts (the
+connection opens, or the toxic is added to an open one); every chunk is dropped; the
+toxic's Cleanup closes the stub, so removing it closes the connections it held (their
+streams lost bytes).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from fleetchaos.toxiproxy_server.stage import Stage, loop_time
+from fleetchaos.toxiproxy_server.toxics.base import Toxic, register
 
-from fleetchaos.toxiproxy_server.toxics.base import Emit, Toxic, register
+
+class TimeoutStage(Stage):
+    def start(self) -> None:
+        ms = self.toxic.attributes["timeout"]
+        if ms > 0:
+            self.call_at(loop_time() + ms / 1000.0, self.link.close_now)
+
+    def push(self, stamp: float, data: bytes) -> None:
+        return  # dropped while the toxic is present
+
+    def push_eof(self) -> None:
+        self.link.close_now()  # Go: a nil chunk closes the stub
+
+    def cleanup(self) -> None:
+        self.link.close_now()
 
 
 @register
 class TimeoutToxic(Toxic):
     type_name = "timeout"
+    go_struct = "TimeoutToxic"
     defaults = {"timeout": 0}  # milliseconds
-
-    def on_activate(self, link: Any, state: dict[str, Any]) -> None:
-        ms = float(self.attributes["timeout"])
-        if ms > 0:
-            link.call_later(ms / 1000.0, self, link.close_now)
-
-    async def handle(self, data: bytes, emit: Emit, state: dict[str, Any], link: Any) -> None:
-        return  # data is dropped while the toxic is present
-
-    def on_remove(self, link: Any, state: dict[str, Any]) -> None:
-        link.close_now()
+    stage = TimeoutStage
