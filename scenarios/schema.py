@@ -17,10 +17,12 @@ METRICS = {
     "stranded_drivers": "drivers who could not get in by app or fallback",
     "error_5xx_ratio": "share of all API requests answered 5xx",
     "telemetry_ack_ratio": "telemetry records acked / sent",
-    "recovery_s": "seconds from the end of the last fault until unlocks succeed again",
+    "recovery_s": "seconds from the end of the last fault until the canary's success ratio "
+                  "is back to its steady level and stays there (docs/fleet.md)",
+    "canary_success_ratio": "share of the canary's fixed-rate probes answered 2xx",
 }
 FLEET_KEYS = {"cars", "drivers", "profile", "retry_policy", "patience_s", "need_interval_s",
-              "verbosity", "cohort", "fallbacks", "telemetry", "spawn_rate"}
+              "verbosity", "cohort", "fallbacks", "telemetry", "spawn_rate", "canary"}
 STEP_ACTIONS = ("users", "verbosity", "toxic", "proxy_down", "http_error", "backend_knob")
 
 
