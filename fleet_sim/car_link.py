@@ -1,8 +1,16 @@
 """A car's telemetry connection: WebSocket (acks and commands on the same link) or HTTP
 batches. The transport is an object with ``connect/send/close``, so MQTT can be added.
 
-Unacked records are resent after ``ack_timeout_s`` with ``is_resend`` set — so an
-overloaded server gets more traffic, not less, as the facts file describes.
+What acknowledges a record is the profile's telemetry contract (TelemetryContract):
+over HTTP an accepted status (default any 2xx) acks the whole batch unless the profile
+names a JSON path listing the acked seqs; over WebSocket an incoming message with the
+contract's fields carries the acked seq (or, with ``ack_message: none``, a record
+written to the socket counts as acked).
+
+Unacked records are resent as a car's client would: first after the ack timeout, each
+further wait doubled up to a cap, at most ``max_resends`` times; then the record is
+dropped and counted (``telemetry_dropped``), so a backend that never acks sees a
+bounded extra load instead of every record resent forever.
 """
 
 from __future__ import annotations
@@ -17,38 +25,75 @@ from typing import Any
 import gevent
 import websocket
 
-from fleetchaos.fleet_sim.profiles import Profile, render
+from fleetchaos.fleet_sim.profiles import Profile, TelemetryContract, dig, render
 from fleetchaos.fleet_sim.stats import COUNTERS
 
 MAX_UNACKED = 2000  # per car; beyond it the oldest records are dropped (counted)
+DUE_SCAN = 64  # how many of the oldest unacked records each send looks at
 
 Fire = Callable[..., None]
 
 
-class Unacked:
-    """Records sent and not yet acked, oldest first."""
+class _Pending:
+    __slots__ = ("due_at", "record", "resends", "sent_at")
 
-    def __init__(self) -> None:
-        self.items: OrderedDict[int, tuple[float, dict[str, Any]]] = OrderedDict()
+    def __init__(self, sent_at: float, record: dict[str, Any]) -> None:
+        self.sent_at = sent_at
+        self.due_at: float | None = None  # None: the fleet's ack timeout after sent_at
+        self.record = record
+        self.resends = 0
+
+
+class Unacked:
+    """Records sent and not yet acked, oldest first, with their resend count."""
+
+    def __init__(self, contract: TelemetryContract | None = None) -> None:
+        self.items: OrderedDict[int, _Pending] = OrderedDict()
+        self.max_resends = 3 if contract is None else contract.max_resends
+        self.backoff_s = None if contract is None else contract.backoff_s
+        self.backoff_max_s = 60.0 if contract is None else contract.backoff_max_s
 
     def add(self, record: dict[str, Any]) -> None:
-        self.items[record["seq"]] = (time.monotonic(), record)
-        self.items.move_to_end(record["seq"])
+        """A record was sent now: a new one, or a resend (its resend count is kept)."""
+        now = time.monotonic()
+        item = self.items.get(record["seq"])
+        if item is None:
+            self.items[record["seq"]] = _Pending(now, record)
+        else:
+            item.sent_at = now
+            item.record = record
+            self.items.move_to_end(record["seq"])
         while len(self.items) > MAX_UNACKED:
             self.items.popitem(last=False)
             COUNTERS.add("telemetry_dropped")
 
     def ack(self, seq: int) -> float | None:
         item = self.items.pop(seq, None)
-        return None if item is None else time.monotonic() - item[0]
+        return None if item is None else time.monotonic() - item.sent_at
+
+    def wait_s(self, timeout_s: float, resends: int) -> float:
+        first = self.backoff_s if self.backoff_s is not None else timeout_s
+        return min(self.backoff_max_s, first * 2 ** resends)
 
     def due(self, timeout_s: float, limit: int) -> list[dict[str, Any]]:
-        cutoff = time.monotonic() - timeout_s
+        """Records whose wait is over, to resend now; those past the cap are dropped."""
+        now = time.monotonic()
         out: list[dict[str, Any]] = []
-        for _seq, (sent, record) in self.items.items():
-            if sent > cutoff or len(out) >= limit:
+        dropped: list[int] = []
+        for n, (seq, item) in enumerate(self.items.items()):
+            if n >= DUE_SCAN or len(out) >= limit:
                 break
-            out.append(record)
+            if now - item.sent_at < self.wait_s(timeout_s, item.resends):
+                continue
+            if item.resends >= self.max_resends:
+                dropped.append(seq)
+                continue
+            item.resends += 1
+            out.append(item.record)
+        for seq in dropped:
+            del self.items[seq]
+        if dropped:
+            COUNTERS.add("telemetry_dropped", len(dropped))
         return out
 
 
@@ -63,6 +108,7 @@ class WebSocketTransport:
                         render(dict(profile.telemetry.get("headers") or {}), variables).items()]
         self.fire = fire
         self.on_message = on_message
+        self.contract = profile.contract
         self.ws: websocket.WebSocket | None = None
         self.reader: gevent.Greenlet | None = None
 
@@ -102,8 +148,18 @@ class WebSocketTransport:
             except ValueError:
                 continue
             if isinstance(msg, dict):
-                self.on_message(msg)
+                self.on_message(self._as_ack(msg))
         self.close()
+
+    def _as_ack(self, msg: dict[str, Any]) -> dict[str, Any]:
+        """A message that matches the contract's ack fields becomes {type: ack, seq: N}."""
+        match = self.contract.ack_message
+        if match is None or any(msg.get(k) != v for k, v in match.items()):
+            return msg if msg.get("type") != "ack" else {**msg, "type": "ack (not matched)"}
+        seq = dig(msg, self.contract.ack_seq)
+        if isinstance(seq, bool) or not isinstance(seq, int):
+            return {"type": "ack (no seq)"}
+        return {"type": "ack", "seq": seq}
 
     def send(self, records: list[dict[str, Any]]) -> list[int] | None:
         """Send; acks arrive later through on_message. None means the link is down."""
@@ -117,7 +173,7 @@ class WebSocketTransport:
         except (OSError, websocket.WebSocketException):
             self.close()
             return None
-        return []
+        return [r["seq"] for r in records] if self.contract.acks_on_write else []
 
     def send_control(self, msg: dict[str, Any]) -> None:
         if self.ws is not None:
@@ -134,36 +190,47 @@ class WebSocketTransport:
 
 
 class HttpBatchTransport:
-    """POST records; the answer lists the acked seqs. No command channel."""
+    """One request per batch; the contract says which answers accept it and what is acked.
+
+    No command channel."""
 
     kind = "POST"
 
     def __init__(self, session: Any, profile: Profile, variables: dict[str, Any]) -> None:
         self.session = session
-        self.path = render(profile.telemetry["path"], variables)
-        self.headers = render(dict(profile.telemetry.get("headers") or {}), variables)
+        self.contract = profile.contract
+        self.variables = dict(variables)
+        self.path = render(self.contract.path, variables)
+        self.headers = render(dict(self.contract.headers), variables)
         self.connected = True
 
     def connect(self) -> bool:
         return True
 
     def send(self, records: list[dict[str, Any]]) -> list[int] | None:
-        body = {"records": records}
+        """The seqs this answer acknowledges; None when the batch was not accepted."""
+        c = self.contract
+        body = render(c.json, {**self.variables, "records": records})
         payload = json.dumps(body, separators=(",", ":"))
         COUNTERS.add("telemetry_bytes", len(payload))
-        with self.session.request("POST", self.path, name="telemetry", data=payload,
+        with self.session.request(c.method, self.path, name="telemetry", data=payload,
                                   headers={**self.headers, "Content-Type": "application/json"},
                                   catch_response=True) as resp:
             status = int(resp.status_code or 0)
             COUNTERS.status("telemetry", status)
-            if status != 200:
+            if status not in c.accept:
                 resp.failure(f"HTTP {status}" if status else "connection error")
                 return None
+            resp.success()
+            if c.acked is None:
+                return [r["seq"] for r in records]
             try:
-                acked = resp.json().get("acked", [])
+                listed = dig(resp.json(), c.acked)
             except Exception:
-                acked = []
-            return [int(s) for s in acked if isinstance(s, int)]
+                listed = None
+            if not isinstance(listed, list):
+                return []
+            return [s for s in listed if isinstance(s, int) and not isinstance(s, bool)]
 
     def send_control(self, msg: dict[str, Any]) -> None:
         return

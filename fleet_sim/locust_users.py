@@ -124,7 +124,7 @@ class CarUser(User):
         self.ident = identity(config.seed, self.index, config.fallbacks)
         self.rng = rng_for(config.seed, self.index, "car")
         self.profile = profile_for(config)
-        self.unacked = Unacked()
+        self.unacked = Unacked(self.profile.contract)
         self.seq = 0
         self.asleep = self.rng.random() < float(config.telemetry.get("asleep_share", 0.1))
         self.transport = self._transport(config)
@@ -279,7 +279,8 @@ class DriverUser(User):
                 ok = True
                 break
             delay = policy.delay_s(attempts)
-            if delay is None or time.monotonic() + delay >= deadline:
+            if delay is None or not self.app.worth_retrying(status) \
+                    or time.monotonic() + delay >= deadline:
                 break
             gevent.sleep(delay)
         elapsed = time.monotonic() - start

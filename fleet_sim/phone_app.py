@@ -4,6 +4,12 @@ wake and poll, then the command — every request named by its action in Locust'
 Runs inside a Locust user (gevent); ``session`` is a FastHttpSession pointed at the
 API proxy. Returns the status that decided the attempt; 0 stands for a connection
 error or timeout.
+
+A profile without ``auth.login`` (a static header or API key) never logs in. A request
+the profile marks idempotent (GET, PUT and DELETE are by default) that fails because a
+reused keep-alive connection was closed by the server is sent once more at once, as
+common HTTP clients do; the lost attempt is counted (``keepalive_retries``) and shows in
+Locust's stats as ``<action> keep-alive retry``, never as a failure of the action.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import time
 from typing import Any
 
 import gevent
+from geventhttpclient.response import HTTPConnectionClosed
 
 from fleetchaos.fleet_sim.identities import Identity
 from fleetchaos.fleet_sim.profiles import Profile, RequestTemplate, dig, render
@@ -31,6 +38,7 @@ class PhoneApp:
         self.token_at = 0.0
         self.have_vehicle = "list_vehicles" not in profile.actions
         self._cache: dict[tuple[Any, ...], tuple[str, dict[str, str], Any]] = {}
+        self.answered = False  # a response came on this session: its connection may be reused
 
     def _rendered(self, action: str, tpl: RequestTemplate, auth: bool
                   ) -> tuple[str, dict[str, str], Any]:
@@ -49,28 +57,39 @@ class PhoneApp:
 
     def call(self, action: str, tpl: RequestTemplate, auth: bool = True) -> tuple[int, Any]:
         path, headers, body = self._rendered(action, tpl, auth)
-        with self.session.request(tpl.method, path, name=action,
-                                  json=body, headers=headers, catch_response=True) as resp:
-            status = int(resp.status_code or 0)
-            COUNTERS.status(action, status)
-            if status in tpl.success:
-                resp.success()
-                data = None
-                if tpl.extract:
-                    try:
-                        data = resp.json()
-                    except Exception:
-                        data = None
-                    for var, path in tpl.extract.items():
-                        value = dig(data, path)
-                        if value is not None:
-                            self.vars[var] = value
-                return status, data
-            resp.failure(f"HTTP {status}" if status else f"connection error: {resp.error}")
-            return status, None
+        retried = False
+        while True:
+            with self.session.request(tpl.method, path, name=action,
+                                      json=body, headers=headers, catch_response=True) as resp:
+                status = int(resp.status_code or 0)
+                if status == 0 and not retried and tpl.idempotent and self.answered \
+                        and stale_connection(resp.error):
+                    retried = True
+                    self.answered = False
+                    COUNTERS.add("keepalive_retries")
+                    resp.request_meta["name"] = f"{action} keep-alive retry"
+                    resp.failure(f"reused connection closed: {resp.error}")
+                    continue
+                self.answered = status != 0
+                COUNTERS.status(action, status)
+                if status in tpl.success:
+                    resp.success()
+                    data = None
+                    if tpl.extract:
+                        try:
+                            data = resp.json()
+                        except Exception:
+                            data = None
+                        for var, where in tpl.extract.items():
+                            value = dig(data, where)
+                            if value is not None:
+                                self.vars[var] = value
+                    return status, data
+                resp.failure(f"HTTP {status}" if status else f"connection error: {resp.error}")
+                return status, None
 
     def ensure_token(self) -> int:
-        if "access_token" in self.vars:
+        if not self.profile.has_login or "access_token" in self.vars:
             return 200
         status, _ = self.call("token", self.profile.login, auth=False)
         if status in self.profile.login.success:
@@ -88,7 +107,8 @@ class PhoneApp:
     def step(self, action: str) -> int:
         tpl = self.profile.actions[action]
         status, _ = self.call(action, tpl)
-        if status in (401, 403) and self.reauth() in self.profile.login.success:
+        if status in (401, 403) and self.profile.has_login \
+                and self.reauth() in self.profile.login.success:
             status, _ = self.call(action, tpl)
         return status
 
@@ -119,3 +139,12 @@ class PhoneApp:
 
     def succeeded(self, command: str, status: int) -> bool:
         return status in self.profile.actions[command].success
+
+    def worth_retrying(self, status: int) -> bool:
+        """The profile's retry statuses (default 5xx, 408, 429, connection errors)."""
+        return self.profile.worth_retrying(status)
+
+
+def stale_connection(error: BaseException | None) -> bool:
+    """The server closed a connection the client had kept alive (not a refusal or timeout)."""
+    return isinstance(error, HTTPConnectionClosed | ConnectionResetError | BrokenPipeError)

@@ -1,31 +1,52 @@
 """Backend profiles: which request means "unlock" on *your* backend, in YAML, no code.
 
 A profile maps each fleet action to a request template (method, path, headers, JSON
-body with ``{placeholders}``), says how to log in and refresh, which statuses count
-as success, how cars send telemetry, and how to register the fleet. Validation names
-the file and the key path that is wrong and what was expected.
+body with ``{placeholders}``), says how to log in (optional: a static header or API key
+is enough), which statuses count as success and which are worth retrying, how cars send
+telemetry and what acknowledges it, and how to register the fleet.
+
+Everything is checked when the profile loads, through the same hardened YAML loader as
+scenarios: unknown keys anywhere, every placeholder against the variables that exist,
+each error as ``file:line: key: what was expected``. The format is documented in
+docs/backend-profiles.md.
 """
 
 from __future__ import annotations
 
+import math
+import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from fleetchaos.fleet_sim.placeholders import NAME, PlaceholderError, check_tree, render
+from fleetchaos.scenarios.yaml_safe import YamlRefused, load_with_lines
+
+__all__ = ["ACTIONS", "BUILTIN_DIR", "Profile", "ProfileError", "RequestTemplate",
+           "TelemetryContract", "builtin_profiles", "dig", "load_profile", "parse_profile",
+           "render"]
 
 BUILTIN_DIR = Path(__file__).parent / "profiles"
 ACTIONS = ("list_vehicles", "vehicle_data", "wake_up", "unlock", "remote_start")
 REQUIRED_ACTIONS = ("unlock",)
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
-PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
-KNOWN_VARS = {"vin", "vehicle_id", "owner_email", "owner_password", "car_token",
-              "access_token", "refresh_token", "admin_token", "vehicles", "display_name"}
+IDEMPOTENT_METHODS = frozenset({"GET", "PUT", "DELETE"})  # RFC 9110 9.2.2 (of METHODS)
+TWO_XX = tuple(range(200, 300))
+# What a phone knows before any answer: its owner's identity and the car's.
+PHONE_VARS = frozenset({"vin", "vehicle_id", "owner_email", "owner_password", "car_token",
+                        "display_name"})
+CAR_VARS = frozenset({"vin", "car_token"})
+TELEMETRY_BODY_VARS = frozenset({"records"})
+REGISTRATION_VARS = frozenset({"admin_token", "vehicles"})
+DEFAULT_RETRY = (*range(500, 600), 408, 429)
+ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+MAX_PROFILE_BYTES = 256 * 1024
 
 
 class ProfileError(ValueError):
-    """A profile file is wrong: the message names the file and the key."""
+    """A profile file is wrong: the message names the file, the line and the key."""
 
 
 @dataclass(frozen=True)
@@ -36,6 +57,35 @@ class RequestTemplate:
     json: Any = None
     success: tuple[int, ...] = (200, 201, 202, 204)
     extract: dict[str, str] = field(default_factory=dict)  # var -> dotted path in the JSON answer
+    idempotent: bool = False  # may be resent once when a reused keep-alive connection failed
+
+
+# A profile without auth.login never sends this; it exists so code that checks
+# ``status in profile.login.success`` keeps working (ensure_token answers 200 then).
+NO_LOGIN = RequestTemplate("POST", "/", success=(200,))
+
+
+@dataclass(frozen=True)
+class TelemetryContract:
+    """How cars send telemetry and what counts as acknowledged (docs/backend-profiles.md)."""
+
+    transport: str  # "websocket" or "http"
+    path: str
+    method: str = "POST"
+    headers: dict[str, str] = field(default_factory=dict)
+    json: Any = field(default_factory=lambda: {"records": "{records}"})  # HTTP body
+    accept: tuple[int, ...] = TWO_XX  # HTTP: statuses that accept a batch
+    acked: str | None = None  # HTTP: JSON path of the acked seqs; None = whole batch on accept
+    ack_message: dict[str, Any] | None = field(default_factory=lambda: {"type": "ack"})
+    ack_seq: str = "seq"  # WebSocket: JSON path of the acked seq in an ack message
+    max_resends: int = 3  # per record; then it is dropped (counted)
+    backoff_s: float | None = None  # first resend after this (default: the fleet's ack timeout)
+    backoff_max_s: float = 60.0  # resend waits double up to this
+
+    @property
+    def acks_on_write(self) -> bool:
+        """WebSocket without acks: a record counts as acknowledged once written."""
+        return self.transport == "websocket" and self.ack_message is None
 
 
 @dataclass(frozen=True)
@@ -48,24 +98,21 @@ class Profile:
     refresh: RequestTemplate | None
     auth_header: dict[str, str]
     actions: dict[str, RequestTemplate]
-    telemetry: dict[str, Any]
+    telemetry: dict[str, Any]  # transport, path, headers (kept as a mapping for old callers)
     registration: RequestTemplate | None
     registration_batch: int
     asleep_status: tuple[int, ...]
+    has_login: bool = True
+    retry_statuses: frozenset[int] = frozenset(DEFAULT_RETRY)
+    retry_connection_errors: bool = True
+    contract: TelemetryContract = field(
+        default_factory=lambda: TelemetryContract("websocket", "/"))
 
-
-def render(value: Any, variables: dict[str, Any]) -> Any:
-    """Fill ``{name}`` placeholders; a string that is exactly one placeholder keeps its type."""
-    if isinstance(value, str):
-        whole = PLACEHOLDER.fullmatch(value)
-        if whole:
-            return variables.get(whole.group(1), "")
-        return PLACEHOLDER.sub(lambda m: str(variables.get(m.group(1), "")), value)
-    if isinstance(value, dict):
-        return {k: render(v, variables) for k, v in value.items()}
-    if isinstance(value, list):
-        return [render(v, variables) for v in value]
-    return value
+    def worth_retrying(self, status: int) -> bool:
+        """Whether a phone taps again after this answer (0: connection error or timeout)."""
+        if status == 0:
+            return self.retry_connection_errors
+        return status in self.retry_statuses
 
 
 def dig(data: Any, dotted: str) -> Any:
@@ -80,120 +127,291 @@ def dig(data: Any, dotted: str) -> Any:
 
 
 class _Reader:
-    def __init__(self, source: str) -> None:
+    """Validation helpers that name file, line and key in every message."""
+
+    def __init__(self, source: str, lines: dict[str, int]) -> None:
         self.source = source
+        self.lines = lines
 
-    def fail(self, key: str, expected: str) -> ProfileError:
-        return ProfileError(f"{self.source}: {key}: expected {expected}")
+    def fail(self, key: str, expected: str, *, prefix: str = "expected ") -> ProfileError:
+        probe, line = key, self.lines.get(key)
+        while line is None and "." in probe:
+            probe = probe.rsplit(".", 1)[0]
+            line = self.lines.get(probe)
+        where = f"{self.source}:{line}" if line else self.source
+        return ProfileError(f"{where}: {key}: {prefix}{expected}")
 
-    def mapping(self, data: Any, key: str) -> dict[str, Any]:
+    def mapping(self, data: Any, key: str, allowed: set[str] | None = None) -> dict[str, Any]:
         if not isinstance(data, dict):
             raise self.fail(key, "a mapping")
+        for k in data:
+            if allowed is not None and k not in allowed:
+                raise self.fail(f"{key}.{k}" if key else k,
+                                f"one of {', '.join(sorted(allowed))} (unknown key {k!r})")
         return data
 
-    def template(self, data: Any, key: str) -> RequestTemplate:
-        data = self.mapping(data, key)
-        allowed = {"method", "path", "headers", "json", "success", "extract"}
-        for k in data:
-            if k not in allowed:
-                raise self.fail(f"{key}.{k}", f"one of {', '.join(sorted(allowed))}")
+    def text(self, data: Any, key: str) -> str:
+        if not isinstance(data, str) or not data.strip():
+            raise self.fail(key, "a non-empty string")
+        return data
+
+    def number(self, data: Any, key: str, minimum: float, maximum: float) -> float:
+        if isinstance(data, bool) or not isinstance(data, int | float) or not math.isfinite(data) \
+                or not minimum <= data <= maximum:
+            raise self.fail(key, f"a number from {minimum:g} to {maximum:g}")
+        return float(data)
+
+    def statuses(self, data: Any, key: str) -> tuple[int, ...]:
+        """A list of HTTP statuses; ``5xx`` stands for 500..599."""
+        if not isinstance(data, list) or not data:
+            raise self.fail(key, "a list of HTTP statuses, e.g. [200, 201] or [5xx, 429]")
+        out: list[int] = []
+        for i, s in enumerate(data):
+            if isinstance(s, str) and re.fullmatch(r"[1-5]xx", s.strip().lower()):
+                base = int(s.strip()[0]) * 100
+                out += range(base, base + 100)
+            elif isinstance(s, int) and not isinstance(s, bool) and 100 <= s <= 599:
+                out.append(s)
+            else:
+                raise self.fail(f"{key}.{i}", f"an HTTP status 100-599 or a class like 5xx, "
+                                              f"not {s!r}")
+        return tuple(dict.fromkeys(out))
+
+    def placeholders(self, value: Any, key: str, known: set[str] | frozenset[str]) -> None:
+        for sub, exc in check_tree(value, set(known)):
+            where = f"{key}.{sub}" if sub else key
+            hint = ""
+            if "access_token" in str(exc) and "access_token" not in known:
+                hint = " (no request extracts access_token: add auth.login with extract)"
+            raise self.fail(where, f"{exc}{hint}", prefix="")
+
+    def template(self, data: Any, key: str, known: set[str] | frozenset[str],
+                 extra: set[str] | None = None) -> RequestTemplate:
+        allowed = {"method", "path", "headers", "json", "success", "extract", "idempotent"}
+        data = self.mapping(data, key, allowed | (extra or set()))
         method = data.get("method")
         if method not in METHODS:
             raise self.fail(f"{key}.method", f"one of {', '.join(METHODS)}")
         path = data.get("path")
         if not isinstance(path, str) or not path.startswith("/"):
             raise self.fail(f"{key}.path", "a path starting with /")
-        self.placeholders(path, f"{key}.path")
-        headers = data.get("headers") or {}
-        if not isinstance(headers, dict) or not all(isinstance(v, str) for v in headers.values()):
-            raise self.fail(f"{key}.headers", "a mapping of header name to string")
-        success = data.get("success", [200, 201, 202, 204])
-        if not isinstance(success, list) or not all(
-            isinstance(s, int) and 100 <= s <= 599 for s in success
-        ):
-            raise self.fail(f"{key}.success", "a list of HTTP status codes")
+        self.placeholders(path, f"{key}.path", known)
+        headers = self.headers(data.get("headers"), f"{key}.headers", known)
+        self.placeholders(data.get("json"), f"{key}.json", known)
+        success = self.statuses(data["success"], f"{key}.success") if "success" in data \
+            else (200, 201, 202, 204)
         extract = data.get("extract") or {}
         if not isinstance(extract, dict):
             raise self.fail(f"{key}.extract", "a mapping of variable to dotted JSON path")
-        return RequestTemplate(method, path, dict(headers), data.get("json"), tuple(success),
-                               {str(k): str(v) for k, v in extract.items()})
+        for var, where in extract.items():
+            if not NAME.fullmatch(var):
+                raise self.fail(f"{key}.extract.{var}", "a variable name of a-z, 0-9 and _")
+            self.text(where, f"{key}.extract.{var}")
+        idempotent = data.get("idempotent", method in IDEMPOTENT_METHODS)
+        if not isinstance(idempotent, bool):
+            raise self.fail(f"{key}.idempotent", "true or false")
+        return RequestTemplate(method, path, headers, data.get("json"), success,
+                               {str(k): str(v) for k, v in extract.items()}, idempotent)
 
-    def placeholders(self, text: str, key: str) -> None:
-        for name in PLACEHOLDER.findall(text):
-            if name not in KNOWN_VARS:
-                raise self.fail(key, f"placeholders among {', '.join(sorted(KNOWN_VARS))}, "
-                                     f"not {{{name}}}")
+    def headers(self, data: Any, key: str, known: set[str] | frozenset[str]) -> dict[str, str]:
+        data = data or {}
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            raise self.fail(key, "a mapping of header name to text")
+        for name, value in data.items():
+            if not re.fullmatch(r"[A-Za-z0-9!#$%&'*+.^_`|~-]+", name):
+                raise self.fail(f"{key}.{name}", "a header name (letters, digits, -)")
+            self.placeholders(value, f"{key}.{name}", known)
+        return {str(k): v for k, v in data.items()}
 
 
-def parse_profile(data: Any, source: str) -> Profile:
-    r = _Reader(source)
+def _extracted(data: dict[str, Any]) -> set[str]:
+    """Every variable some request's ``extract`` sets (valid names only)."""
+    out: set[str] = set()
+    auth = data.get("auth") if isinstance(data.get("auth"), dict) else {}
+    templates = [auth.get("login"), auth.get("refresh")]
+    if isinstance(data.get("actions"), dict):
+        templates += list(data["actions"].values())
+    for tpl in templates:
+        if isinstance(tpl, dict) and isinstance(tpl.get("extract"), dict):
+            out |= {k for k in tpl["extract"] if isinstance(k, str) and NAME.fullmatch(k)}
+    return out
+
+
+def _telemetry(r: _Reader, data: Any) -> tuple[dict[str, Any], TelemetryContract]:
+    allowed = {"transport", "path", "method", "headers", "json", "accept", "acked",
+               "ack_message", "ack_seq", "resend"}
+    t = r.mapping(data, "telemetry", allowed)
+    transport = t.get("transport")
+    if transport not in ("websocket", "http"):
+        raise r.fail("telemetry.transport", "websocket or http")
+    path = t.get("path")
+    if not isinstance(path, str) or not path.startswith("/"):
+        raise r.fail("telemetry.path", "a path starting with /")
+    r.placeholders(path, "telemetry.path", CAR_VARS)
+    headers = r.headers(t.get("headers"), "telemetry.headers", CAR_VARS)
+    http_only = ("method", "json", "accept", "acked")
+    ws_only = ("ack_message", "ack_seq")
+    for k in (http_only if transport == "websocket" else ws_only):
+        if k in t:
+            raise r.fail(f"telemetry.{k}", f"no {k} with transport {transport} "
+                                           f"(it applies to the other transport)", prefix="")
+    method = t.get("method", "POST")
+    if method not in ("POST", "PUT", "PATCH"):
+        raise r.fail("telemetry.method", "POST, PUT or PATCH")
+    body = t.get("json", {"records": "{records}"})
+    r.placeholders(body, "telemetry.json", CAR_VARS | TELEMETRY_BODY_VARS)
+    if transport == "http" and "{records}" not in repr(body):
+        raise r.fail("telemetry.json", "a body that holds the batch as \"{records}\"")
+    accept = r.statuses(t["accept"], "telemetry.accept") if "accept" in t else TWO_XX
+    acked = t.get("acked")
+    if acked is not None:
+        acked = r.text(acked, "telemetry.acked")
+    ack_message: dict[str, Any] | None = {"type": "ack"}
+    if "ack_message" in t:
+        raw = t["ack_message"]
+        if raw is None or raw == "none":
+            ack_message = None
+        else:
+            ack_message = r.mapping(raw, "telemetry.ack_message")
+            if not ack_message:
+                raise r.fail("telemetry.ack_message", "fields an ack message has, e.g. "
+                                                      "{type: ack}, or none")
+    ack_seq = r.text(t.get("ack_seq", "seq"), "telemetry.ack_seq")
+    resend = r.mapping(t.get("resend") or {}, "telemetry.resend",
+                       {"max", "backoff_s", "backoff_max_s"})
+    max_resends = resend.get("max", 3)
+    if isinstance(max_resends, bool) or not isinstance(max_resends, int) \
+            or not 0 <= max_resends <= 100:
+        raise r.fail("telemetry.resend.max", "a whole number of resends from 0 to 100")
+    backoff = None
+    if "backoff_s" in resend:
+        backoff = r.number(resend["backoff_s"], "telemetry.resend.backoff_s", 0.01, 3600)
+    backoff_max = r.number(resend.get("backoff_max_s", 60.0), "telemetry.resend.backoff_max_s",
+                           0.01, 86400)
+    contract = TelemetryContract(
+        transport=str(transport), path=path, method=str(method), headers=headers, json=body,
+        accept=accept, acked=acked, ack_message=ack_message, ack_seq=ack_seq,
+        max_resends=max_resends, backoff_s=backoff, backoff_max_s=backoff_max)
+    return {"transport": transport, "path": path, "headers": headers}, contract
+
+
+def parse_profile(data: Any, source: str, lines: dict[str, int] | None = None) -> Profile:
+    r = _Reader(source, lines or {})
     data = r.mapping(data, "(top level)")
     allowed = {"name", "description", "base_url", "auth", "actions", "telemetry",
-               "registration", "asleep_status"}
-    for k in data:
-        if k not in allowed:
-            raise r.fail(k, f"one of {', '.join(sorted(allowed))}")
-    auth = r.mapping(data.get("auth"), "auth")
-    login = r.template(auth.get("login"), "auth.login")
-    refresh = r.template(auth["refresh"], "auth.refresh") if auth.get("refresh") else None
-    header = auth.get("header", {"Authorization": "Bearer {access_token}"})
-    if not isinstance(header, dict):
-        raise r.fail("auth.header", "a mapping of header name to template")
+               "registration", "asleep_status", "retry"}
+    r.mapping(data, "", allowed)
+    phone = set(PHONE_VARS) | _extracted(data)
+    auth = r.mapping(data.get("auth") or {}, "auth", {"login", "refresh", "header"})
+    has_login = auth.get("login") is not None
+    login = r.template(auth["login"], "auth.login", phone) if has_login else NO_LOGIN
+    refresh = None
+    if auth.get("refresh") is not None:
+        if not has_login:
+            raise r.fail("auth.refresh", "auth.login too (a refresh needs a login first)")
+        refresh = r.template(auth["refresh"], "auth.refresh", phone)
+    default_header = {"Authorization": "Bearer {access_token}"} if has_login else {}
+    header = r.headers(auth.get("header", default_header), "auth.header", phone)
     actions_raw = r.mapping(data.get("actions"), "actions")
     actions = {}
     for name, spec in actions_raw.items():
         if name not in ACTIONS:
             raise r.fail(f"actions.{name}", f"an action among {', '.join(ACTIONS)}")
-        actions[name] = r.template(spec, f"actions.{name}")
+        actions[name] = r.template(spec, f"actions.{name}", phone)
     for name in REQUIRED_ACTIONS:
         if name not in actions:
             raise r.fail(f"actions.{name}", "this action (it is required)")
-    telemetry = r.mapping(data.get("telemetry"), "telemetry")
-    if telemetry.get("transport") not in ("websocket", "http"):
-        raise r.fail("telemetry.transport", "websocket or http")
-    if not isinstance(telemetry.get("path"), str) or not telemetry["path"].startswith("/"):
-        raise r.fail("telemetry.path", "a path starting with /")
-    r.placeholders(telemetry["path"], "telemetry.path")
+    telemetry, contract = _telemetry(r, data.get("telemetry"))
     registration, batch = None, 500
     if data.get("registration"):
         reg = dict(r.mapping(data["registration"], "registration"))
         batch = reg.pop("batch", 500)
-        if not isinstance(batch, int) or batch < 1:
-            raise r.fail("registration.batch", "a whole number >= 1")
-        registration = r.template(reg, "registration")
+        if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 100_000:
+            raise r.fail("registration.batch", "a whole number from 1 to 100000")
+        registration = r.template(reg, "registration", PHONE_VARS | REGISTRATION_VARS)
     base_url = data.get("base_url")
-    if base_url is not None and (not isinstance(base_url, str) or "://" not in base_url):
+    if base_url is not None and (not isinstance(base_url, str)
+                                 or not re.match(r"https?://[^/\s]+", base_url)):
         raise r.fail("base_url", "a URL like http://127.0.0.1:8080")
-    asleep = data.get("asleep_status", [408])
-    if not isinstance(asleep, list):
-        raise r.fail("asleep_status", "a list of HTTP status codes")
+    asleep = r.statuses(data["asleep_status"], "asleep_status") \
+        if "asleep_status" in data else (408,)
+    retry = r.mapping(data.get("retry") or {}, "retry", {"statuses", "connection_errors"})
+    retry_statuses = r.statuses(retry["statuses"], "retry.statuses") \
+        if "statuses" in retry else DEFAULT_RETRY
+    conn = retry.get("connection_errors", True)
+    if not isinstance(conn, bool):
+        raise r.fail("retry.connection_errors", "true or false")
+    name = data.get("name")
+    if name is not None and not isinstance(name, str | int | float):
+        raise r.fail("name", "a short text")
     return Profile(
-        name=str(data.get("name") or Path(source).stem), source=source,
+        name=str(name or Path(source).stem), source=source,
         description=str(data.get("description") or ""), base_url=base_url,
-        login=login, refresh=refresh, auth_header={str(k): str(v) for k, v in header.items()},
-        actions=actions, telemetry=dict(telemetry), registration=registration,
-        registration_batch=batch, asleep_status=tuple(asleep),
+        login=login, refresh=refresh, auth_header=header,
+        actions=actions, telemetry=telemetry, registration=registration,
+        registration_batch=batch, asleep_status=asleep, has_login=has_login,
+        retry_statuses=frozenset(retry_statuses), retry_connection_errors=conn,
+        contract=contract,
     )
+
+
+def substitute_env(value: Any, env: Mapping[str, str], key: str, r: _Reader) -> Any:
+    """``${NAME}`` / ``${NAME:-default}`` from the environment (API keys stay out of files).
+
+    Braces in the value are doubled so a secret is never read as a placeholder."""
+    if isinstance(value, str):
+        def repl(m: re.Match[str]) -> str:
+            name, default = m.group(1), m.group(2)
+            got = env.get(name, default)
+            if got is None:
+                raise r.fail(key, f"environment variable {name} is not set "
+                                  f"(use ${{{name}:-default}} for a default)", prefix="")
+            return got.replace("{", "{{").replace("}", "}}")
+
+        return ENV_REF.sub(repl, value)
+    if isinstance(value, dict):
+        return {k: substitute_env(v, env, f"{key}.{k}" if key else k, r) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_env(v, env, f"{key}.{i}", r) for i, v in enumerate(value)]
+    return value
 
 
 def builtin_profiles() -> list[str]:
     return sorted(p.stem for p in BUILTIN_DIR.glob("*.yaml"))
 
 
-def load_profile(name_or_path: str) -> Profile:
+def resolve(name_or_path: str) -> Path:
     path = Path(name_or_path)
-    if not path.suffix and (BUILTIN_DIR / f"{name_or_path}.yaml").exists():
-        path = BUILTIN_DIR / f"{name_or_path}.yaml"
+    if not path.suffix and "/" not in name_or_path \
+            and (BUILTIN_DIR / f"{name_or_path}.yaml").exists():
+        return BUILTIN_DIR / f"{name_or_path}.yaml"
     if not path.exists():
         raise ProfileError(f"{name_or_path}: no such profile file, and not a built-in profile "
                            f"({', '.join(builtin_profiles())})")
+    if not path.is_file():
+        raise ProfileError(f"{name_or_path}: not a file")
+    return path
+
+
+def load_profile(name_or_path: str, env: Mapping[str, str] | None = None) -> Profile:
+    """Read, check and build a profile; every problem is one ProfileError line."""
+    path = resolve(name_or_path)
+    source = str(path)
     try:
-        text = path.read_text(encoding="utf-8")
-        if len(text) > 256 * 1024:
-            raise ProfileError(f"{path}: larger than 256 KiB; not a profile")
-        data = yaml.safe_load(text)
-    except UnicodeDecodeError:
-        raise ProfileError(f"{path}: not UTF-8 text") from None
-    except yaml.YAMLError as exc:
-        raise ProfileError(f"{path}: not valid YAML: {exc}") from None
-    return parse_profile(data, str(path))
+        with path.open("rb") as fh:
+            raw = fh.read(MAX_PROFILE_BYTES + 1)
+    except OSError as exc:
+        raise ProfileError(f"{path}: cannot read: {exc.strerror}") from None
+    if len(raw) > MAX_PROFILE_BYTES:
+        raise ProfileError(f"{path}: larger than {MAX_PROFILE_BYTES // 1024} KiB; not a profile")
+    try:
+        data, lines = load_with_lines(raw)
+    except YamlRefused as exc:
+        where = f"{source}:{exc.line}" if exc.line else source
+        raise ProfileError(f"{where}: {exc}") from None
+    r = _Reader(source, lines)
+    data = substitute_env(data, os.environ if env is None else env, "", r)
+    try:
+        return parse_profile(data, source, lines)
+    except PlaceholderError as exc:  # defensive: every check above names its key
+        raise ProfileError(f"{source}: {exc}") from None

@@ -20,7 +20,7 @@ def _empty() -> dict[str, Any]:
     return {
         "cars_connected": 0, "cars_total": 0,
         "telemetry_sent": 0, "telemetry_acked": 0, "telemetry_resent": 0,
-        "telemetry_bytes": 0, "telemetry_dropped": 0,
+        "telemetry_bytes": 0, "telemetry_dropped": 0, "keepalive_retries": 0,
         "commands_received": 0, "commands_acked": 0,
         "drivers_needing": 0, "accessed": dict.fromkeys(OUTCOMES, 0), "stranded": 0,
         "status_by_action": {},

@@ -42,8 +42,12 @@ EXAMPLES = {
            "         fleetchaos run my-scenario.yaml --target my-profile.yaml --host http://127.0.0.1:8080",
     "ui": "example: fleetchaos ui api-latency   # then open http://127.0.0.1:8089",
     "report": "example: fleetchaos report fleetchaos-out/1a2b3c4d.journal.jsonl --html report.html",
-    "validate": "example: fleetchaos validate my-scenario.yaml --set fleet.cars=500",
-    "scenarios": "example: fleetchaos scenarios",
+    "validate": "example: fleetchaos validate my-scenario.yaml --set fleet.cars=500\n"
+                "         fleetchaos validate my-scenario.yaml --target my-profile.yaml\n"
+                "         fleetchaos validate --target my-profile.yaml",
+    "scenarios": "example: fleetchaos scenarios\n"
+                 "         fleetchaos scenarios --show api-latency > my-scenario.yaml",
+    "probe": "example: fleetchaos probe --target my-profile.yaml --host http://127.0.0.1:8080",
     "toxiproxy": "example: fleetchaos toxiproxy --host 127.0.0.1 --port 8474 --config proxies.json",
     "backend": "example: fleetchaos backend --host 127.0.0.1 --port 8080 --db backend.db",
     "compare": "example: fleetchaos compare main.journal.jsonl branch.journal.jsonl --markdown pr.md",
@@ -116,12 +120,21 @@ def build_parser() -> argparse.ArgumentParser:
     _add_run_options(ui, outputs=False)
     ui.add_argument("--web-port", type=int, default=8089, help="web UI port on 127.0.0.1")
 
-    validate = add("validate", "check a scenario file; exit 0 when valid, 2 with the reason")
-    validate.add_argument("scenario", metavar="SCENARIO")
+    validate = add("validate", "check a scenario file and/or a backend profile; exit 0 when "
+                               "valid, 2 with the reason")
+    validate.add_argument("scenario", metavar="SCENARIO", nargs="?")
+    validate.add_argument("--target", metavar="PROFILE",
+                          help="also check this backend profile (built-in name or YAML path)")
     validate.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
     validate.add_argument("--time-scale", type=float, default=None, metavar="X")
 
-    add("scenarios", "list the built-in scenarios, one line each")
+    scenarios = add("scenarios", "list the built-in scenarios, one line each")
+    scenarios.add_argument("--show", metavar="NAME",
+                           help="print this built-in scenario's YAML (to copy and edit)")
+
+    from fleetchaos.cli.probe import PROBE_HELP, add_probe_arguments
+
+    add_probe_arguments(add("probe", PROBE_HELP))
 
     for name, help_text in PASSTHROUGH.items():
         p = add(name, help_text)
@@ -179,9 +192,16 @@ def cmd_ui(ns: argparse.Namespace) -> int:
 
 
 def cmd_validate(ns: argparse.Namespace) -> int:
+    from fleetchaos.cli.probe import validate_profiles
     from fleetchaos.scenarios.loader import load_scenario
     from fleetchaos.scenarios.schema import ScenarioError
 
+    if ns.scenario is None:
+        if ns.target is None:
+            raise UsageError("validate needs a SCENARIO, --target PROFILE, or both")
+        for line in validate_profiles([ns.target]):
+            print(line)
+        return EXIT_PASS
     try:
         scenario = load_scenario(ns.scenario, overrides=ns.sets, time_scale=ns.time_scale or 1.0)
     except ScenarioError as exc:
@@ -199,20 +219,34 @@ def cmd_validate(ns: argparse.Namespace) -> int:
             raise UsageError(f"{scenario.source}: needs the {', '.join(sorted(missing))} "
                              f"extension, which the Toxiproxy at {url} lacks; unset "
                              "TOXIPROXY_URL to use the built-in server")
+    profiles = validate_profiles([scenario.profile] + ([ns.target] if ns.target else []))
     title = getattr(scenario, "title", ns.scenario)
     steps = len(getattr(scenario, "timeline", []) or [])
     print(f"ok: {ns.scenario}: {title} ({steps} timeline steps)")
+    for line in profiles:
+        print(line)
     return EXIT_PASS
 
 
 def cmd_scenarios(ns: argparse.Namespace) -> int:
     from fleetchaos.scenarios.loader import list_builtin
 
+    if ns.show is not None:
+        from fleetchaos.cli.probe import show_scenario
+
+        print(show_scenario(ns.show), end="")
+        return EXIT_PASS
     entries = list_builtin()
     width = max((len(name) for name, _ in entries), default=0)
     for name, line in entries:
         print(f"{name:<{width}}  {line}")
     return EXIT_PASS
+
+
+def _cmd_probe(ns: argparse.Namespace) -> int:
+    from fleetchaos.cli.probe import cmd_probe
+
+    return cmd_probe(ns)
 
 
 def _passthrough(name: str, args: list[str]) -> int:
@@ -233,7 +267,7 @@ def _passthrough(name: str, args: list[str]) -> int:
 
 COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
     "demo": cmd_demo, "run": cmd_run, "ui": cmd_ui,
-    "validate": cmd_validate, "scenarios": cmd_scenarios,
+    "validate": cmd_validate, "scenarios": cmd_scenarios, "probe": _cmd_probe,
 }
 
 

@@ -28,10 +28,10 @@ def test_render_keeps_whole_placeholders_typed():
     (lambda d: d["actions"]["unlock"].update(path="vehicles"), "actions.unlock.path"),
     (lambda d: d["actions"]["unlock"].update(path="/v/{car_colour}"), "actions.unlock.path"),
     (lambda d: d["actions"].update(fly={"method": "GET", "path": "/"}), "actions.fly"),
-    (lambda d: d["actions"]["unlock"].update(success=["ok"]), "actions.unlock.success"),
+    (lambda d: d["actions"]["unlock"].update(success=["ok"]), "actions.unlock.success.0"),
     (lambda d: d["telemetry"].update(transport="pigeon"), "telemetry.transport"),
     (lambda d: d.update(colour="red"), "colour"),
-    (lambda d: d.pop("auth"), "auth"),
+    (lambda d: d["auth"].pop("login"), "auth.header.Authorization"),  # nothing sets {access_token}
     (lambda d: d.update(base_url="localhost"), "base_url"),
 ])
 def test_validation_names_file_and_key(tmp_path, mutate, key):

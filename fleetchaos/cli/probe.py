@@ -1,0 +1,105 @@
+"""`fleetchaos probe`, the profile half of `fleetchaos validate`, and `scenarios --show`.
+
+Kept apart from main.py (which only wires the subcommands) so the profile checks live
+next to each other: load a profile with ``file:line: key`` errors, try it against a
+live backend, print a built-in scenario's YAML for copying.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+from fleetchaos.cli.errors import EXIT_BAD_INPUT, EXIT_PASS, UsageError
+
+PROBE_HELP = ("try a backend profile against a live backend: one login, each action, one "
+              "telemetry batch; exit 0 when every answer is what the profile expects")
+PROBE_EXAMPLE = ("example: fleetchaos probe --target my-profile.yaml --host http://127.0.0.1:8080")
+
+
+def add_probe_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--target", metavar="PROFILE", required=True,
+                   help="backend profile: a built-in name or a YAML path")
+    p.add_argument("--host", metavar="URL",
+                   help="the backend's base URL (default: the profile's base_url)")
+    p.add_argument("--allow-remote", action="store_true",
+                   help="allow a host outside 127.0.0.0/8 and ::1 (off by default)")
+
+
+def load_profile_or_exit(name: str) -> object:
+    """The profile, or UsageError with its one-line ``file:line: key`` message."""
+    from fleetchaos.fleet_sim.profiles import ProfileError, load_profile
+
+    try:
+        return load_profile(name)
+    except ProfileError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def validate_profiles(names: list[str]) -> list[str]:
+    """Load each distinct profile; return one ``ok`` line each (UsageError on the first bad)."""
+    lines = []
+    for name in dict.fromkeys(names):
+        profile = load_profile_or_exit(name)
+        actions = ", ".join(getattr(profile, "actions", {}))
+        contract = getattr(profile, "contract", None)
+        transport = getattr(contract, "transport", "?")
+        login = "login" if getattr(profile, "has_login", True) else "no login"
+        lines.append(f"ok: profile {name}: {getattr(profile, 'name', name)} "
+                     f"({login}; actions {actions}; telemetry over {transport})")
+    return lines
+
+
+def cmd_probe(ns: argparse.Namespace) -> int:
+    from fleetchaos.common import TargetNotAllowed, check_loopback
+    from fleetchaos.fleet_sim.probe import probe
+
+    profile = load_profile_or_exit(ns.target)
+    host = ns.host or getattr(profile, "base_url", None)
+    if not host:
+        raise UsageError(f"profile {ns.target!r} names no base_url: pass --host URL")
+    try:
+        check_loopback(host, what="probe --host", allow_remote=ns.allow_remote)
+    except TargetNotAllowed as exc:
+        raise UsageError(str(exc)) from None
+    exchanges = probe(profile, host, os.environ.get("FLEETCHAOS_ADMIN_TOKEN"))  # type: ignore[arg-type]
+    for ex in exchanges:
+        mark = "ok  " if ex.ok else "FAIL"
+        print(f"{mark} {ex.label}: {ex.method} {ex.url}")
+        for k, v in ex.headers.items():
+            print(f"       > {k}: {v}")
+        if ex.body is not None:
+            print(f"       > {_short_json(ex.body)}")
+        print(f"       < {ex.status or '-'} {ex.answer}")
+        for note in ex.notes:
+            print(f"       note: {note}")
+        if not ex.ok and ex.fix:
+            print(f"       fix: {ex.fix}")
+    bad = [ex for ex in exchanges if not ex.ok]
+    if bad:
+        print(f"{len(bad)} of {len(exchanges)} answers were not what the profile expects")
+        return EXIT_BAD_INPUT
+    print(f"all {len(exchanges)} answers are what the profile expects")
+    return EXIT_PASS
+
+
+def _short_json(body: object, limit: int = 300) -> str:
+    import json
+
+    text = json.dumps(body, separators=(",", ":"), default=str)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def show_scenario(name: str) -> str:
+    """A built-in scenario's YAML, as shipped (UsageError naming the built-ins otherwise)."""
+    from fleetchaos.scenarios.loader import LIBRARY, list_builtin
+
+    path = LIBRARY / f"{name}.yaml"
+    if "/" in name or not path.is_file():
+        names = ", ".join(n for n, _ in list_builtin())
+        raise UsageError(f"{name}: not a built-in scenario ({names})")
+    return path.read_text(encoding="utf-8")
+
+
+__all__ = ["PROBE_EXAMPLE", "PROBE_HELP", "add_probe_arguments", "cmd_probe",
+           "load_profile_or_exit", "show_scenario", "validate_profiles"]
