@@ -3,7 +3,6 @@ repeats near the boundary undo a noisy run, the band, the budget, and resuming."
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -11,6 +10,7 @@ import pytest
 from fleetchaos.cli.breakpoint import (
     Probe,
     SearchJournal,
+    SearchRun,
     Space,
     conclude,
     next_value,
@@ -50,12 +50,12 @@ class FakeRunner:
 
 
 def run_search(space: Space, runner: FakeRunner, tmp_path: Path, *, budget_s: float = 1e9,
-               repeat_near: int = 3, name: str = "search.jsonl") -> tuple[Callable[[], float],
-                                                                          object]:
+               repeat_near: int = 3, name: str = "search.jsonl"
+               ) -> tuple[SearchJournal, SearchRun]:
     journal = SearchJournal(tmp_path / name, IDENTITY)
     result = search(space, runner, journal, repeat_near=repeat_near, budget_s=budget_s,
                     first_estimate_s=runner.run_s, clock=runner.clock)
-    return journal, result  # type: ignore[return-value]
+    return journal, result
 
 
 INT_SPACE = Space("timeline.0.verbosity.level", 1.0, 60.0, integer=True, resolution=1.0)
@@ -110,7 +110,7 @@ def test_budget_stops_before_a_run_would_overrun_and_resume_continues(tmp_path: 
     _, uninterrupted = run_search(INT_SPACE, whole, tmp_path, name="whole.jsonl")
 
     first = FakeRunner(breaks_at=41)
-    journal, result = run_search(INT_SPACE, first, tmp_path, budget_s=350, name="cut.jsonl")
+    _, result = run_search(INT_SPACE, first, tmp_path, budget_s=350, name="cut.jsonl")
     assert len(first.calls) == 3 and result.finding.status == "stopped"
     assert "so far (stopped by the budget)" in result.finding.sentence(INT_SPACE, "x")
     second = FakeRunner(breaks_at=41)  # the same command again: replays, then goes on
@@ -133,7 +133,7 @@ def test_a_failed_run_is_not_an_outcome_and_is_retried_on_resume(tmp_path: Path)
 def test_the_journal_of_another_search_is_refused(tmp_path: Path) -> None:
     SearchJournal(tmp_path / "s.jsonl", IDENTITY).start()
     other = SearchJournal(tmp_path / "s.jsonl", {**IDENTITY, "hi": 90.0})
-    with pytest.raises(UsageError, match="the journal of another search .*hi: 60.0 there"):
+    with pytest.raises(UsageError, match=r"the journal of another search .*hi: 60\.0 there"):
         other.load()
 
 
