@@ -57,3 +57,30 @@ def count_5xx(by_status: dict[str, int] | None) -> int:
 
 def phase_unlock_ok(phase: dict[str, Any]) -> float | None:
     return ok_ratio(statuses_of(phase.get("by_action") or {}, UNLOCK_ACTIONS))
+
+
+def recovery_text(summary: dict[str, Any], *, short: bool = False) -> str | None:
+    """How the run recovered, in words; None when there was nothing to recover from.
+
+    Reads the canary-based ``recovery`` object (``status`` recovered / not_recovered /
+    no_canary, ``seconds``) when the summary has one, else the older ``recovery_s``.
+    Never prints ``None``.
+    """
+    rec = summary.get("recovery")
+    if isinstance(rec, dict):
+        status, seconds = rec.get("status"), rec.get("seconds")
+        if status == "recovered" and seconds is not None:
+            return f"{float(seconds):g} s" if short else \
+                f"unlocks recovered {float(seconds):g} s after the last fault ended"
+        if status == "not_recovered":
+            return "not before the run ended" if short else \
+                "unlocks did not recover before the run ended"
+        if status == "no_canary":
+            return "not measured (no canary)" if short else "recovery not measured (no canary)"
+        if status == "no_fault":
+            return None
+    seconds = summary.get("recovery_s")
+    if seconds is not None:
+        return f"{float(seconds):g} s" if short else \
+            f"unlocks recovered {float(seconds):g} s after the last fault ended"
+    return None

@@ -1,7 +1,12 @@
-"""A self-contained HTML report: inline SVG charts (fault windows shaded), the same tables
-as the terminal (rich's recorded console), and the chart data as embedded JSON.
+"""A self-contained HTML report: the run's facts (date, duration, host, versions), a
+timeline strip, inline SVG charts with the phases as bands and every fault (scheduled or
+added by hand) shaded and labelled, the phone API per action (unlock first) apart from
+telemetry, the same tables as the terminal (rich's recorded console), and the chart data
+as embedded JSON.
 
-No network resources: it opens from a CI artifact with nothing else around it.
+No network resources: it opens from a CI artifact with nothing else around it. Every
+data point carries an SVG ``<title>``, so hovering shows its value; the layout is one
+column that reads at 800 px.
 """
 
 from __future__ import annotations
@@ -9,96 +14,283 @@ from __future__ import annotations
 import html
 import io
 import json
+from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 
+from fleetchaos.reports.format import num, observed, threshold
 from fleetchaos.reports.model import RunReport
 from fleetchaos.reports.terminal import TerminalReport
 
-W, H, PAD_L, PAD_R, PAD_T, PAD_B = 720, 200, 56, 12, 14, 28
-SHADE = ["#fde2e1", "#fff1c2", "#dbeafe", "#e9d5ff"]
+W, PAD_L, PAD_R = 720, 56, 12
+PHASE_H = 16        # the phase band above every plot
+PLOT_H = 150
+PAD_B = 26
+FAULT_FILL = ["#fecaca", "#fde68a", "#bfdbfe", "#ddd6fe", "#bbf7d0"]
+FAULT_INK = ["#991b1b", "#92400e", "#1e40af", "#5b21b6", "#166534"]
+PHASE_FILL = ["#e5e7eb", "#f3f4f6"]
+LINE_COLORS = ["#dc2626", "#2563eb", "#059669", "#d97706", "#7c3aed", "#0891b2"]
+MAX_API_ACTIONS = 6
+
+Line = tuple[str, list[Any], str]  # name, values (None = no data), colour
 
 
-def _chart(title: str, t: list[float], values: list[Any], windows: list[tuple[float, float, str]],
-           *, unit: str, color: str, fmt: str = "{:g}") -> str:
-    points = [(x, y) for x, y in zip(t, values, strict=True) if y is not None]
-    xmax = max([*t, *(w[1] for w in windows), 1.0])
-    ymax = max([y for _, y in points] + [1e-9]) * 1.1
-    def sx(x: float) -> float:
-        return float(PAD_L + (W - PAD_L - PAD_R) * x / xmax)
-    def sy(y: float) -> float:
-        return float(PAD_T + (H - PAD_T - PAD_B) * (1 - y / ymax))
-    parts = [f'<svg viewBox="0 0 {W} {H}" role="img" aria-label="{html.escape(title)}">']
-    for i, (a, b, label) in enumerate(windows):
-        parts.append(f'<rect x="{sx(a):.1f}" y="{PAD_T}" width="{max(1.0, sx(b) - sx(a)):.1f}" '
-                     f'height="{H - PAD_T - PAD_B}" fill="{SHADE[i % len(SHADE)]}">'
-                     f"<title>{html.escape(label)}</title></rect>")
-        parts.append(f'<text x="{sx(a) + 3:.1f}" y="{PAD_T + 11}" font-size="10" '
-                     f'fill="#7f1d1d">{html.escape(label)}</text>')
+def _esc(value: Any) -> str:
+    return html.escape(str(value), quote=True)
+
+
+class _Axes:
+    """Time (x) and value (y) scales of one chart."""
+
+    def __init__(self, xmax: float, ymax: float, label_rows: int) -> None:
+        self.xmax = max(xmax, 1.0)
+        self.ymax = ymax
+        self.top = PHASE_H + 4 + 12 * label_rows
+        self.height = self.top + PLOT_H + PAD_B
+
+    def x(self, t: float) -> float:
+        return PAD_L + (W - PAD_L - PAD_R) * min(max(t, 0.0), self.xmax) / self.xmax
+
+    def y(self, v: float) -> float:
+        return self.top + PLOT_H * (1 - v / self.ymax)
+
+
+def _time_ticks(ax: _Axes) -> list[str]:
+    raw = ax.xmax / 6
+    step = next((s for s in (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600) if s >= raw), 900)
+    out = []
+    x = 0
+    while x <= ax.xmax + 1e-9:
+        out.append(f'<text x="{ax.x(x):.1f}" y="{ax.height - 8}" font-size="10" '
+                   f'text-anchor="middle" fill="#4b5563">{x:g}s</text>')
+        x += step
+    return out
+
+
+def _phase_bands(ax: _Axes, phases: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for i, p in enumerate(phases):
+        a, b = float(p.get("start_s", 0)), float(p.get("end_s", 0))
+        x0, x1 = ax.x(a), ax.x(b)
+        tip = f"phase {p.get('name')}: {a:g}-{b:g} s"
+        out.append(f'<g class="phase"><title>{_esc(tip)}</title>'
+                   f'<rect x="{x0:.1f}" y="0" width="{max(1.0, x1 - x0):.1f}" height="{PHASE_H}" '
+                   f'fill="{PHASE_FILL[i % 2]}" stroke="#9ca3af" stroke-width="0.5"/>'
+                   f'<text x="{x0 + 4:.1f}" y="{PHASE_H - 4}" font-size="10" fill="#111827">'
+                   f"{_esc(p.get('name'))}</text></g>")
+        if i:
+            out.append(f'<line x1="{x0:.1f}" x2="{x0:.1f}" y1="{PHASE_H}" '
+                       f'y2="{ax.top + PLOT_H}" stroke="#6b7280" stroke-dasharray="3,3"/>')
+    return out
+
+
+def _fault_shading(ax: _Axes, faults: list[dict[str, Any]]) -> list[str]:
+    out = []
+    for i, f in enumerate(faults):
+        x0, x1 = ax.x(f["start"]), ax.x(f["end"])
+        label = ("by hand: " if f.get("manual") else "") + f["label"]
+        tip = f"{label}: {f['start']:.1f}-{f['end']:.1f} s"
+        if f.get("ended_by"):
+            tip += f" (ended: {f['ended_by']})"
+        outline = ' stroke="#6b7280" stroke-dasharray="4,2"' if f.get("manual") else ""
+        row_y = PHASE_H + 14 + 12 * (i % max(1, (ax.top - PHASE_H - 4) // 12))
+        out.append(f'<g class="fault"><title>{_esc(tip)}</title>'
+                   f'<rect x="{x0:.1f}" y="{PHASE_H + 2}" width="{max(2.0, x1 - x0):.1f}" '
+                   f'height="{ax.top + PLOT_H - PHASE_H - 2:.1f}" '
+                   f'fill="{FAULT_FILL[i % len(FAULT_FILL)]}" fill-opacity="0.55"{outline}/>'
+                   f'<text x="{x0 + 3:.1f}" y="{row_y}" font-size="10" '
+                   f'fill="{FAULT_INK[i % len(FAULT_INK)]}">{_esc(label)}</text></g>')
+    return out
+
+
+def _chart(title: str, t: list[float], lines: list[Line], report: RunReport, *, unit: str,
+           fmt: str = "{:g}", ymax: float | None = None, note: str = "") -> str:
+    faults = report.faults()
+    phases = report.phases()
+    values = [v for _, vs, _ in lines for v in vs if v is not None]
+    top = ymax if ymax is not None else max([*values, 1e-9]) * 1.1
+    xmax = max([*t, *(f["end"] for f in faults), *(float(p.get("end_s", 0)) for p in phases),
+                1.0])
+    ax = _Axes(xmax, top, min(3, len(faults)))
+    parts = [f'<svg viewBox="0 0 {W} {ax.height}" role="img" aria-label="{_esc(title)}">']
+    parts += _phase_bands(ax, phases)
+    parts += _fault_shading(ax, faults)
     for frac in (0, 0.5, 1):
-        y = ymax / 1.1 * frac
-        parts.append(f'<line x1="{PAD_L}" x2="{W - PAD_R}" y1="{sy(y):.1f}" y2="{sy(y):.1f}" '
-                     'stroke="#e5e7eb"/>')
-        parts.append(f'<text x="{PAD_L - 4}" y="{sy(y) + 4:.1f}" font-size="10" '
-                     f'text-anchor="end" fill="#6b7280">{fmt.format(y)}</text>')
-    step = max(10, int(xmax / 6 / 10) * 10)
-    for x in range(0, int(xmax) + 1, step):
-        parts.append(f'<text x="{sx(x):.1f}" y="{H - 8}" font-size="10" text-anchor="middle" '
-                     f'fill="#6b7280">{x}s</text>')
-    if points:
-        path = " ".join(f"{'M' if i == 0 else 'L'}{sx(x):.1f},{sy(y):.1f}"
+        v = top / (1.1 if ymax is None else 1) * frac
+        parts.append(f'<line x1="{PAD_L}" x2="{W - PAD_R}" y1="{ax.y(v):.1f}" y2="{ax.y(v):.1f}" '
+                     'stroke="#d1d5db"/>')
+        parts.append(f'<text x="{PAD_L - 4}" y="{ax.y(v) + 4:.1f}" font-size="10" '
+                     f'text-anchor="end" fill="#4b5563">{fmt.format(v)}</text>')
+    parts += _time_ticks(ax)
+    for name, vs, color in lines:
+        points = [(x, y) for x, y in zip(t, vs, strict=False) if y is not None]
+        if not points:
+            continue
+        path = " ".join(f"{'M' if i == 0 else 'L'}{ax.x(x):.1f},{ax.y(y):.1f}"
                         for i, (x, y) in enumerate(points))
-        parts.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2"/>')
+        parts.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2">'
+                     f"<title>{_esc(name)}</title></path>")
+        for x, y in points:
+            parts.append(f'<circle cx="{ax.x(x):.1f}" cy="{ax.y(y):.1f}" r="2.5" fill="{color}">'
+                         f"<title>{_esc(name)} at {x:g} s: {_esc(fmt.format(y))} {_esc(unit)}"
+                         "</title></circle>")
     parts.append("</svg>")
-    return (f'<figure><figcaption>{html.escape(title)} <small>({html.escape(unit)})</small>'
-            f"</figcaption>{''.join(parts)}</figure>")
+    legend = "".join(f'<span class="key"><i style="background:{c}"></i>{_esc(n)}</span>'
+                     for n, vs, c in lines if any(v is not None for v in vs))
+    if not legend:
+        legend = '<span class="key">no data</span>'
+    caption = (f"{_esc(title)} <small>({_esc(unit)})</small>"
+               f'<div class="legend">{legend}</div>'
+               + (f'<div class="note">{_esc(note)}</div>' if note else ""))
+    return f"<figure><figcaption>{caption}</figcaption>{''.join(parts)}</figure>"
+
+
+def _timeline_strip(report: RunReport) -> str:
+    """Phases on one row, then one row per fault: what was on, when, scheduled or by hand."""
+    faults, phases = report.faults(), report.phases()
+    xmax = max([report.run_end(), *(f["end"] for f in faults),
+                *(float(p.get("end_s", 0)) for p in phases), 1.0])
+    row = 18
+    ax = _Axes(xmax, 1.0, 0)
+    height = PHASE_H + 6 + row * max(1, len(faults)) + PAD_B
+    ax.height = height
+    parts = [f'<svg viewBox="0 0 {W} {height}" role="img" aria-label="timeline">']
+    parts += _phase_bands(ax, phases)
+    for i, f in enumerate(faults):
+        y = PHASE_H + 6 + row * i
+        x0, x1 = ax.x(f["start"]), ax.x(f["end"])
+        label = ("by hand: " if f.get("manual") else "") + f["label"]
+        tip = f"{label}: {f['start']:.1f}-{f['end']:.1f} s"
+        right = x0 > W * 0.55  # labels of late faults end at the bar, inside the chart
+        anchor, anchor_x = ("end", x1 - 4) if right else ("start", x0 + 4)
+        parts.append(f'<g class="fault"><title>{_esc(tip)}</title>'
+                     f'<rect x="{x0:.1f}" y="{y}" width="{max(2.0, x1 - x0):.1f}" height="{row - 4}" '
+                     f'fill="{FAULT_FILL[i % len(FAULT_FILL)]}" stroke="{FAULT_INK[i % len(FAULT_INK)]}" '
+                     f'stroke-width="0.8"/>'
+                     f'<text x="{anchor_x:.1f}" y="{y + row - 8}" font-size="11" '
+                     f'text-anchor="{anchor}" fill="{FAULT_INK[i % len(FAULT_INK)]}">{_esc(label)} '
+                     f"({f['start']:.0f}-{f['end']:.0f} s)</text></g>")
+    if not faults:
+        parts.append(f'<text x="{PAD_L}" y="{PHASE_H + 18}" font-size="11" fill="#4b5563">'
+                     "no fault was injected</text>")
+    parts += _time_ticks(ax)
+    parts.append("</svg>")
+    return ('<figure id="timeline"><figcaption>Timeline <small>(phases; faults as they were '
+            f"really on)</small></figcaption>{''.join(parts)}</figure>")
+
+
+def _facts(report: RunReport) -> str:
+    h, s = report.header, report.summary
+    started = str(h.get("started_at") or s.get("started_at") or "")
+    try:
+        when = datetime.fromisoformat(started).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    except ValueError:
+        when = started or "-"
+    planned = h.get("duration_s") or s.get("duration_s")
+    ran = report.run_end()
+    duration = f"{ran:.0f} s" + (f" of {float(planned):g} s planned" if planned else "")
+    target = h.get("target") or {}
+    versions = h.get("versions") or {}
+    fleet = h.get("fleet") or {}
+    rows = [("date", when), ("duration", duration),
+            ("host", h.get("hostname") or s.get("hostname") or "-"),
+            ("backend", f"{target.get('host', '-')} (profile {target.get('profile', '-')})"),
+            ("Toxiproxy", target.get("toxiproxy_server", "-")),
+            ("fleet", f"{num(fleet.get('cars'))} cars, {num(fleet.get('drivers'))} drivers, "
+                      f"retry {fleet.get('retry_policy', '-')}"),
+            ("run", f"{s.get('run_id') or h.get('run_id')} · seed {s.get('seed', h.get('seed'))}"),
+            ("versions", " · ".join(f"{k} {v}" for k, v in versions.items()) or "-")]
+    cells = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows)
+    return f'<table class="facts">{cells}</table>'
+
+
+def _slo_table(report: RunReport) -> str:
+    rows = []
+    for slo in report.summary.get("slos", []):
+        ok = bool(slo.get("passed"))
+        rows.append(f'<tr class="{"pass" if ok else "fail"}"><td class="mark">'
+                    f'{"PASS" if ok else "FAIL"}</td><td>{_esc(slo.get("name"))}</td>'
+                    f"<td>{_esc(observed(slo))}</td><td>{_esc(threshold(slo))}</td></tr>")
+    if not rows:
+        return ""
+    return ('<table class="slos"><tr><th></th><th>SLO</th><th>observed</th><th>threshold</th>'
+            f"</tr>{''.join(rows)}</table>")
 
 
 def render_html(report: RunReport) -> str:
     series = report.series()
-    windows = report.fault_windows()
-    console = Console(record=True, width=100, color_system="truecolor", file=io.StringIO())
+    t = series["t"]
+    actions = report.api_actions()[:MAX_API_ACTIONS]
+    per_action = report.action_series(actions)
+    colors = {a: LINE_COLORS[i % len(LINE_COLORS)] for i, a in enumerate(actions)}
+    charts = "".join([
+        _chart("Phone API success per action (share of 2xx answers)", t,
+               [(a, per_action[a]["success_ratio"], colors[a]) for a in actions], report,
+               unit="ratio", fmt="{:.0%}", ymax=1.0),
+        _chart("Phone API p95 latency per action", t,
+               [(a, per_action[a]["p95_ms"], colors[a]) for a in actions], report, unit="ms",
+               fmt="{:,.0f}"),
+        _chart("Share of phone API answers that were 5xx", t,
+               [("all phone API actions", series["error_5xx_ratio"], "#dc2626")], report,
+               unit="ratio", fmt="{:.0%}"),
+        _chart("Stranded drivers (cumulative)", t,
+               [("stranded", series["stranded_cumulative"], "#9333ea")], report,
+               unit="drivers", fmt="{:g}"),
+        _chart("Telemetry records acked per second", t,
+               [("acked", series["telemetry_acked_per_s"], "#059669")], report,
+               unit="records/s", fmt="{:,.0f}"),
+        _chart("Telemetry p95 latency (send to ack)", t,
+               [("telemetry", series["telemetry_p95_ms"], "#0891b2")], report, unit="ms",
+               fmt="{:,.0f}", note="cars wait for an ack up to their timeout: telemetry "
+                                   "sits apart from the phone API on purpose"),
+    ])
+    console = Console(record=True, width=96, color_system="truecolor", file=io.StringIO())
     console.print(TerminalReport(report))
     tables = console.export_html(inline_styles=True, code_format="<pre class='rich'>{code}</pre>")
-    charts = "".join([
-        _chart("p95 latency of all requests", series["t"], series["p95_ms"], windows,
-               unit="ms", color="#2563eb"),
-        _chart("Share of phone API answers that were 5xx", series["t"],
-               series["error_5xx_ratio"], windows, unit="ratio", color="#dc2626",
-               fmt="{:.0%}"),
-        _chart("Stranded drivers (cumulative)", series["t"], series["stranded_cumulative"],
-               windows, unit="drivers", color="#9333ea", fmt="{:.0f}"),
-        _chart("Telemetry records acked per second", series["t"],
-               series["telemetry_acked_per_s"], windows, unit="records/s", color="#059669",
-               fmt="{:.0f}"),
-    ])
-    data = json.dumps({"series": series, "fault_windows": windows,
-                       "summary": report.summary}, default=str).replace("</", "<\\/")
+    faults = report.faults()
+    data = json.dumps({"series": series, "actions": per_action,
+                       "fault_windows": report.fault_windows(), "faults": faults,
+                       "phases": report.phases(), "summary": report.summary},
+                      default=str).replace("</", "<\\/")
     verdict = report.verdict
-    title = html.escape(str(report.summary.get("title") or report.summary.get("scenario")))
+    title = _esc(report.summary.get("title") or report.header.get("title")
+                 or report.summary.get("scenario"))
+    badge = {"pass": "#16a34a", "fail": "#dc2626"}.get(verdict, "#ca8a04")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
 <title>fleetchaos: {title}</title>
 <style>
-body {{ font-family: system-ui, sans-serif; margin: 24px auto; max-width: 980px; color: #111827; }}
-h1 {{ font-size: 22px; margin-bottom: 4px; }}
+body {{ font-family: system-ui, sans-serif; margin: 16px auto; max-width: 980px; padding: 0 12px;
+  color: #111827; }}
+h1 {{ font-size: 22px; margin: 0 0 6px; }}
 .verdict {{ display: inline-block; padding: 2px 10px; border-radius: 6px; color: white;
-  background: {"#16a34a" if verdict == "pass" else "#dc2626" if verdict == "fail" else "#ca8a04"}; }}
-.headline {{ font-size: 16px; margin: 12px 0 20px; }}
+  font-weight: 700; background: {badge}; }}
+.headline {{ font-size: 16px; margin: 10px 0 14px; }}
+table.facts, table.slos {{ border-collapse: collapse; font-size: 13px; margin: 0 0 14px; }}
+table.facts th {{ text-align: left; color: #4b5563; font-weight: 500; padding: 1px 12px 1px 0; }}
+table.slos td, table.slos th {{ padding: 3px 10px 3px 0; text-align: left; }}
+tr.fail .mark {{ color: #b91c1c; font-weight: 700; }} tr.pass .mark {{ color: #15803d; }}
 figure {{ margin: 0 0 18px; }} figcaption {{ font-weight: 600; margin-bottom: 4px; }}
+.legend {{ font-weight: 400; font-size: 12px; }} .note {{ font-weight: 400; font-size: 12px;
+  color: #4b5563; }}
+.key {{ margin-right: 12px; white-space: nowrap; }}
+.key i {{ display: inline-block; width: 12px; height: 3px; margin-right: 4px;
+  vertical-align: middle; }}
 svg {{ width: 100%; height: auto; background: #fafafa; border: 1px solid #e5e7eb; }}
-pre.rich {{ font-size: 12px; line-height: 1.25; overflow-x: auto; }}
+pre.rich {{ font-size: 11px; line-height: 1.25; overflow-x: auto; }}
 </style></head><body>
 <h1>{title}</h1>
-<div>scenario <code>{html.escape(str(report.summary.get("scenario")))}</code> ·
-run <code>{html.escape(str(report.summary.get("run_id")))}</code> ·
-<span class="verdict">{verdict.upper()}</span></div>
-<p class="headline">{html.escape(report.headline())}</p>
+<div><span class="verdict" id="verdict">{verdict.upper()}</span>
+scenario <code>{_esc(report.summary.get("scenario"))}</code></div>
+<p class="headline">{_esc(report.headline())}</p>
+{_slo_table(report)}
+{_facts(report)}
+{_timeline_strip(report)}
 {charts}
 <h2>Report</h2>
 {tables}
 <script type="application/json" id="chart-data">{data}</script>
 </body></html>
 """
-

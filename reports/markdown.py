@@ -1,27 +1,53 @@
-"""Markdown for CI step summaries (e.g. $GITHUB_STEP_SUMMARY)."""
+"""Markdown for CI step summaries (e.g. $GITHUB_STEP_SUMMARY): pass/fail first, then the
+SLOs, when and how long, the fault timeline, recovery, phases and drivers."""
 
 from __future__ import annotations
 
-from fleetchaos.reports.format import count_5xx, num, observed, pct, phase_unlock_ok, threshold
+from datetime import datetime
+
+from fleetchaos.reports.format import count_5xx, num, observed, pct, phase_unlock_ok, recovery_text, threshold
 from fleetchaos.reports.model import RunReport
 
 
+def _when(started: object) -> str:
+    try:
+        return datetime.fromisoformat(str(started)).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    except ValueError:
+        return "unknown date"
+
+
 def render_markdown(report: RunReport) -> str:
-    s = report.summary
+    s, h = report.summary, report.header
     icon = {"pass": "✅", "fail": "❌"}.get(report.verdict, "⚠️")
-    out = [f"## {icon} fleetchaos: {s.get('title') or s.get('scenario')}", "",
-           f"Scenario `{s.get('scenario')}` · run `{s.get('run_id')}` · seed {s.get('seed')} · "
-           f"verdict **{report.verdict.upper()}**", "", report.headline(), "",
-           "| phase | window (s) | requests | 5xx | unlock ok | p95 ms | stranded |",
-           "|---|---|---:|---:|---:|---:|---:|"]
+    slos = s.get("slos", [])
+    held = sum(1 for x in slos if x.get("passed"))
+    planned = h.get("duration_s") or s.get("duration_s")
+    out = [f"## {icon} {report.verdict.upper()}: {s.get('title') or s.get('scenario')}", "",
+           f"**{held} of {len(slos)} SLOs held.** {report.headline()}", "",
+           "| | SLO | observed | threshold |", "|---|---|---:|---:|"]
+    for slo in slos:
+        out.append(f"| {'✅ PASS' if slo.get('passed') else '❌ FAIL'} | {slo['name']} | "
+                   f"{observed(slo)} | {threshold(slo)} |")
+    out += ["", f"Run `{s.get('run_id')}` of scenario `{s.get('scenario')}` · "
+                f"{_when(h.get('started_at') or s.get('started_at'))} · "
+                f"{report.run_end():.0f} s" + (f" of {float(planned):g} s planned" if planned else "")
+                + f" · seed {s.get('seed')}", "", "### Faults", ""]
+    faults = report.faults()
+    if faults:
+        out += ["| on (s) | off (s) | fault | |", "|---:|---:|---|---|"]
+        for f in faults:
+            out.append(f"| {f['start']:.1f} | {f['end']:.1f} | {f['label']} | "
+                       f"{'by hand' if f.get('manual') else 'scheduled'} |")
+    else:
+        out.append("No faults were injected.")
+    out += ["", f"Recovery: {recovery_text(s, short=True) or 'no fault to recover from'}.", "",
+            "### Phases", "",
+            "| phase | window (s) | requests | 5xx | unlock ok | p95 ms | stranded |",
+            "|---|---|---:|---:|---:|---:|---:|"]
     for p in s.get("phases", []):
         out.append(f"| {p['name']} | {p['start_s']:g}–{p['end_s']:g} | {num(p.get('requests'))} | "
                    f"{num(count_5xx(p.get('by_status')))} | {pct(phase_unlock_ok(p))} | "
                    f"{num(p.get('p95_ms'))} | {num(p.get('stranded'))} |")
-    out += ["", "| SLO | observed | threshold | |", "|---|---:|---:|---|"]
-    for slo in s.get("slos", []):
-        out.append(f"| {slo['name']} | {observed(slo)} | {threshold(slo)} | "
-                   f"{'✅' if slo.get('passed') else '❌'} |")
     d = s.get("drivers", {})
     out += ["", f"Drivers who needed to get in: {num(d.get('needing'))} — by app "
                 f"{num(d.get('app'))}, phone key {num(d.get('bluetooth'))}, key card "

@@ -5,7 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetchaos.scenarios.metrics import TELEMETRY_ACTIONS, UNLOCK_ACTIONS, ok_ratio, statuses_of
+from fleetchaos.reports.format import recovery_text
+from fleetchaos.reports.labels import record_label, step_label
+from fleetchaos.scenarios.metrics import (
+    CANARY_PREFIX,
+    TELEMETRY_ACTIONS,
+    UNLOCK_ACTIONS,
+    ok_ratio,
+    statuses_of,
+)
 from fleetchaos.scenarios.summary import build_summary
 
 
@@ -35,27 +43,98 @@ class RunReport:
     def verdict(self) -> str:
         return str(self.summary.get("verdict", "incomplete"))
 
-    def fault_windows(self) -> list[tuple[float, float, str]]:
-        """(start, end, label) for every timeline fault, for shading charts."""
-        out = []
-        for step in self.header.get("timeline", []):
-            if step.get("action") == "users":
+    def faults(self) -> list[dict[str, Any]]:
+        """Every fault as it really was: start, end, label, manual or scheduled.
+
+        Read from the journal's step records (a fired step opens a fault, the step record
+        with ``detail.rollback`` for the same step key closes it; ``on_s``/``off_s`` win
+        over ``t`` when the engine journals them). A journal without step records falls
+        back to the header's timeline (the planned windows).
+        """
+        run_end = self.run_end()
+        out: list[dict[str, Any]] = []
+        open_by_key: dict[str, dict[str, Any]] = {}
+        for rec in self.steps:
+            if rec.get("action") == "users":
                 continue
-            end = step.get("end_s") or self.header.get("duration_s") or step["at_s"]
-            spec = step.get("spec") or {}
-            label = step["action"]
-            if step["action"] == "toxic":
-                label = f"{spec.get('type')} on {spec.get('proxy')}"
-            elif step["action"] == "verbosity":
-                label = f"verbosity x{spec.get('level')} on {int(100 * spec.get('cohort', 1))}%"
-            elif step["action"] == "http_error":
-                label = f"http_error {spec.get('status', 500)} on {spec.get('proxy')}"
-            out.append((float(step["at_s"]), float(end), label))
+            key = str(rec.get("step"))
+            detail = rec.get("detail") or {}
+            if isinstance(detail, dict) and "rollback" in detail:
+                fault = open_by_key.pop(key, None)
+                if fault is not None:
+                    fault["end"] = float(rec.get("off_s", rec.get("t", run_end)))
+                    fault["ended_by"] = str(detail.get("rollback"))
+                    for extra in ("effect", "verdict"):
+                        if rec.get(extra) is not None:
+                            fault[extra] = rec[extra]
+                continue
+            if rec.get("action") == "toxic_remove":
+                continue
+            fault = {"start": float(rec.get("on_s", rec.get("t", 0.0))), "end": None,
+                     "label": record_label(rec), "manual": bool(rec.get("manual")),
+                     "step": key, "ended_by": None}
+            for extra in ("effect", "verdict"):
+                if rec.get(extra) is not None:
+                    fault[extra] = rec[extra]
+            out.append(fault)
+            open_by_key[key] = fault
+        if not out and not self.steps:
+            for step in self.header.get("timeline", []):
+                if step.get("action") == "users":
+                    continue
+                end = step.get("end_s") or self.header.get("duration_s") or step["at_s"]
+                out.append({"start": float(step["at_s"]), "end": float(end),
+                            "label": step_label(step.get("action"), step.get("spec")),
+                            "manual": False, "step": str(step.get("index")),
+                            "ended_by": "planned"})
+        for fault in out:
+            if fault["end"] is None:
+                fault["end"] = max(run_end, fault["start"])
+        return out
+
+    def run_end(self) -> float:
+        """The last moment the journal knows of (last sample, else the planned duration)."""
+        if self.samples:
+            return float(self.samples[-1].get("t", 0.0))
+        return float(self.header.get("duration_s") or 0.0)
+
+    def fault_windows(self) -> list[tuple[float, float, str]]:
+        """(start, end, label) for every fault, scheduled or by hand, for shading charts."""
+        return [(f["start"], f["end"], f["label"]) for f in self.faults()]
+
+    def phases(self) -> list[dict[str, Any]]:
+        return [p for p in self.header.get("phases") or [] if isinstance(p, dict)]
+
+    def api_actions(self) -> list[str]:
+        """The phone API's actions in the samples, unlock first, then by volume."""
+        volume: dict[str, int] = {}
+        for s in self.samples:
+            for action, a in (s.get("by_action") or {}).items():
+                if action not in TELEMETRY_ACTIONS:
+                    volume[action] = volume.get(action, 0) + int(a.get("requests", 0) or 0)
+        first = [a for a in ("unlock", f"{CANARY_PREFIX}unlock") if a in volume]
+        rest = sorted((a for a in volume if a not in first), key=lambda a: (-volume[a], a))
+        return first + rest
+
+    def action_series(self, actions: list[str]) -> dict[str, dict[str, list[Any]]]:
+        """Per action and per sample: p95 ms and success (2xx share); None when idle."""
+        out: dict[str, dict[str, list[Any]]] = {a: {"p95_ms": [], "success_ratio": [],
+                                                     "requests": []} for a in actions}
+        for s in self.samples:
+            by_action = s.get("by_action") or {}
+            for action in actions:
+                a = by_action.get(action) or {}
+                n = int(a.get("requests", 0) or 0)
+                ratio = ok_ratio({str(k): int(v) for k, v in (a.get("by_status") or {}).items()})
+                out[action]["requests"].append(n)
+                out[action]["p95_ms"].append(a.get("p95_ms") if n else None)
+                out[action]["success_ratio"].append(None if ratio is None else round(ratio, 4))
         return out
 
     def series(self) -> dict[str, list[Any]]:
         """Per-second series for charts."""
         t, rps, p95, err, unlock_ok, stranded, acked = [], [], [], [], [], [], []
+        tel_p95: list[Any] = []
         count = 0
         prev_acked = 0
         driver_times = sorted((d["t"], d.get("outcome")) for d in self.drivers)
@@ -69,6 +148,8 @@ class RunReport:
             err.append(round(sum(n for k, n in api.items() if k.startswith("5")) / total, 4)
                        if total else 0)
             p95.append(s.get("p95_ms"))
+            tel = by_action.get("telemetry") or {}
+            tel_p95.append(tel.get("p95_ms") if tel.get("requests") else None)
             ratio = ok_ratio(statuses_of(by_action, UNLOCK_ACTIONS))
             unlock_ok.append(None if ratio is None else round(ratio, 4))
             while i < len(driver_times) and driver_times[i][0] <= s["t"]:
@@ -80,7 +161,7 @@ class RunReport:
             prev_acked = now_acked
         return {"t": t, "requests_per_s": rps, "p95_ms": p95, "error_5xx_ratio": err,
                 "unlock_success_ratio": unlock_ok, "stranded_cumulative": stranded,
-                "telemetry_acked_per_s": acked}
+                "telemetry_acked_per_s": acked, "telemetry_p95_ms": tel_p95}
 
     def headline(self) -> str:
         """One sentence: what broke, when, how badly."""
@@ -100,6 +181,7 @@ class RunReport:
         drivers = s.get("drivers", {})
         parts.append(f"{stranded} of {drivers.get('needing', 0)} drivers stranded"
                      if stranded else "no driver stranded")
-        if s.get("recovery_s") is not None:
-            parts.append(f"unlocks recovered {s['recovery_s']:g} s after the last fault ended")
+        recovery = recovery_text(s)
+        if recovery is not None:
+            parts.append(recovery)
         return "; ".join(parts) + "."

@@ -10,7 +10,16 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from fleetchaos.reports.format import count_5xx, num, observed, pct, phase_unlock_ok, statuses, threshold
+from fleetchaos.reports.format import (
+    count_5xx,
+    num,
+    observed,
+    pct,
+    phase_unlock_ok,
+    recovery_text,
+    statuses,
+    threshold,
+)
 from fleetchaos.reports.model import RunReport
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "incomplete": "bold yellow"}
@@ -112,17 +121,21 @@ class TerminalReport:
         return t
 
     def _faults(self) -> Group | Text:
-        windows = self.report.fault_windows()
-        manual = [s for s in self.report.steps if s.get("manual")]
-        if not windows and not manual:
+        faults = self.report.faults()
+        if not faults:
             return Text("No faults were injected.", style="dim")
-        lines = [Text("Faults", style="bold italic")]
-        for start, end, label in windows:
-            lines.append(Text(f"  {start:>5g}-{end:<5g} s  {label}"))
-        for s in manual:
-            lines.append(Text(f"  {s['t']:>5.0f} s      by hand: {s['action']} {s.get('detail')}"))
-        rec = self.report.summary.get("recovery_s")
-        lines.append(Text(f"  recovery: {'not reached' if rec is None else f'{rec:g} s'}"))
+        lines = [Text("Faults (as they were really on)", style="bold italic")]
+        for f in faults:
+            how = "by hand  " if f.get("manual") else ""
+            line = Text(f"  {f['start']:>5.1f}-{f['end']:<5.1f} s  {how}{f['label']}")
+            effect = f.get("effect")
+            if isinstance(effect, dict) and effect:
+                line.append("  touched " + ", ".join(f"{k} {num(v)}" for k, v in effect.items()))
+            if f.get("verdict") == "no-effect":
+                line.append("  no effect", style="bold yellow")
+            lines.append(line)
+        rec = recovery_text(self.report.summary, short=True)
+        lines.append(Text(f"  recovery: {rec or 'not reached'}"))
         return Group(*lines)
 
 

@@ -16,6 +16,8 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from fleetchaos.reports.webui_guard import TOKEN_HEADER, guard_web_ui, print_banner, run_token
+
 TAB_KEY = "chaos"
 
 
@@ -51,8 +53,13 @@ PAGE_FILE = Path(__file__).parent / "static" / "chaos.html"
 
 
 def install(environment: Any) -> None:
-    """Add the Chaos tab and the /chaos endpoints to Locust's web UI."""
+    """Add the Chaos tab and the /chaos endpoints to Locust's web UI, behind the guard
+    (webui_guard: same-origin writes, Host check, the run's token on the Chaos API)."""
     web_ui = environment.web_ui
+    token, generated = run_token()
+    guard_web_ui(web_ui, token)
+    if generated:  # a plain `locust -f`: nobody else will print it (the CLI prints its own)
+        print_banner(f"http://{web_ui.host or '127.0.0.1'}:{web_ui.port}/", token)
     bp = Blueprint("fleetchaos_chaos", __name__, url_prefix="/chaos")
 
     def engine_or_404() -> Any:
@@ -83,6 +90,7 @@ def install(environment: Any) -> None:
         return Response(PAGE_FILE.read_text() % {
             "proxies": "".join(f"<option>{html.escape(p)}</option>" for p in proxies),
             "types": "".join(f"<option>{t}</option>" for t in TOXIC_TYPES),
+            "token": json.dumps(token), "token_header": json.dumps(TOKEN_HEADER),
         }, mimetype="text/html")
 
     @bp.route("/status")

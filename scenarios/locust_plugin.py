@@ -21,6 +21,9 @@ from fleetchaos.scenarios.schema import ScenarioError
 @events.init_command_line_parser.add_listener
 def _arguments(parser: Any) -> None:
     group = parser  # Locust's parser: include_in_web_ui / is_secret work only here
+    # The web UI drives faults: bind it to loopback unless the user names an address
+    # (`--web-host '*'` for every interface); see fleetchaos.reports.webui_guard.
+    parser.set_defaults(web_host="127.0.0.1")
     group.add_argument("--scenario", default="baseline", include_in_web_ui=True,
                        help="built-in scenario name or YAML path")
     group.add_argument("--target-profile", default="", include_in_web_ui=True,

@@ -51,6 +51,19 @@ def write_journal(path: Path, *, complete: bool = True) -> Path:
         if sec == 4:
             j.write("step", t=4.0, action="verbosity", step=0, phase="flood",
                     detail={"verbosity": 60, "cohort": 0.5}, manual=False)
+        if sec == 8:  # the engine's rollback: same step key, detail.rollback says why
+            j.write("step", t=8.0, action="verbosity", step="0", phase="recovery",
+                    detail={"verbosity": 1.0, "cohort": 1.0, "rollback": "duration ended"},
+                    manual=False)
+        if sec == 9:  # a fault added by hand in the web UI, removed by hand
+            j.write("step", t=9.0, action="toxic_add", step=1001, phase="recovery",
+                    detail={"proxy": "api", "name": "fleetchaos-r1234567-1001-latency",
+                            "type": "latency", "stream": "downstream", "toxicity": 1.0,
+                            "attributes": {"latency": 500}}, manual=True, until_s=None)
+        if sec == 10:
+            j.write("step", t=10.5, action="toxic_remove", step="1001", phase="recovery",
+                    detail={"name": "fleetchaos-r1234567-1001-latency",
+                            "rollback": "removed by hand"}, manual=False)
         if sec == 7:
             j.write("driver", t=7.0, phase="flood", outcome="stranded", time_to_access_s=None,
                     attempts=12, policy="fixed-1s", vin="5YJ3E1EA7KF000001", waited_s=15)

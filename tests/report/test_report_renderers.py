@@ -58,12 +58,67 @@ def test_summary_figures_come_from_the_samples(tmp_path):
 def test_junit_has_a_case_per_slo_and_failures_say_observed_vs_threshold(tmp_path):
     records = read_journal(write_journal(tmp_path / "j.jsonl"))
     write_all(records, junit=tmp_path / "junit.xml")
+    text = (tmp_path / "junit.xml").read_text()
     suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
     cases = suite.findall("testcase")
     assert suite.get("tests") == "2" and len(cases) == 2
     failures = [c.find("failure") for c in cases if c.find("failure") is not None]
     assert suite.get("failures") == str(len(failures)) == "2"
     assert all(re.search(r"observed .+, threshold [≥≤]", f.get("message")) for f in failures)
+    # the JUnit schema's suite attributes: when, where, how long; every case has a time
+    assert suite.get("timestamp") == "2026-01-01T00:00:00"
+    assert suite.get("hostname") and float(suite.get("time")) == 12.0
+    assert [float(c.get("time")) for c in cases] == [4.0, 12.0]  # the flood phase; "all"
+    assert '"None"' not in text and "recovery_s" not in text
+    props = {p.get("name"): p.get("value") for p in suite.iter("property")}
+    assert props["recovery"] and props["verdict"] == "fail"
+
+
+def test_junit_of_a_journal_without_start_or_recovery_never_says_none(tmp_path):
+    records = read_journal(write_journal(tmp_path / "j.jsonl", complete=False))
+    header = next(r for r in records if r["type"] == "header")
+    del header["started_at"]
+    write_all(records, junit=tmp_path / "junit.xml")
+    text = (tmp_path / "junit.xml").read_text()
+    suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    assert suite.get("errors") == "1" and suite.get("timestamp") and "None" not in text
+
+
+def test_markdown_says_pass_or_fail_first_then_when_faults_and_recovery(tmp_path):
+    records = read_journal(write_journal(tmp_path / "j.jsonl"))
+    md = __import__("fleetchaos.reports.markdown", fromlist=["x"]).render_markdown(
+        RunReport.from_records(records))
+    first = md.splitlines()[0]
+    assert first.startswith("## ❌ FAIL")
+    assert "0 of 2 SLOs held" in md
+    assert "2026-01-01 00:00:00" in md and "12 s of 12 s planned" in md
+    assert "| 4.0 | 8.0 | verbosity x60 on 50 % | scheduled |" in md
+    assert "| 9.0 | 10.5 | latency 500 ms on api | by hand |" in md
+    assert "Recovery: " in md and "None" not in md and "{" not in md
+
+
+def test_html_draws_phases_and_every_fault_on_every_time_axis(tmp_path):
+    records = read_journal(write_journal(tmp_path / "j.jsonl"))
+    write_all(records, html=tmp_path / "r.html")
+    page = (tmp_path / "r.html").read_text()
+    charts = re.findall(r"<figure>(.*?)</figure>", page, re.S)
+    assert len(charts) >= 5
+    for chart in charts:
+        for phase in ("baseline", "flood", "recovery"):
+            assert f"<title>phase {phase}:" in chart
+        assert "verbosity x60 on 50 %</text>" in chart
+        assert "by hand: latency 500 ms on api</text>" in chart
+    # the phone API per action (unlock first), apart from telemetry
+    titles = re.findall(r"<figcaption>(.*?) <small>", page)
+    assert titles[0] == "Timeline" and titles[1].startswith("Phone API success per action")
+    assert any(t.startswith("Telemetry p95") for t in titles)
+    api = page.split("Phone API p95 latency per action", 1)[1].split("</figure>", 1)[0]
+    assert "unlock at 5 s: 2,000 ms" in api and "telemetry at" not in api
+    # values on hover, the run's facts, labels never dicts
+    assert "<title>unlock at 5 s: 40% ratio</title>" in page
+    for fact in ("2026-01-01 00:00:00", "12 s of 12 s planned", "python 3.11", "r1234567"):
+        assert fact in page
+    assert "{&#x27;" not in page and "{'" not in page.split('id="chart-data"')[0]
 
 
 def test_html_is_self_contained_and_carries_its_chart_data(tmp_path):
@@ -76,9 +131,11 @@ def test_html_is_self_contained_and_carries_its_chart_data(tmp_path):
     data = json.loads(re.search(r'<script type="application/json" id="chart-data">(.*?)</script>',
                                 page, re.S).group(1))
     assert len(data["series"]["t"]) == 12
-    assert data["fault_windows"] == [[4.0, 8.0, "verbosity x60 on 50%"]]
+    assert data["fault_windows"] == [[4.0, 8.0, "verbosity x60 on 50 %"],
+                                     [9.0, 10.5, "latency 500 ms on api"]]
     assert max(data["series"]["error_5xx_ratio"]) > 0
     assert data["series"]["stranded_cumulative"][-1] == 1
+    assert data["actions"]["unlock"]["success_ratio"][5] == 0.4
     assert "| flood |" in (tmp_path / "r.md").read_text()
     assert json.loads((tmp_path / "s.json").read_text())["verdict"] == "fail"
 

@@ -1,103 +1,267 @@
-"""The web UI's Chaos tab: its endpoints over HTTP on a real Locust web UI, and the tab in
-headless Chromium (installed by `make test`'s set-up; skipped with the reason otherwise)."""
+"""The web UI's Chaos tab on a real Locust web UI process (real Flask/gevent server, real
+built-in Toxiproxy, real backend): who may drive it (webui_guard), its endpoints, and
+the tab and page in headless Chromium (installed by `make test`'s set-up; skipped with the
+reason otherwise)."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
 
+from fleetchaos.reports.webui_guard import TOKEN_HEADER
 from fleetchaos.scenarios.journal import read_journal
 
 REPO = Path(__file__).resolve().parents[2]
+EVIL = "http://evil.example"
 
 
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class WebUI:
+    base: str
+    port: int
+    journal: Path
+    stderr_lines: list[str] = field(default_factory=list)
+
+    def token(self, timeout: float = 30.0) -> str:
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            for line in list(self.stderr_lines):
+                found = re.search(r"Chaos API token: ([A-Za-z0-9_-]+)", line)
+                if found:
+                    return found.group(1)
+            time.sleep(0.1)
+        raise AssertionError(f"no token banner on stderr: {self.stderr_lines[-5:]}")
+
+    def same_origin(self, token: str | None = None) -> dict[str, str]:
+        """The headers a browser sends for the page's own fetch()."""
+        headers = {"Origin": self.base, "Sec-Fetch-Site": "same-origin"}
+        if token:
+            headers[TOKEN_HEADER] = token
+        return headers
+
+    def state(self) -> str:
+        return str(requests.get(f"{self.base}/stats/requests", timeout=10).json()["state"])
+
+    def wait_state(self, *states: str, timeout: float = 60.0) -> str:
+        deadline = time.time() + timeout
+        while (state := self.state()) not in states and time.time() < deadline:
+            time.sleep(0.3)
+        return state
+
+
+def start_web_ui(backend: Any, tmp_path: Path, *, autostart: bool
+                 ) -> tuple[subprocess.Popen[str], WebUI]:
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("TOXIPROXY_URL", "FLEETCHAOS_UI_TOKEN")}
+    env["FLEETCHAOS_ADMIN_TOKEN"] = "test-admin-token"
+    argv = [sys.executable, "-m", "locust", "-f", str(REPO / "locustfile.py"), "--host",
+            backend.url, "--scenario", "api-latency", "--web-port", str(port),
+            "--journal", str(tmp_path / "ui.jsonl"), "--loglevel", "WARNING"]
+    if autostart:
+        argv.append("--autostart")
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True, stdin=subprocess.DEVNULL)
+    ui = WebUI(f"http://127.0.0.1:{port}", port, tmp_path / "ui.jsonl")
+
+    def drain() -> None:
+        assert proc.stderr is not None
+        for line in proc.stderr:
+            ui.stderr_lines.append(line)
+
+    threading.Thread(target=drain, daemon=True).start()
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if requests.get(f"{ui.base}/", timeout=2).status_code == 200:
+                break
+        except requests.RequestException:
+            pass
+        assert proc.poll() is None, "".join(ui.stderr_lines[-20:])
+        time.sleep(0.2)
+    return proc, ui
+
+
+def stop_web_ui(proc: subprocess.Popen[str]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def wait_running(ui: WebUI, token: str, timeout: float = 60.0) -> dict[str, Any]:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            status = requests.get(f"{ui.base}/chaos/status", headers={TOKEN_HEADER: token},
+                                  timeout=5).json()
+            if status.get("elapsed_s", 0) > 0:
+                return dict(status)
+        except (requests.RequestException, ValueError):
+            pass
+        time.sleep(0.3)
+    raise AssertionError("the run did not start: " + "".join(ui.stderr_lines[-15:]))
+
+
+def toxics_on_toxiproxy(journal: Path) -> list[dict[str, Any]]:
+    header = next(r for r in read_journal(journal) if r["type"] == "header")
+    proxies = requests.get(f"{header['target']['toxiproxy_url']}/proxies", timeout=10).json()
+    return [t for p in proxies.values() for t in p.get("toxics", [])]
+
+
+@pytest.fixture
+def idle_web_ui(backend, tmp_path):
+    proc, ui = start_web_ui(backend, tmp_path, autostart=False)
+    try:
+        yield ui
+    finally:
+        stop_web_ui(proc)
 
 
 @pytest.fixture
 def web_ui(backend, tmp_path):
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "TOXIPROXY_URL"}
-    env["FLEETCHAOS_ADMIN_TOKEN"] = "test-admin-token"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "locust", "-f", str(REPO / "locustfile.py"), "--host", backend.url,
-         "--scenario", "api-latency", "--web-host", "127.0.0.1", "--web-port", str(port),
-         "--autostart", "--journal", str(tmp_path / "ui.jsonl"), "--loglevel", "WARNING"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        stdin=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
+    proc, ui = start_web_ui(backend, tmp_path, autostart=True)
     try:
-        deadline = time.time() + 30
-        while time.time() < deadline:
-            try:
-                if requests.get(f"{base}/chaos/status", timeout=2).json().get("elapsed_s", 0) > 0:
-                    break
-            except (requests.RequestException, ValueError):
-                pass
-            time.sleep(0.3)
-        yield base, tmp_path / "ui.jsonl"
+        wait_running(ui, ui.token())
+        yield ui
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
+        stop_web_ui(proc)
     # SIGTERM on a web UI run still rolls back and stops the built-in Toxiproxy it started
-    assert any(r["type"] == "cleanup" for r in read_journal(tmp_path / "ui.jsonl"))
+    assert any(r["type"] == "cleanup" for r in read_journal(ui.journal))
+
+
+@pytest.mark.slow
+def test_other_pages_cannot_start_stop_or_inject_but_the_page_itself_can(idle_web_ui):
+    """Issue 17 item 2: Locust's UI installs flask-cors with defaults (every Origin echoed)
+    and has no Host check, so any web page could POST /swarm or /chaos/toxic."""
+    ui = idle_web_ui
+    token = ui.token()
+    form = {"user_count": "5", "spawn_rate": "5", "host": "http://evil.example"}
+    # a page on another site: plain form POST (no preflight), and a fetch with Sec-Fetch-Site
+    for headers in ({"Origin": EVIL}, {"Sec-Fetch-Site": "cross-site"}, {"Origin": "null"},
+                    {"Referer": f"{EVIL}/attack.html"}):
+        refused = requests.post(f"{ui.base}/swarm", data=form, headers=headers, timeout=10)
+        assert refused.status_code == 403, headers
+        assert "refused" in refused.json()["error"]
+    # DNS rebinding: the attacker's name resolves to 127.0.0.1, so Host is the attacker's
+    rebound = {"Host": f"evil.example:{ui.port}"}
+    assert requests.get(f"{ui.base}/", headers=rebound, timeout=10).status_code == 403
+    assert requests.get(f"{ui.base}/chaos/", headers=rebound, timeout=10).status_code == 403
+    assert requests.post(f"{ui.base}/swarm", data=form, timeout=10,
+                         headers={**rebound, "Origin": f"http://evil.example:{ui.port}"}
+                         ).status_code == 403
+    # CORS: no Origin is echoed, on a plain read or on a preflight
+    read = requests.get(f"{ui.base}/stats/requests", headers={"Origin": EVIL}, timeout=10)
+    pre = requests.options(f"{ui.base}/chaos/toxic", timeout=10, headers={
+        "Origin": EVIL, "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": f"content-type,{TOKEN_HEADER}"})
+    for answer in (read, pre):
+        assert not [h for h in answer.headers if h.lower().startswith("access-control-")]
+    assert ui.state() == "ready"  # nothing started
+
+    # the page's own request starts the run
+    started = requests.post(f"{ui.base}/swarm", data={"user_count": "5", "spawn_rate": "5"},
+                            headers=ui.same_origin(), timeout=10)
+    assert started.status_code == 200 and started.json()["success"] is True
+    wait_running(ui, token)
+
+    toxic = {"proxy": "api", "type": "timeout", "attributes": {"timeout": 0}}
+    for headers in ({"Origin": EVIL, TOKEN_HEADER: token},          # right token, wrong site
+                    {"Origin": EVIL, "Content-Type": "text/plain"},  # no-preflight form
+                    ui.same_origin(),                                # the site, no token
+                    ui.same_origin("wrong-token"), {}):
+        refused = requests.post(f"{ui.base}/chaos/toxic", json=toxic, headers=headers,
+                                timeout=10)
+        assert refused.status_code == 403, headers
+    assert requests.get(f"{ui.base}/chaos/status", timeout=10).status_code == 403  # no token
+    status = requests.get(f"{ui.base}/chaos/status", headers={TOKEN_HEADER: token},
+                          timeout=10).json()
+    assert status["active_faults"] == [] and toxics_on_toxiproxy(ui.journal) == []
+    assert not [r for r in read_journal(ui.journal) if r["type"] == "step" and r.get("manual")]
+
+    # a cross-site stop is refused: the run goes on; the page's own stop works
+    assert requests.post(f"{ui.base}/stop", headers={"Origin": EVIL}, timeout=10
+                         ).status_code == 403
+    assert requests.post(f"{ui.base}/stats/reset", headers={"Sec-Fetch-Site": "same-site"},
+                         timeout=10).status_code == 403
+    assert ui.wait_state("running", "spawning") in ("running", "spawning")
+    added = requests.post(f"{ui.base}/chaos/toxic", json=toxic, headers=ui.same_origin(token),
+                          timeout=10)
+    assert added.status_code == 200, added.text
+    assert [t["type"] for t in toxics_on_toxiproxy(ui.journal)] == ["timeout"]
+    assert requests.post(f"{ui.base}/stop", headers=ui.same_origin(), timeout=10
+                         ).status_code == 200
+    assert ui.wait_state("stopped") == "stopped"
 
 
 @pytest.mark.slow
 def test_chaos_endpoints_inject_and_remove_by_hand(web_ui):
-    base, journal = web_ui
-    status = requests.get(f"{base}/chaos/status").json()
+    ui = web_ui
+    h = ui.same_origin(ui.token())
+    status = requests.get(f"{ui.base}/chaos/status", headers=h).json()
     assert status["scenario"] == "api-latency" and set(status["proxies"]) == {"api", "telemetry"}
-    added = requests.post(f"{base}/chaos/toxic", json={"proxy": "api", "type": "latency",
-                                                        "attributes": {"latency": 40}})
+    added = requests.post(f"{ui.base}/chaos/toxic", headers=h,
+                          json={"proxy": "api", "type": "latency", "attributes": {"latency": 40}})
     assert added.status_code == 200 and added.json()["manual"] is True
     name = added.json()["detail"]["name"]
-    assert [f["name"] for f in requests.get(f"{base}/chaos/status").json()["active_faults"]] == [name]
-    bad = requests.post(f"{base}/chaos/toxic", json={"proxy": "nowhere", "type": "latency"})
+    assert [f["name"] for f in requests.get(f"{ui.base}/chaos/status", headers=h
+                                            ).json()["active_faults"]] == [name]
+    bad = requests.post(f"{ui.base}/chaos/toxic", headers=h,
+                        json={"proxy": "nowhere", "type": "latency"})
     assert bad.status_code == 400 and "proxies" in bad.json()["error"]
-    assert requests.delete(f"{base}/chaos/toxic/{name}").json() == {"removed": name}
-    assert requests.post(f"{base}/chaos/verbosity", json={"level": 3, "cohort": 0.5}
-                         ).status_code == 200
-    rows = requests.get(f"{base}/stats/requests").json()["extended_stats"][0]
+    assert requests.delete(f"{ui.base}/chaos/toxic/{name}", headers=h).json() == {"removed": name}
+    assert requests.post(f"{ui.base}/chaos/verbosity", json={"level": 3, "cohort": 0.5},
+                         headers=h).status_code == 200
+    rows = requests.get(f"{ui.base}/stats/requests").json()["extended_stats"][0]
     assert rows["key"] == "chaos" and any(r["item"] == "scenario" for r in rows["data"])
-    manual = [r for r in read_journal(journal) if r["type"] == "step" and r.get("manual")]
+    manual = [r for r in read_journal(ui.journal) if r["type"] == "step" and r.get("manual")
+              and r["action"] != "toxic_remove"]  # a removal by hand may be journaled as manual
     assert [r["action"] for r in manual] == ["toxic_add", "verbosity"]
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}",
+             "--virtual-time-budget=4000"]
+    return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=90)
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make test installs it)")
 def test_chaos_tab_and_page_render_in_chromium(web_ui, tmp_path):
-    base, _ = web_ui
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}", "--virtual-time-budget=4000"]
-    dom = subprocess.run([CHROMIUM, *flags, "--dump-dom", f"{base}/?tab=chaos"],
-                         capture_output=True, text=True, timeout=60).stdout
+    ui = web_ui
+    dom = chromium(tmp_path, "--dump-dom", f"{ui.base}/?tab=chaos").stdout
     assert "Chaos" in dom
-    page = subprocess.run([CHROMIUM, *flags, "--dump-dom", f"{base}/chaos/"],
-                          capture_output=True, text=True, timeout=60).stdout
-    assert "api-latency" in page or "API latency" in page
+    # the page's own fetch() carries the embedded token: the status it loads is on the page
+    page = chromium(tmp_path, "--dump-dom", f"{ui.base}/chaos/").stdout
+    assert "API latency" in page or "api-latency" in page
+    assert "needs this run's token" not in page
     shot = tmp_path / "chaos.png"
-    subprocess.run([CHROMIUM, *flags, f"--screenshot={shot}", "--window-size=1200,900",
-                    f"{base}/?tab=chaos"], capture_output=True, timeout=60)
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,900", f"{ui.base}/?tab=chaos")
     assert shot.exists() and shot.stat().st_size > 5000
