@@ -17,7 +17,9 @@ class JournalWriter:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = self.path.open("a", encoding="utf-8")
+        # Never appended to: a second run on the same path would report the first run's
+        # records. FileExistsError tells the caller (exit 2 before anything starts).
+        self._fh = self.path.open("x", encoding="utf-8")
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self.t0 = time.monotonic()

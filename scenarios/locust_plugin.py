@@ -62,11 +62,21 @@ def _create_engine(environment: Any, **_: Any) -> None:
     except ScenarioError as exc:
         print(f"fleetchaos: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
-    engine = Engine(environment, scenario, run_id=opts.run_id or None,
-                    journal_path=opts.journal or None, admin_token=opts.admin_token or None,
-                    allow_remote=opts.allow_remote, seed=opts.seed,
-                    outputs={"summary": opts.summary or None, "junit": opts.junit or None,
-                             "html": opts.html_report or None, "markdown": opts.markdown or None})
+    try:
+        engine = Engine(environment, scenario, run_id=opts.run_id or None,
+                        journal_path=opts.journal or None, admin_token=opts.admin_token or None,
+                        allow_remote=opts.allow_remote, seed=opts.seed,
+                        outputs={"summary": opts.summary or None, "junit": opts.junit or None,
+                                 "html": opts.html_report or None,
+                                 "markdown": opts.markdown or None})
+    except FileExistsError as exc:
+        print(f"fleetchaos: error: --journal {exc.filename}: exists; a journal is never "
+              "appended to (remove it or name a new file)", file=sys.stderr, flush=True)
+        sys.exit(2)
+    except OSError as exc:
+        print(f"fleetchaos: error: --journal {exc.filename}: cannot create: {exc.strerror}",
+              file=sys.stderr, flush=True)
+        sys.exit(2)
     setattr(environment, ENGINE_ATTR, engine)
     atexit.register(engine.finish, "process exit")
 

@@ -7,9 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fleetchaos.fleet_sim.config import CANARY_KEYS, RETRY_POLICIES, FleetConfig
+from fleetchaos.scenarios.checker import Checker
+from fleetchaos.scenarios.checker import ScenarioError as ScenarioError  # re-exported
+from fleetchaos.scenarios.steps import STEPS, ParseContext, StepSpec
+from fleetchaos.scenarios.steps.toxic import TOXIC_ATTRIBUTES
+
+_ORDER = ("users", "verbosity", "toxic", "proxy_down", "http_error", "backend_knob")
+
 STREAMS = ("upstream", "downstream")
-TOXIC_TYPES = ("latency", "bandwidth", "slow_close", "timeout", "reset_peer", "slicer",
-               "limit_data", "noop")
+TOXIC_TYPES = tuple(TOXIC_ATTRIBUTES)
 EXTENSION_TOXICS = ("http_error",)
 METRICS = {
     "unlock_success_ratio": "share of unlock/remote-start requests answered 2xx",
@@ -23,11 +30,9 @@ METRICS = {
 }
 FLEET_KEYS = {"cars", "drivers", "profile", "retry_policy", "patience_s", "need_interval_s",
               "verbosity", "cohort", "fallbacks", "telemetry", "spawn_rate", "canary"}
-STEP_ACTIONS = ("users", "verbosity", "toxic", "proxy_down", "http_error", "backend_knob")
-
-
-class ScenarioError(ValueError):
-    """A scenario file is wrong; the message is what the user sees (exit code 2)."""
+# The YAML keys of the step plug-ins (scenarios/steps/), in the order error messages list them.
+STEP_ACTIONS = tuple(sorted(STEPS, key=lambda a: (_ORDER.index(a) if a in _ORDER else 99, a)))
+MAX_DURATION_S = 7 * 86400.0
 
 
 @dataclass(frozen=True)
@@ -43,11 +48,21 @@ class Step:
     at_s: float
     duration_s: float | None
     action: str
-    spec: dict[str, Any]
+    spec: StepSpec
 
     @property
     def end_s(self) -> float | None:
         return None if self.duration_s is None else self.at_s + self.duration_s
+
+    @property
+    def label(self) -> str:
+        return self.spec.label()
+
+    def to_json(self) -> dict[str, Any]:
+        """The step as the journal header lists it (the shape reports read)."""
+        return {"index": self.index, "at_s": self.at_s, "duration_s": self.duration_s,
+                "end_s": self.end_s, "action": self.action, "spec": self.spec.to_json(),
+                "label": self.label, "fault": self.spec.fault}
 
 
 @dataclass(frozen=True)
@@ -86,7 +101,7 @@ class Scenario:
         return str(path)
 
     def extensions_needed(self) -> set[str]:
-        return {"http_error"} if any(s.action == "http_error" for s in self.timeline) else set()
+        return {s.spec.extension for s in self.timeline if s.spec.extension}
 
     def phase_at(self, t: float) -> str:
         for phase in self.phases:
@@ -95,41 +110,7 @@ class Scenario:
         return self.phases[-1].name if self.phases and t >= self.phases[-1].end_s else ""
 
 
-class _V:
-    def __init__(self, source: str, lines: dict[str, int]) -> None:
-        self.source, self.lines = source, lines
-
-    def fail(self, key: str, expected: str) -> ScenarioError:
-        probe, line = key, self.lines.get(key)
-        while line is None and "." in probe:  # a key added by --set: the nearest parent's line
-            probe = probe.rsplit(".", 1)[0]
-            line = self.lines.get(probe)
-        where = f"{self.source}:{line}" if line else self.source
-        return ScenarioError(f"{where}: {key}: expected {expected}")
-
-    def mapping(self, value: Any, key: str, allowed: set[str] | None = None) -> dict[str, Any]:
-        if not isinstance(value, dict):
-            raise self.fail(key, "a mapping")
-        if allowed is not None:
-            for k in value:
-                if k not in allowed:
-                    raise self.fail(f"{key}.{k}" if key else k,
-                                    f"one of {', '.join(sorted(allowed))} (unknown key {k!r})")
-        return value
-
-    def number(self, value: Any, key: str, *, minimum: float = 0.0,
-               maximum: float | None = None) -> float:
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise self.fail(key, "a number")
-        if value < minimum or (maximum is not None and value > maximum):
-            bound = f" and <= {maximum}" if maximum is not None else ""
-            raise self.fail(key, f"a number >= {minimum}{bound}, got {value}")
-        return float(value)
-
-    def text(self, value: Any, key: str) -> str:
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(key, "a non-empty string")
-        return value
+_V = Checker  # the old private name, kept for callers outside this package
 
 
 TOP_KEYS = {"title", "description", "seed", "duration", "fleet", "proxies", "phases",
@@ -137,19 +118,16 @@ TOP_KEYS = {"title", "description", "seed", "duration", "fleet", "proxies", "pha
 
 
 def validate(data: Any, source: str, lines: dict[str, int], name: str) -> Scenario:
-    v = _V(source, lines)
+    v = Checker(source, lines)
     data = v.mapping(data, "", TOP_KEYS)
+    v.finite_everywhere(data)  # .nan / .inf anywhere: refused with the key that holds it
     title = v.text(data.get("title"), "title")
     description = str(data.get("description") or "")
     seed = data.get("seed", 2021)
-    if isinstance(seed, bool) or not isinstance(seed, int):
-        raise v.fail("seed", "a whole number")
-    duration = v.number(data.get("duration"), "duration", minimum=1)
-    fleet = dict(v.mapping(data.get("fleet") or {}, "fleet", FLEET_KEYS))
-    for key in ("cars", "drivers"):
-        if key in fleet and (isinstance(fleet[key], bool) or not isinstance(fleet[key], int)
-                             or not 0 <= fleet[key] <= 1_000_000):
-            raise v.fail(f"fleet.{key}", "a whole number between 0 and 1000000")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise v.fail("seed", "a whole number between 0 and 2^63")
+    duration = v.number(data.get("duration"), "duration", minimum=1, maximum=MAX_DURATION_S)
+    fleet = _fleet(v, data.get("fleet"))
     proxies_raw = v.mapping(data.get("proxies") or {"api": "backend", "telemetry": "backend"},
                             "proxies")
     proxies = {}
@@ -161,10 +139,10 @@ def validate(data: Any, source: str, lines: dict[str, int], name: str) -> Scenar
         if needed not in proxies:
             raise v.fail(f"proxies.{needed}", "a proxy named api (phones) and telemetry (cars)")
     phases = _phases(v, data.get("phases"), duration)
-    timeline = [_step(v, i, s, proxies, duration)
-                for i, s in enumerate(data.get("timeline") or [])]
     if not isinstance(data.get("timeline") or [], list):
         raise v.fail("timeline", "a list of steps")
+    timeline = [parse_step(v, i, s, proxies, duration)
+                for i, s in enumerate(data.get("timeline") or [])]
     slos = _slos(v, data.get("slos") or [], phases, "slos")
     slos += _steady_state(v, data.get("steady_state"), phases)
     return Scenario(name=name, source=source, title=title, description=description, seed=seed,
@@ -173,7 +151,7 @@ def validate(data: Any, source: str, lines: dict[str, int], name: str) -> Scenar
                     raw=data)
 
 
-def _phases(v: _V, raw: Any, duration: float) -> list[Phase]:
+def _phases(v: Checker, raw: Any, duration: float) -> list[Phase]:
     if raw is None:
         return [Phase("run", 0.0, duration)]
     if not isinstance(raw, list) or not raw:
@@ -197,69 +175,86 @@ def _phases(v: _V, raw: Any, duration: float) -> list[Phase]:
     return out
 
 
-def _step(v: _V, i: int, raw: Any, proxies: dict[str, str], duration: float) -> Step:
+def _fleet(v: Checker, raw: Any) -> dict[str, Any]:
+    """The fleet section, checked as the fleet itself will check it when the run starts."""
+    fleet = dict(v.mapping(raw or {}, "fleet", FLEET_KEYS))
+    for key in ("cars", "drivers"):
+        if key in fleet:
+            v.whole(fleet[key], f"fleet.{key}")
+    if "spawn_rate" in fleet:
+        v.number(fleet["spawn_rate"], "fleet.spawn_rate", minimum=0.01, maximum=100_000)
+    if "profile" in fleet:
+        v.text(fleet["profile"], "fleet.profile")
+    if "retry_policy" in fleet:
+        v.choice(fleet["retry_policy"], "fleet.retry_policy", RETRY_POLICIES)
+    for key in ("patience_s", "need_interval_s"):
+        if key in fleet:
+            v.number(fleet[key], f"fleet.{key}", minimum=0.001, maximum=MAX_DURATION_S)
+    if "verbosity" in fleet:
+        v.number(fleet["verbosity"], "fleet.verbosity", minimum=0.01, maximum=1000)
+    if "cohort" in fleet:
+        v.number(fleet["cohort"], "fleet.cohort", maximum=1)
+    if "fallbacks" in fleet:
+        for key, share in v.mapping(fleet["fallbacks"], "fleet.fallbacks").items():
+            v.number(share, f"fleet.fallbacks.{key}", maximum=1)
+    if "telemetry" in fleet:
+        v.mapping(fleet["telemetry"], "fleet.telemetry")
+    if "canary" in fleet:
+        _canary(v, fleet["canary"])
+    try:  # whatever else the fleet would refuse when the run starts, refuse it now
+        FleetConfig().merged({k: val for k, val in fleet.items() if k != "spawn_rate"})
+    except (ValueError, TypeError) as exc:
+        raise v.fail("fleet", f"settings the fleet accepts: {exc}") from None
+    return fleet
+
+
+def _canary(v: Checker, raw: Any) -> None:
+    """``fleet.canary``: the fixed-rate probe (fleet_sim/canary.py, docs/fleet.md)."""
+    canary = v.mapping(raw, "fleet.canary", CANARY_KEYS)
+    if "count" in canary:
+        v.whole(canary["count"], "fleet.canary.count", maximum=10)
+    if "actions" in canary:
+        actions = canary["actions"]
+        if isinstance(actions, str):
+            actions = [actions]
+        if not isinstance(actions, list) or not actions:
+            raise v.fail("fleet.canary.actions", "a non-empty list of profile action names")
+        for i, action in enumerate(actions):
+            v.text(action, f"fleet.canary.actions.{i}")
+    if "interval_s" in canary:
+        v.number(canary["interval_s"], "fleet.canary.interval_s", minimum=0.05, maximum=60)
+    if "window_s" in canary:
+        v.number(canary["window_s"], "fleet.canary.window_s", minimum=1, maximum=600)
+    if canary.get("recovered_ratio") is not None:
+        v.number(canary["recovered_ratio"], "fleet.canary.recovered_ratio", minimum=0.001,
+                 maximum=1)
+
+
+def parse_step(v: Checker, i: int, raw: Any, proxies: dict[str, str], duration: float) -> Step:
+    """One timeline entry: ``at``, optional ``duration`` and exactly one step action."""
     key = f"timeline.{i}"
     raw = v.mapping(raw, key, {"at", "duration", *STEP_ACTIONS})
     at = v.number(raw.get("at"), f"{key}.at")
     if at >= duration:
-        raise v.fail(f"{key}.at", f"a time before the scenario ends ({duration})")
+        raise v.fail(f"{key}.at", f"a time before the scenario ends ({duration:g})")
     dur = raw.get("duration")
-    dur_s = None if dur is None else v.number(dur, f"{key}.duration", minimum=0.001)
+    dur_s = None if dur is None else v.number(dur, f"{key}.duration", minimum=0.001,
+                                              maximum=MAX_DURATION_S)
     actions = [a for a in STEP_ACTIONS if a in raw]
     if len(actions) != 1:
         raise v.fail(key, f"exactly one action among {', '.join(STEP_ACTIONS)}")
     action = actions[0]
-    spec = raw[action]
-    akey = f"{key}.{action}"
-    if action == "users":
-        spec = v.mapping(spec, akey, {"cars", "drivers"})
-        for k, val in spec.items():
-            v.number(val, f"{akey}.{k}", maximum=1_000_000)
-    elif action == "verbosity":
-        if isinstance(spec, int | float) and not isinstance(spec, bool):
-            spec = {"level": spec}
-        spec = v.mapping(spec, akey, {"level", "cohort"})
-        v.number(spec.get("level"), f"{akey}.level", minimum=0.01, maximum=1000)
-        v.number(spec.get("cohort", 1.0), f"{akey}.cohort", maximum=1)
-    elif action in ("toxic", "http_error"):
-        allowed = {"proxy", "type", "stream", "toxicity", "attributes"}
-        if action == "http_error":
-            allowed = {"proxy", "share", "status", "method", "path", "body", "headers", "toxicity"}
-        spec = dict(v.mapping(spec, akey, allowed))
-        proxy = spec.get("proxy")
-        if proxy not in proxies:
-            raise v.fail(f"{akey}.proxy", f"one of the proxies ({', '.join(proxies)})")
-        if action == "toxic":
-            if spec.get("type") not in TOXIC_TYPES:
-                hint = " (http_error is its own step: http_error: {...})" \
-                    if spec.get("type") == "http_error" else ""
-                raise v.fail(f"{akey}.type", f"one of {', '.join(TOXIC_TYPES)}{hint}")
-            spec.setdefault("stream", "downstream")
-            attrs = v.mapping(spec.get("attributes") or {}, f"{akey}.attributes")
-            for k, val in attrs.items():
-                v.number(val, f"{akey}.attributes.{k}", maximum=1e9)
-            spec["attributes"] = attrs
-        else:
-            v.number(spec.get("share", 1.0), f"{akey}.share", maximum=1)
-            status = spec.get("status", 500)
-            if isinstance(status, bool) or not isinstance(status, int) or not 100 <= status <= 599:
-                raise v.fail(f"{akey}.status", "an HTTP status code (100-599)")
-        if spec.get("stream", "downstream") not in STREAMS:
-            raise v.fail(f"{akey}.stream", "upstream or downstream")
-        v.number(spec.get("toxicity", 1.0), f"{akey}.toxicity", maximum=1)
-    elif action == "proxy_down":
-        if spec not in proxies:
-            raise v.fail(akey, f"one of the proxies ({', '.join(proxies)})")
-        spec = {"proxy": spec}
-    elif action == "backend_knob":
-        spec = v.mapping(spec, akey)
-        for k, val in spec.items():
-            if not isinstance(val, int | float | str) or isinstance(val, bool):
-                raise v.fail(f"{akey}.{k}", "a number or a string")
+    spec = STEPS[action].parse(v, f"{key}.{action}", raw[action],
+                               ParseContext(proxies=proxies, duration_s=duration))
+    if dur_s is not None and not spec.fault:
+        raise v.fail(f"{key}.duration", f"no duration: {action} is not rolled back")
     return Step(index=i, at_s=at, duration_s=dur_s, action=action, spec=spec)
 
 
-def _slos(v: _V, raw: Any, phases: list[Phase], base: str) -> list[Slo]:
+_step = parse_step  # the old private name
+
+
+def _slos(v: Checker, raw: Any, phases: list[Phase], base: str) -> list[Slo]:
     if not isinstance(raw, list):
         raise v.fail(base, "a list of {metric, phase, min|max}")
     names = {p.name for p in phases} | {"all"}
@@ -283,7 +278,7 @@ def _slos(v: _V, raw: Any, phases: list[Phase], base: str) -> list[Slo]:
     return out
 
 
-def _steady_state(v: _V, raw: Any, phases: list[Phase]) -> list[Slo]:
+def _steady_state(v: Checker, raw: Any, phases: list[Phase]) -> list[Slo]:
     """The hypothesis holds before and after the faults: the first and the last phase."""
     if raw is None:
         return []

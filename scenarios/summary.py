@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fleetchaos.scenarios.effects import fault_effects, no_effect
 from fleetchaos.scenarios.metrics import (
     UNLOCK_ACTIONS,
     is_fleet_api,
@@ -133,6 +134,10 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     complete = cleanup is not None
     verdict = ("pass" if all(s["passed"] for s in slos_out) else "fail") if complete \
         else "incomplete"
+    faults = fault_effects(records)
+    untouched = no_effect(faults)
+    if complete and untouched:
+        verdict = "no-effect"  # a fault touched nothing: the SLOs prove nothing either way
     last_t = records[-1]["t"] if records else 0.0
     return {
         "scenario": header.get("scenario"), "title": header.get("title"),
@@ -145,6 +150,7 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
         "recovery": recovery,
         "recovery_s": recovery.get("seconds") if recovery["status"] == "recovered" else None,
         "faults_left": len(cleanup.get("left", [])) if cleanup else None,
+        "faults": faults, "no_effect": untouched,
         "totals": {"requests": whole["requests"], "failures": whole["failures"],
                    "by_status": whole["by_status"], "telemetry": whole["telemetry"]},
     }

@@ -82,7 +82,7 @@ def test_overrides_env_and_time_scale(tmp_path):
                                        "fleet.retry_policy=retry-budget"],
                       time_scale=0.5, env={"FLEET_CARS": "40"})
     assert s.fleet == {"cars": 40, "drivers": 7, "retry_policy": "retry-budget"}
-    assert s.timeline[0].spec["attributes"]["latency"] == 250
+    assert s.timeline[0].spec.attributes["latency"] == 250
     assert (s.duration_s, s.timeline[0].at_s, s.timeline[0].duration_s) == (15, 5, 5)
     assert [(p.start_s, p.end_s) for p in s.phases] == [(0, 5), (5, 10), (10, 15)]
     with pytest.raises(ScenarioError, match="FLEET_CARS is not set"):

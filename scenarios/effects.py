@@ -1,0 +1,38 @@
+"""What each fault touched, from the journal: the rollback record of every fault carries
+its real on/off times and its ``effect`` (counted while it was on, by its step plug-in).
+
+A scheduled fault that touched nothing (an ``http_error`` aimed at a path the backend
+does not have, a verbosity change on an empty cohort) makes the run's verdict
+``no-effect``: the scenario did not test what it says, so its SLOs prove nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def fault_effects(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One entry per fault that was rolled back: label, on/off times, what it touched."""
+    out = []
+    for r in records:
+        if r.get("type") != "step" or "off_s" not in r or r.get("fault") is False:
+            continue
+        effect = r.get("effect") or {}
+        out.append({"step": r.get("step"), "label": r.get("label") or r.get("action"),
+                    "manual": bool(r.get("manual")), "on_s": r.get("on_s"),
+                    "off_s": r.get("off_s"), "touched": effect.get("count"),
+                    "what": effect.get("what"), "could_match": effect.get("could_match")})
+    return out
+
+
+def no_effect(faults: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Scheduled faults whose count is known and zero, each with a one-line message."""
+    out = []
+    for f in faults:
+        if f["manual"] or f["touched"] != 0:
+            continue
+        window = f"{float(f['on_s']):g}-{float(f['off_s']):g} s"
+        could = f" (it could have matched {f['could_match']})" if f.get("could_match") else ""
+        out.append({**f, "message": f"fault {f['label']!r} at {window} touched nothing: "
+                                    f"0 {f['what']}{could}"})
+    return out

@@ -1,0 +1,224 @@
+"""Setting a run up before its clock starts: Toxiproxy (the user's or the built-in one),
+the run's proxies, the fleet's configuration and registration, the journal header.
+
+Split from the engine so the engine's clock, journal and rollback can be tested with
+fakes (``Prepared`` is everything the engine needs afterwards). Anything wrong here
+is a set-up failure (exit 2); whatever was started or created is removed again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import platform
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from fleetchaos.common.loopback import TargetNotAllowed, check_loopback
+from fleetchaos.scenarios.journal import JournalWriter
+from fleetchaos.scenarios.schema import Scenario
+from fleetchaos.scenarios.steps.base import StepEnv
+
+
+class SetupError(RuntimeError):
+    """The run cannot start (unreachable Toxiproxy, missing extension, ...): exit code 2."""
+
+
+@dataclass
+class Prepared:
+    """A run that is set up: what the engine drives from now on."""
+
+    env: StepEnv  # the steps' collaborators
+    listen: dict[str, str]  # scenario proxy -> host:port it listens on
+    sample: Callable[[], dict[str, Any]]  # the last second's figures, for a journal sample
+    latest_fleet: Callable[[], dict[str, Any]]  # the fleet gauges of the last sample
+    user_count: Callable[[], int]
+    user_classes: Callable[[], list[Any]]  # what the load shape hands Locust
+    spawn_rate: float
+    cleanup: Callable[[], tuple[list[str], list[str]]]  # remove the run's marked names: (removed, left)
+    stop: Callable[[], None]  # stop what set-up started (the built-in Toxiproxy)
+    wall_t0: float = 0.0  # time.time() at t = 0 (drivers plan their needs from it)
+
+
+class RunSetup(Protocol):
+    def start(self, journal: JournalWriter) -> Prepared:
+        """Set the run up and write the journal header (t = 0); raise SetupError."""
+
+
+@dataclass
+class RunIdentity:
+    run_id: str
+    seed: int
+    admin_token: str | None = None
+    allow_remote: bool = False
+
+
+class LocustRunSetup:
+    """The set-up of a real run inside Locust's master (or local) process."""
+
+    def __init__(self, environment: Any, scenario: Scenario, run: RunIdentity) -> None:
+        self.environment = environment
+        self.scenario = scenario
+        self.run = run
+        self.builtin_toxiproxy: Any = None
+        self.faults: Any = None
+
+    def start(self, journal: JournalWriter) -> Prepared:
+        try:
+            return self._start(journal)
+        except BaseException:
+            self._undo_partial()
+            raise
+
+    def _undo_partial(self) -> None:
+        if self.faults is not None:
+            # Toxiproxy gone: the orchestrator's sweep or the next run cleans up.
+            with contextlib.suppress(Exception):
+                self.faults.remove_leftovers(run_id=self.run.run_id)
+        self._stop()
+
+    def _stop(self) -> None:
+        if self.builtin_toxiproxy is not None:
+            self.builtin_toxiproxy.stop()
+            self.builtin_toxiproxy = None
+
+    def _start(self, journal: JournalWriter) -> Prepared:
+        from fleetchaos.fleet_sim import knobs, stats
+        from fleetchaos.fleet_sim.canary import register_canary
+        from fleetchaos.fleet_sim.locust_users import fleet_user_classes, schedule_record
+        from fleetchaos.fleet_sim.profiles import ProfileError, load_profile
+        from fleetchaos.fleet_sim.registration import RegistrationError, register_fleet
+        from fleetchaos.scenarios.collaborators import HttpBackendAdmin, LocustFleet
+        from fleetchaos.scenarios.fault_control import FaultControl, marker
+        from fleetchaos.scenarios.sampler import Sampler
+        from fleetchaos.scenarios.steps.targeting import ProfileTargets, TargetError
+
+        scenario, run, environment = self.scenario, self.run, self.environment
+        host = environment.host
+        if not host:
+            raise SetupError("no backend: pass --host URL (the backend the proxies forward to)")
+        try:
+            check_loopback(host, what="backend --host", allow_remote=run.allow_remote)
+            url = os.environ.get("TOXIPROXY_URL")
+            if url:
+                check_loopback(url, what="TOXIPROXY_URL", allow_remote=run.allow_remote)
+        except TargetNotAllowed as exc:
+            raise SetupError(str(exc)) from None
+        try:
+            profile = load_profile(scenario.profile)
+        except ProfileError as exc:
+            raise SetupError(str(exc)) from None
+        targets = ProfileTargets(profile)
+        try:  # every fault aimed through the profile must find its request there
+            for step in scenario.timeline:
+                aimed = getattr(step.spec, "actions", ())
+                if aimed:
+                    targets.routes(aimed)
+        except TargetError as exc:
+            raise SetupError(f"{scenario.source}: {exc}") from None
+        if not url:
+            from fleetchaos import toxiproxy_server
+
+            self.builtin_toxiproxy = toxiproxy_server.run_in_subprocess(seed=run.seed)
+            url = self.builtin_toxiproxy.url
+        faults = self.faults = FaultControl(url)
+        if not faults.reachable():
+            raise SetupError(f"no Toxiproxy answers at {url}")
+        missing = scenario.extensions_needed() - faults.extensions()
+        if missing:
+            raise SetupError(
+                f"{scenario.source}: needs the {', '.join(sorted(missing))} extension, which "
+                f"the Toxiproxy at {url} lacks (a real Toxiproxy has no extensions); unset "
+                "TOXIPROXY_URL to use the built-in server")
+        leftovers = faults.remove_leftovers(keep_run=run.run_id)
+        backend = urlsplit(host)
+        default_port = 443 if backend.scheme == "https" else 80
+        backend_addr = f"{backend.hostname}:{backend.port or default_port}"
+        proxy_names: dict[str, str] = {}
+        listen: dict[str, str] = {}
+        for name, upstream in scenario.proxies.items():
+            target = backend_addr if upstream == "backend" else upstream
+            if upstream != "backend":
+                try:
+                    check_loopback(target, what=f"proxies.{name} upstream",
+                                   allow_remote=run.allow_remote)
+                except TargetNotAllowed as exc:
+                    raise SetupError(str(exc)) from None
+            proxy_names[name] = f"{marker(run.run_id)}{name}"
+            listen[name] = faults.create_proxy(proxy_names[name], target)
+        runner = environment.runner
+        fleet_settings = {k: v for k, v in scenario.fleet.items() if k != "spawn_rate"}
+        config = {**fleet_settings, "profile": scenario.profile, "seed": run.seed,
+                  "api_url": f"http://{listen['api']}",
+                  "telemetry_url": f"http://{listen['telemetry']}",
+                  "admin_url": host.rstrip("/"), "admin_token": run.admin_token,
+                  "workers": max(1, getattr(runner, "worker_count", 1) or 1)}
+        try:
+            applied = knobs.broadcast(environment, config)
+        except ValueError as exc:
+            raise SetupError(f"{scenario.source}: fleet: {exc}") from None
+        baseline = {"verbosity": applied.verbosity, "cohort": applied.cohort,
+                    "retry_policy": applied.retry_policy}
+        fleet = LocustFleet(environment, int(scenario.fleet.get("cars", 100)),
+                            int(scenario.fleet.get("drivers", 100)))
+        fleet.set_size(*fleet.size())
+        try:
+            registered = register_fleet(applied)
+            register_canary(applied)
+        except (RegistrationError, ValueError) as exc:
+            raise SetupError(str(exc)) from None
+        journal.t0 = time.monotonic()
+        wall_t0 = time.time()  # drivers plan their needs from it (same seed, same fleet)
+        applied = knobs.broadcast(environment, {"started_at": wall_t0})
+        cars, drivers = fleet.size()
+        journal.write("header", t=0.0, run_id=run.run_id, scenario=scenario.name,
+                      title=scenario.title, description=scenario.description,
+                      seed=run.seed, started_at=datetime.now(UTC).isoformat(),
+                      versions=versions(), source=scenario.source,
+                      target={"profile": scenario.profile, "host": host,
+                              "toxiproxy_url": url,
+                              "toxiproxy_server": "built-in"
+                              if self.builtin_toxiproxy
+                              or os.environ.get("FLEETCHAOS_TOXIPROXY_BUILTIN")
+                              else "external", "proxies": dict(listen)},
+                      fleet={"cars": cars, "drivers": drivers, "registered": registered,
+                             **{k: v for k, v in config.items()
+                                if k not in ("admin_token", "fallbacks", "telemetry")}},
+                      duration_s=scenario.duration_s,
+                      phases=[asdict(p) for p in scenario.phases],
+                      slos=[asdict(s) for s in scenario.slos],
+                      timeline=[s.to_json() for s in scenario.timeline],
+                      leftovers_removed=leftovers)
+        journal.write("schedule", t=0.0, **schedule_record(scenario, applied))
+        sampler = Sampler(environment, stats.snapshot)
+
+        def cleanup() -> tuple[list[str], list[str]]:
+            return faults.remove_leftovers(run_id=run.run_id), faults.marked(run.run_id)
+
+        env = StepEnv(faults=faults, fleet=fleet,
+                      backend=HttpBackendAdmin(host, run.admin_token), targets=targets,
+                      proxy_names=proxy_names, marker=marker(run.run_id),
+                      knob_baseline=baseline)
+        return Prepared(
+            env=env, listen=listen, sample=sampler.sample,
+            latest_fleet=lambda: sampler.latest_fleet,
+            user_count=lambda: environment.runner.user_count if environment.runner else 0,
+            user_classes=fleet_user_classes,
+            spawn_rate=float(scenario.fleet.get("spawn_rate", 200)),
+            cleanup=cleanup, stop=self._stop, wall_t0=wall_t0)
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": platform.python_version()}
+    for dist in ("fleetchaos", "locust", "toxiproxy-python"):
+        try:
+            out[dist] = version(dist)
+        except PackageNotFoundError:
+            out[dist] = "unknown"
+    return out

@@ -1,0 +1,129 @@
+"""``toxic: {proxy, type, stream, toxicity, attributes}``: one of Toxiproxy's own toxics.
+
+Attribute names and units are Toxiproxy 2.x's (toxics/*.go); all are whole numbers
+(Go int64), so ``latency: 2.5`` is refused here as Toxiproxy would refuse it. Undone by
+deleting the toxic. Effect: connections through the proxy while the toxic was on
+(those open when it went on plus those opened since, from the server's /metrics);
+against a server without metrics, the fleet's requests through that proxy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleetchaos.scenarios.checker import Checker
+from fleetchaos.scenarios.steps.base import (
+    Applied,
+    Effect,
+    ParseContext,
+    StepEnv,
+    StepSpec,
+    register,
+)
+
+STREAMS = ("upstream", "downstream")
+# type -> attribute -> unit (Toxiproxy's toxics/*.go)
+TOXIC_ATTRIBUTES: dict[str, dict[str, str]] = {
+    "latency": {"latency": "ms", "jitter": "ms"},
+    "bandwidth": {"rate": "KB/s"},
+    "slow_close": {"delay": "ms"},
+    "timeout": {"timeout": "ms"},
+    "reset_peer": {"timeout": "ms"},
+    "slicer": {"average_size": "bytes", "size_variation": "bytes", "delay": "µs"},
+    "limit_data": {"bytes": "bytes"},
+    "noop": {},
+}
+TOXIC_TYPES = tuple(TOXIC_ATTRIBUTES)
+MAX_ATTRIBUTE = 10**9
+
+
+def check_proxy(check: Checker, key: str, value: Any, ctx: ParseContext) -> str:
+    if value not in ctx.proxies:
+        raise check.fail(key, f"one of the proxies ({', '.join(ctx.proxies)})")
+    return str(value)
+
+
+def proxy_effect(env: StepEnv, proxy: str, connections: bool = True) -> Callable[[], Effect]:
+    """Start counting what goes through ``proxy``; call the result to read the count.
+
+    ``connections`` False counts the fleet's requests (an outage opens no connection).
+    """
+    server = env.proxy_names[proxy]
+    start = env.faults.proxy_counters(server) if connections else None
+    actions = env.targets.actions_through(proxy)
+    requests_before = env.fleet.requests(actions)
+
+    def measure() -> Effect:
+        now = env.faults.proxy_counters(server) if start is not None else None
+        if start is not None and now is not None:
+            count = start.live + max(0, now.connections_total - start.connections_total)
+            return Effect(count=count, what=f"connections through {proxy}",
+                          could_match=f"any connection to the {proxy} proxy")
+        return Effect(count=max(0, env.fleet.requests(actions) - requests_before),
+                      what=f"requests through {proxy}",
+                      could_match=f"{', '.join(actions) or 'nothing'} through the {proxy} proxy")
+
+    return measure
+
+
+@register
+@dataclass(frozen=True)
+class ToxicStep(StepSpec):
+    action = "toxic"
+    journal_action = "toxic_add"
+    undo_action = "toxic_remove"
+
+    proxy: str = "api"
+    type: str = "latency"
+    stream: str = "downstream"
+    toxicity: float = 1.0
+    attributes: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def parse(cls, check: Checker, key: str, raw: Any, ctx: ParseContext) -> ToxicStep:
+        spec = check.mapping(raw, key, {"proxy", "type", "stream", "toxicity", "attributes"})
+        proxy = check_proxy(check, f"{key}.proxy", spec.get("proxy"), ctx)
+        hint = " (http_error is its own step: http_error: {...})" \
+            if spec.get("type") == "http_error" else ""
+        toxic_type = check.choice(spec.get("type"), f"{key}.type", TOXIC_TYPES, hint)
+        stream = check.choice(spec.get("stream", "downstream"), f"{key}.stream", STREAMS)
+        toxicity = check.number(spec.get("toxicity", 1.0), f"{key}.toxicity", maximum=1)
+        known = TOXIC_ATTRIBUTES[toxic_type]
+        raw_attrs = check.mapping(spec.get("attributes") or {}, f"{key}.attributes", known)
+        attrs: dict[str, int] = {}
+        for name, value in raw_attrs.items():
+            akey = f"{key}.attributes.{name}"
+            number = check.number(value, akey, maximum=MAX_ATTRIBUTE)
+            if number != int(number):
+                raise check.fail(akey, f"a whole number of {known[name]} (Toxiproxy's "
+                                       f"attributes are integers), got {number:g}")
+            attrs[name] = int(number)
+        return cls(proxy=proxy, type=toxic_type, stream=stream, toxicity=toxicity,
+                   attributes=attrs)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"proxy": self.proxy, "type": self.type, "stream": self.stream,
+                "toxicity": self.toxicity, "attributes": dict(self.attributes)}
+
+    def label(self) -> str:
+        units = TOXIC_ATTRIBUTES[self.type]
+        attrs = ", ".join(f"{'' if k == self.type else k + ' '}{v} {units.get(k, '')}".strip()
+                          for k, v in self.attributes.items())
+        share = f" on {self.toxicity * 100:.0f} % of connections" if self.toxicity < 1 else ""
+        return f"{self.type}{' ' + attrs if attrs else ''} on {self.proxy} ({self.stream}){share}"
+
+    def apply(self, env: StepEnv, key: str) -> Applied:
+        name = f"{env.marker}{key}-{self.type}"
+        server = env.proxy_names[self.proxy]
+        measure = proxy_effect(env, self.proxy)
+        env.faults.add_toxic(server, name, self.type, self.stream, self.toxicity,
+                             dict(self.attributes))
+
+        def undo() -> dict[str, Any]:
+            env.faults.remove_toxic(server, name)
+            return {"name": name}
+
+        return Applied(detail={**self.to_json(), "name": name}, undo=undo, measure=measure,
+                       names=(name,))
