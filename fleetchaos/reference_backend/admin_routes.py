@@ -12,6 +12,7 @@ from aiohttp import web
 
 from fleetchaos.reference_backend.api_routes import STATE
 from fleetchaos.reference_backend.auth import hash_password
+from fleetchaos.reference_backend.db import transaction
 from fleetchaos.reference_backend.errors import api_error, read_json
 from fleetchaos.reference_backend.state import BackendState
 
@@ -39,32 +40,35 @@ async def register_fleet(request: web.Request) -> web.Response:
     keys = ("vin", "owner_email", "owner_password", "car_token")
     if not isinstance(vehicles, list) or not all(
         isinstance(v, dict) and all(isinstance(v.get(k), str) and v.get(k) for k in keys)
+        and isinstance(v.get("display_name") or "", str)
         for v in vehicles
     ):
-        raise api_error(400, "invalid_fleet", f"vehicles: a list of objects with {', '.join(keys)}")
+        raise api_error(400, "invalid_fleet", f"vehicles: a list of objects with {', '.join(keys)}"
+                        " (strings) and an optional display_name string")
 
     def register(conn: sqlite3.Connection) -> list[dict[str, Any]]:
-        out = []
-        conn.execute("BEGIN")
-        for v in vehicles:
-            conn.execute("INSERT OR IGNORE INTO owners (email, password_hash) VALUES (?, ?)",
-                         (v["owner_email"], hash_password(v["owner_password"])))
-            owner_id = conn.execute("SELECT id FROM owners WHERE email=?",
-                                    (v["owner_email"],)).fetchone()[0]
-            conn.execute(
-                "INSERT INTO vehicles (vin, display_name, owner_id, car_token) VALUES (?,?,?,?) "
-                "ON CONFLICT(vin) DO UPDATE SET car_token=excluded.car_token, "
-                "owner_id=excluded.owner_id, display_name=excluded.display_name",
-                (v["vin"], v.get("display_name") or v["vin"], owner_id, v["car_token"]))
-            vid = conn.execute("SELECT id FROM vehicles WHERE vin=?", (v["vin"],)).fetchone()[0]
-            out.append({"vin": v["vin"], "id": vid})
-        conn.execute("COMMIT")
-        return out
+        with transaction(conn):
+            return [_register_one(conn, v) for v in vehicles]
 
     registered = await st.pool.run(register, 60.0)
     for v in vehicles:
         st.car_tokens[v["vin"]] = v["car_token"]
     return web.json_response({"vehicles": registered})
+
+
+def _register_one(conn: sqlite3.Connection, v: dict[str, Any]) -> dict[str, Any]:
+    """Insert or update one vehicle and its owner (idempotent by VIN)."""
+    conn.execute("INSERT OR IGNORE INTO owners (email, password_hash) VALUES (?, ?)",
+                 (v["owner_email"], hash_password(v["owner_password"])))
+    owner_id = conn.execute("SELECT id FROM owners WHERE email=?",
+                            (v["owner_email"],)).fetchone()[0]
+    conn.execute(
+        "INSERT INTO vehicles (vin, display_name, owner_id, car_token) VALUES (?,?,?,?) "
+        "ON CONFLICT(vin) DO UPDATE SET car_token=excluded.car_token, "
+        "owner_id=excluded.owner_id, display_name=excluded.display_name",
+        (v["vin"], v.get("display_name") or v["vin"], owner_id, v["car_token"]))
+    vid = conn.execute("SELECT id FROM vehicles WHERE vin=?", (v["vin"],)).fetchone()[0]
+    return {"vin": v["vin"], "id": vid}
 
 
 def stats_snapshot(st: BackendState) -> dict[str, Any]:

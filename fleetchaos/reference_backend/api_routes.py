@@ -13,8 +13,10 @@ from aiohttp import web
 
 from fleetchaos.reference_backend.auth import TokenError, check_password
 from fleetchaos.reference_backend.cars import CarTimeout, CarUnavailable
-from fleetchaos.reference_backend.errors import api_error, read_json
+from fleetchaos.reference_backend.db import transaction
+from fleetchaos.reference_backend.errors import api_error, read_form, read_json
 from fleetchaos.reference_backend.state import BackendState
+from fleetchaos.reference_backend.validate import text_field, vehicle_id
 
 routes = web.RouteTableDef()
 STATE = web.AppKey("state", BackendState)
@@ -29,12 +31,12 @@ def _state(request: web.Request) -> BackendState:
 async def token(request: web.Request) -> web.Response:
     st = _state(request)
     if request.content_type == "application/x-www-form-urlencoded":
-        body: dict[str, Any] = dict(await request.post())
+        body: dict[str, Any] = await read_form(request)
     else:
         body = await read_json(request)
     grant = body.get("grant_type")
     if grant == "password":
-        email, password = body.get("email"), body.get("password")
+        email, password = text_field(body, "email"), text_field(body, "password")
         if not isinstance(email, str) or not isinstance(password, str):
             raise api_error(400, "invalid_request", "email and password are required")
 
@@ -48,7 +50,7 @@ async def token(request: web.Request) -> web.Response:
             raise api_error(401, "invalid_grant", "unknown email or wrong password")
         owner_id = int(row[0])
     elif grant == "refresh_token":
-        refresh = body.get("refresh_token")
+        refresh = text_field(body, "refresh_token")
         if not isinstance(refresh, str):
             raise api_error(400, "invalid_request", "refresh_token is required")
 
@@ -66,8 +68,9 @@ async def token(request: web.Request) -> web.Response:
     new_refresh = secrets.token_urlsafe(24)
 
     def save(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO refresh_tokens (token, owner_id) VALUES (?, ?)",
-                     (new_refresh, owner_id))
+        with transaction(conn):
+            conn.execute("INSERT INTO refresh_tokens (token, owner_id) VALUES (?, ?)",
+                         (new_refresh, owner_id))
 
     await st.api_db(save)
     return web.json_response({
@@ -86,19 +89,20 @@ async def _owner_vehicle(request: web.Request) -> tuple[BackendState, int, str]:
         owner_id = st.signer.verify(auth[7:])
     except TokenError as exc:
         raise api_error(401, exc.code, exc.description) from None
-    vid = request.match_info.get("id", "")
-    if not vid.isdigit():
-        raise api_error(404, "not_found", f"no vehicle {vid!r}")
+    raw_id = request.match_info.get("id", "")
+    vid = vehicle_id(raw_id)  # checked before the pool: ids SQLite cannot hold are 404 here
+    if vid is None:
+        raise api_error(404, "not_found", f"no vehicle {raw_id[:40]!r}")
 
     def find(conn: sqlite3.Connection) -> tuple[str] | None:
         row: Any = conn.execute("SELECT vin FROM vehicles WHERE id=? AND owner_id=?",
-                            (int(vid), owner_id)).fetchone()
+                                (vid, owner_id)).fetchone()
         return row  # type: ignore[no-any-return]
 
     row = await st.api_db(find)
     if row is None:
         raise api_error(404, "not_found", f"no vehicle {vid} for this account")
-    return st, int(vid), str(row[0])
+    return st, vid, str(row[0])
 
 
 @routes.get("/api/1/vehicles")
@@ -167,7 +171,7 @@ async def wake_up(request: web.Request) -> web.Response:
 async def command(request: web.Request) -> web.Response:
     name = request.match_info["command"]
     if name not in COMMANDS:
-        raise api_error(404, "not_found", f"unknown command {name!r}")
+        raise api_error(404, "not_found", f"unknown command {name[:40]!r}")
     st, _vid, vin = await _owner_vehicle(request)
     started = time.time()
     try:
@@ -179,8 +183,10 @@ async def command(request: web.Request) -> web.Response:
     result, reason = bool(ack.get("result", False)), str(ack.get("reason", ""))
 
     def audit(conn: sqlite3.Connection) -> None:
-        conn.execute("INSERT INTO commands (id, vin, command, result, created) VALUES (?,?,?,?,?)",
-                     (uuid.uuid4().hex, vin, name, "ok" if result else reason, started))
+        with transaction(conn):
+            conn.execute("INSERT INTO commands (id, vin, command, result, created) "
+                         "VALUES (?,?,?,?,?)",
+                         (uuid.uuid4().hex, vin, name, "ok" if result else reason, started))
 
     await st.api_db(audit)
     return web.json_response({"response": {"result": result, "reason": reason}})

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import time
 from collections import deque
 from typing import Any
@@ -14,8 +13,16 @@ from aiohttp import WSMsgType, web
 
 from fleetchaos.reference_backend.api_routes import STATE
 from fleetchaos.reference_backend.db import PoolTimeout
-from fleetchaos.reference_backend.errors import api_error
+from fleetchaos.reference_backend.errors import api_error, log
 from fleetchaos.reference_backend.state import BackendState
+from fleetchaos.reference_backend.validate import (
+    MAX_INT64,
+    BadInput,
+    Record,
+    parse_json,
+    telemetry_record,
+)
+from fleetchaos.reference_backend.validate import telemetry_batch as telemetry_batch_records
 
 routes = web.RouteTableDef()
 MAX_GARBAGE = 10
@@ -30,34 +37,31 @@ def _car_auth(st: BackendState, request: web.Request, vin: str) -> None:
         raise api_error(401, "invalid_token", "bad car credential")
 
 
-def _valid_record(msg: Any) -> bool:
-    return (isinstance(msg, dict) and isinstance(msg.get("seq"), int)
-            and isinstance(msg.get("fields", {}), dict))
-
-
 @routes.post("/api/1/telemetry/{vin}")
 async def telemetry_batch(request: web.Request) -> web.Response:
     st = request.app[STATE]
     vin = request.match_info["vin"]
     _car_auth(st, request, vin)
-    if request.content_length and request.content_length > st.capacity.max_telemetry_bytes:
-        raise api_error(413, "payload_too_large",
-                        f"telemetry batches are limited to {st.capacity.max_telemetry_bytes} bytes")
+    limit = st.capacity.max_telemetry_bytes
+    if request.content_length and request.content_length > limit:
+        raise api_error(413, "payload_too_large", f"telemetry batches are limited to {limit} bytes")
     if request.content_type != "application/json":
         raise api_error(415, "unsupported_media_type", "send Content-Type: application/json")
     raw = await request.read()
-    if len(raw) > st.capacity.max_telemetry_bytes:
-        raise api_error(413, "payload_too_large", "telemetry batch too large")
-    try:
-        body = json.loads(raw)
-    except ValueError:
-        raise api_error(400, "invalid_json", "the body is not valid JSON") from None
-    records = body.get("records") if isinstance(body, dict) else None
-    if not isinstance(records, list) or not all(_valid_record(r) for r in records):
-        raise api_error(400, "invalid_records", "records must be a list of {seq, fields}")
+    if len(raw) > limit:
+        raise api_error(413, "payload_too_large", f"telemetry batches are limited to {limit} bytes")
+    records = telemetry_batch_records(parse_json(raw))  # BadInput -> 400, before the pool
     st.telemetry_received += len(records)
-    acked = await st.store_telemetry(vin, records) if records else []
+    acked = await st.store_telemetry(vin, records)
     return web.json_response({"acked": acked})
+
+
+def error_frame(code: str, description: str, seq: Any = None) -> dict[str, Any]:
+    """The WebSocket's error frame: the HTTP error body plus type (and the record's seq)."""
+    frame: dict[str, Any] = {"type": "error", "error": code, "error_description": description}
+    if isinstance(seq, int) and not isinstance(seq, bool) and 0 <= seq <= MAX_INT64:
+        frame["seq"] = seq
+    return frame
 
 
 @routes.get("/api/1/streaming/{vin}")
@@ -74,31 +78,47 @@ async def streaming(request: web.Request) -> web.WebSocketResponse:
     # Bounded work per connection: past it we stop reading and TCP pushes back on the car.
     inflight = asyncio.Semaphore(st.capacity.ws_inflight)
 
-    async def ingest(record: dict[str, Any]) -> None:
+    async def ingest(record: Record) -> None:
         try:
             await st.store_telemetry(vin, [record])
-        except PoolTimeout:
+        except Exception as exc:  # a pool deadline (flood) or the database's own error
             st.telemetry_unstored += 1  # not acked: the car will resend
+            if not isinstance(exc, PoolTimeout):
+                log.warning("telemetry from %s not stored: %s", vin, exc)
             return
         finally:
             inflight.release()
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await ws.send_json({"type": "ack", "seq": record["seq"]})
+            await ws.send_json({"type": "ack", "seq": record.seq})
+
+    async def refuse(frame: dict[str, Any]) -> None:
+        """Answer a bad frame; the MAX_GARBAGE-th closes the link with 1008."""
+        nonlocal garbage
+        garbage += 1
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await ws.send_json(frame)
+        if garbage >= MAX_GARBAGE:
+            await ws.close(code=1008, message=b"too many malformed messages")
 
     try:
         async for msg in ws:
             if msg.type != WSMsgType.TEXT:
-                garbage += 1
                 if msg.type == WSMsgType.ERROR:
-                    break
-                await ws.send_json({"type": "error", "error": "text JSON frames only"})
+                    break  # aiohttp already closed with the reader's code (1007, 1009)
+                await refuse(error_frame("text_frames_only", "send JSON in text frames"))
             else:
                 try:
-                    data = json.loads(msg.data)
-                except ValueError:
-                    data = None
+                    data = parse_json(msg.data)
+                except BadInput as exc:
+                    await refuse(error_frame(exc.code, exc.description))
+                    continue
                 kind = data.get("type") if isinstance(data, dict) else None
-                if kind == "telemetry" and _valid_record(data):
+                if kind == "telemetry":
+                    try:
+                        record = telemetry_record(data)
+                    except BadInput as exc:
+                        await refuse(error_frame(exc.code, exc.description, data.get("seq")))
+                        continue
                     st.telemetry_received += 1
                     now = time.monotonic()
                     while window and window[0] < now - st.capacity.ws_rate_window_s:
@@ -108,7 +128,7 @@ async def streaming(request: web.Request) -> web.WebSocketResponse:
                         continue
                     window.append(now)
                     await inflight.acquire()
-                    task = asyncio.create_task(ingest(data))
+                    task = asyncio.create_task(ingest(record))
                     tasks.add(task)
                     task.add_done_callback(tasks.discard)
                 elif kind == "state" and data.get("state") in ("online", "asleep"):
@@ -116,11 +136,14 @@ async def streaming(request: web.Request) -> web.WebSocketResponse:
                 elif kind == "command_ack":
                     st.cars.command_acked(link, data)
                 else:
-                    garbage += 1
-                    await ws.send_json({"type": "error", "error": "unknown or malformed message"})
-            if garbage >= MAX_GARBAGE:
-                await ws.close(code=1008, message=b"too many malformed messages")
+                    await refuse(error_frame("unknown_message",
+                                             "expected a JSON object with type telemetry, "
+                                             "state or command_ack"))
+            if ws.closed:
                 break
+    except Exception as exc:  # never a 500 into the upgraded stream: close it instead
+        log.warning("car link %s failed: %s", vin, exc)
+        await ws.close(code=1011, message=b"internal error")
     finally:
         st.cars.disconnect(link)
         if tasks:  # finish what we started storing; acks may no longer be deliverable

@@ -4,18 +4,29 @@ Ingestion and the API take connections from the same FIFO pool, so when telemetr
 floods in, an unlock request queues behind hundreds of telemetry writes and its
 deadline passes: ``PoolTimeout`` surfaces as a 500, as in any service whose
 connection pool is exhausted. Each connection runs its SQL on its own worker thread.
+
+A connection is never handed out in an unknown state: writes run inside
+``transaction`` (rolled back on any error), and a connection whose work raised is
+closed and replaced by a fresh one, so one failed insert cannot keep SQLite's write
+lock and starve every later writer for the 30 s busy wait. ``close`` closes every
+connection, so SQLite checkpoints and removes its -wal and -shm files on a clean stop.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import sqlite3
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
+log = logging.getLogger("reference_backend")
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS owners (
@@ -44,39 +55,86 @@ class PoolTimeout(RuntimeError):
     """No database connection within the deadline."""
 
 
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """BEGIN IMMEDIATE ... COMMIT; ROLLBACK on any error, the failed COMMIT included."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+
+
+@dataclass
+class _Outcome(Generic[T]):
+    """What a worker thread hands back: the connection to return (None: lost) and the
+    result or the error of the work."""
+
+    conn: sqlite3.Connection | None
+    value: T | None = None
+    error: BaseException | None = None
+
+
 class DbPool:
     def __init__(self, path: str, size: int, synchronous: str = "FULL") -> None:
         self.path = path
         self.synchronous = synchronous
         self.executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="db")
         self.idle: asyncio.Queue[sqlite3.Connection] = asyncio.Queue()
+        self.open: set[sqlite3.Connection] = set()  # every pooled connection, idle or busy
+        self.lock = threading.Lock()
+        self.closed = False
         self.size = 0
+        self.target = 0
         self.waiting = 0
         self.wait_count = 0
         self.wait_total_s = 0.0
         self.wait_max_s = 0.0
         self.timeouts = 0
-        with self._connect() as conn:
+        self.replaced = 0  # connections closed and reopened after their work raised
+        with contextlib.closing(self._connect()) as conn:
             conn.executescript(SCHEMA)
         self.resize(size)
 
     def _connect(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, check_same_thread=False, timeout=30,
                                isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute(f"PRAGMA synchronous={self.synchronous}")
-        conn.execute("PRAGMA busy_timeout=30000")
+        try:
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self.synchronous}")
+            conn.execute("PRAGMA busy_timeout=30000")
+        except BaseException:
+            conn.close()
+            raise
         return conn
+
+    def _open(self) -> sqlite3.Connection:
+        conn = self._connect()
+        with self.lock:
+            self.open.add(conn)
+        return conn
+
+    def _discard(self, conn: sqlite3.Connection) -> None:
+        with self.lock:
+            self.open.discard(conn)
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
 
     def resize(self, size: int) -> None:
         """Grow now; shrink as connections come back (see ``release``)."""
-        while self.size < size:
-            self.idle.put_nowait(self._connect())
-            self.size += 1
         self.target = size
+        while self.size < size:
+            self.idle.put_nowait(self._open())
+            self.size += 1
 
     async def run(self, fn: Callable[[sqlite3.Connection], T], timeout_s: float) -> T:
         """Run ``fn(conn)`` on a pooled connection, waiting at most ``timeout_s`` for one."""
+        if self.size < self.target:  # a connection that could not be reopened: try again
+            with contextlib.suppress(sqlite3.Error):
+                self.resize(self.target)
         start = time.monotonic()
         self.waiting += 1
         try:
@@ -90,32 +148,80 @@ class DbPool:
         self.wait_count += 1
         self.wait_total_s += waited
         self.wait_max_s = max(self.wait_max_s, waited)
+        fut = asyncio.get_running_loop().run_in_executor(self.executor, self._call, fn, conn)
+        # The connection goes back when its thread is done with it, not when the awaiting
+        # request is cancelled (a client gone, a server stopping): shield the work.
+        fut.add_done_callback(self._settle)
+        outcome = await asyncio.shield(fut)
+        if outcome.error is not None:
+            raise outcome.error
+        return outcome.value  # type: ignore[return-value]
+
+    def _call(self, fn: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection
+              ) -> _Outcome[T]:
+        """On the worker thread: the work, and a fresh connection if the work raised."""
         try:
-            return await asyncio.get_running_loop().run_in_executor(self.executor, fn, conn)
-        finally:
-            self.release(conn)
+            return _Outcome(conn, fn(conn))
+        except Exception as exc:
+            return _Outcome(self._replace(conn), error=exc)
+
+    def _replace(self, conn: sqlite3.Connection) -> sqlite3.Connection | None:
+        """A connection whose work failed is not reused: roll back, close, reopen."""
+        with contextlib.suppress(sqlite3.Error):
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+        self._discard(conn)
+        try:
+            fresh = self._open()
+        except sqlite3.Error as exc:
+            log.warning("cannot reopen a database connection: %s", exc)
+            return None
+        return fresh
+
+    def _settle(self, fut: asyncio.Future[_Outcome[Any]]) -> None:
+        if fut.cancelled():  # never started (executor shut down): the connection is lost
+            self.size -= 1
+            return
+        outcome = fut.result()
+        if outcome.error is not None:
+            self.replaced += 1
+        if outcome.conn is None:
+            self.size -= 1
+        else:
+            self.release(outcome.conn)
 
     def release(self, conn: sqlite3.Connection) -> None:
-        if self.size > self.target:
+        if self.closed or self.size > self.target:
             self.size -= 1
-            conn.close()
+            self._discard(conn)
         else:
             self.idle.put_nowait(conn)
 
     def stats(self) -> dict[str, Any]:
         return {
             "size": self.size, "idle": self.idle.qsize(), "waiting": self.waiting,
-            "waits": self.wait_count, "timeouts": self.timeouts,
+            "waits": self.wait_count, "timeouts": self.timeouts, "replaced": self.replaced,
             "wait_avg_ms": round(1000 * self.wait_total_s / self.wait_count, 2)
             if self.wait_count else 0.0,
             "wait_max_ms": round(1000 * self.wait_max_s, 2),
         }
 
+    def query(self, sql: str) -> list[Any]:
+        """A one-off read outside the pool (admin stats, start-up), on its own connection."""
+        with contextlib.closing(self._connect()) as conn:
+            return conn.execute(sql).fetchall()
+
     def count_telemetry(self) -> int:
-        with self._connect() as conn:
-            return int(conn.execute("SELECT count(*) FROM telemetry").fetchone()[0])
+        return int(self.query("SELECT count(*) FROM telemetry")[0][0])
 
     def close(self) -> None:
-        while not self.idle.empty():
-            self.idle.get_nowait().close()
+        """Wait for running work, then close every connection, idle or not."""
+        self.closed = True
         self.executor.shutdown(wait=True)
+        while not self.idle.empty():
+            self.idle.get_nowait()
+        with self.lock:
+            conns, self.open = list(self.open), set()
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()

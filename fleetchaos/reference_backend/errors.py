@@ -2,17 +2,21 @@
 
 A handler never decides to fail: when a pool or queue deadline passes the exception
 travels up to ``error_middleware``, which answers 500 ``internal_error`` and counts it,
-as a framework's default error handler would.
+as a framework's default error handler would. Malformed input never gets that far:
+``validate.BadInput`` raised anywhere in a handler becomes its documented 4xx.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+
+from fleetchaos.reference_backend.validate import BadInput, parse_object
 
 log = logging.getLogger("reference_backend")
 
@@ -31,15 +35,24 @@ def api_error(status: int, code: str, description: str) -> web.HTTPException:
 
 
 async def read_json(request: web.Request) -> dict[str, Any]:
+    """The body as a JSON object, checked by ``validate.parse_object`` (depth, UTF-8, ...).
+
+    Bodies past the app's ``client_max_size`` are refused by aiohttp with 413."""
     if request.content_type != "application/json":
         raise api_error(415, "unsupported_media_type", "send Content-Type: application/json")
+    return parse_object(await request.read())
+
+
+async def read_form(request: web.Request) -> dict[str, Any]:
+    """An x-www-form-urlencoded body, strictly UTF-8 (aiohttp's own parser would replace
+    or, for raw non-UTF-8 bytes, raise)."""
     try:
-        body = await request.json()
-    except ValueError:
-        raise api_error(400, "invalid_json", "the body is not valid JSON") from None
-    if not isinstance(body, dict):
-        raise api_error(400, "invalid_json", "the body must be a JSON object")
-    return body
+        text = (await request.read()).decode("utf-8")
+        return dict(urllib.parse.parse_qsl(text, keep_blank_values=True, encoding="utf-8",
+                                           errors="strict", max_num_fields=100))
+    except (UnicodeDecodeError, ValueError):
+        raise api_error(400, "invalid_request", "the form is not valid UTF-8 "
+                        "x-www-form-urlencoded (at most 100 fields)") from None
 
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -50,6 +63,9 @@ def make_error_middleware(counter: Any) -> Any:
     async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             response = await handler(request)
+        except BadInput as exc:
+            counter[str(exc.status)] += 1
+            raise api_error(exc.status, exc.code, exc.description) from None
         except web.HTTPException as exc:
             if exc.content_type != "application/json":
                 exc = api_error(exc.status, exc.reason.lower().replace(" ", "_"), exc.reason)

@@ -50,9 +50,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if not 0 <= ns.port <= 65535:
         parser.error(f"--port {ns.port} is out of range")
     for f in fields(Capacity):
-        value = getattr(ns, f.name)
-        if isinstance(value, int | float) and value <= 0:
-            parser.error(f"--{f.name.replace('_', '-')} must be positive, got {value}")
+        try:
+            Capacity().check(f.name, getattr(ns, f.name))
+        except ValueError as exc:
+            parser.error(f"--{f.name.replace('_', '-')}: {exc}")
     return ns
 
 
@@ -77,8 +78,7 @@ async def serve(ns: argparse.Namespace) -> int:
     state = BackendState(pool=pool, capacity=capacity,
                          signer=TokenSigner(secrets.token_bytes(32), capacity.token_ttl_s),
                          admin_token=ns.admin_token or secrets.token_urlsafe(16))
-    with pool._connect() as conn:
-        state.car_tokens.update(conn.execute("SELECT vin, car_token FROM vehicles").fetchall())
+    state.car_tokens.update(pool.query("SELECT vin, car_token FROM vehicles"))
     async def close_cars() -> None:
         for link in list(state.cars.links.values()):
             await link.ws.close(code=1001, message=b"server shutting down")

@@ -12,7 +12,8 @@ from typing import Any
 from fleetchaos.reference_backend.auth import TokenSigner
 from fleetchaos.reference_backend.capacity import Capacity
 from fleetchaos.reference_backend.cars import CarRegistry
-from fleetchaos.reference_backend.db import DbPool
+from fleetchaos.reference_backend.db import DbPool, transaction
+from fleetchaos.reference_backend.validate import Record
 
 
 @dataclass
@@ -30,34 +31,35 @@ class BackendState:
     telemetry_unstored: int = 0
     started: float = field(default_factory=time.time)
 
-    async def store_telemetry(self, vin: str, records: list[dict[str, Any]]) -> list[int]:
-        """Store records in one transaction; return the seqs that are now durable.
+    async def store_telemetry(self, vin: str, records: list[Record]) -> list[int]:
+        """Store checked records in one transaction; return the seqs that are now durable.
 
-        Only what this returns may be acked: acked == stored.
+        Only what this returns may be acked: acked == stored. The records were checked at
+        the edge (``validate``), and the transaction rolls back on any error, so a failed
+        write leaves neither a partial batch nor a held write lock behind.
         """
-        rows = [(vin, int(r["seq"]), float(r.get("ts") or time.time()),
-                 1 if r.get("is_resend") else 0, json.dumps(r.get("fields") or {}))
-                for r in records]
+        if not records:
+            return []
+        rows = [(vin, r.seq, r.ts, 1 if r.is_resend else 0, r.body) for r in records]
         # One row per signal as well, as time-series telemetry stores keep them: the cost
         # of a record grows with its field count, which is what verbosity multiplies.
-        signals = [(vin, name, row[2], json.dumps(value))
-                   for r, row in zip(records, rows, strict=True)
-                   for name, value in (r.get("fields") or {}).items()]
+        signals = [(vin, name, r.ts, json.dumps(value))
+                   for r in records for name, value in r.fields.items()]
 
         def write(conn: sqlite3.Connection) -> None:
-            conn.execute("BEGIN")
-            conn.executemany(
-                "INSERT INTO telemetry (vin, seq, ts, is_resend, body) VALUES (?,?,?,?,?)", rows)
-            conn.executemany("INSERT INTO signals (vin, name, ts, value) VALUES (?,?,?,?)",
-                             signals)
-            conn.execute("INSERT INTO vehicle_state (vin, ts, body) VALUES (?,?,?) "
-                         "ON CONFLICT(vin) DO UPDATE SET ts=excluded.ts, body=excluded.body",
-                         (vin, rows[-1][2], rows[-1][4]))
-            conn.execute("COMMIT")
+            with transaction(conn):
+                conn.executemany(
+                    "INSERT INTO telemetry (vin, seq, ts, is_resend, body) VALUES (?,?,?,?,?)",
+                    rows)
+                conn.executemany("INSERT INTO signals (vin, name, ts, value) VALUES (?,?,?,?)",
+                                 signals)
+                conn.execute("INSERT INTO vehicle_state (vin, ts, body) VALUES (?,?,?) "
+                             "ON CONFLICT(vin) DO UPDATE SET ts=excluded.ts, body=excluded.body",
+                             (vin, rows[-1][2], rows[-1][4]))
 
         await self.pool.run(write, self.capacity.telemetry_acquire_timeout_s)
         self.telemetry_acked += len(rows)
-        return [row[1] for row in rows]
+        return [r.seq for r in records]
 
     async def api_db(self, fn: Any) -> Any:
         """The API path's access to the shared pool, under the API deadline."""
