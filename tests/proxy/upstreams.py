@@ -15,6 +15,7 @@ def echo_server() -> Iterator[int]:
     stop = threading.Event()
 
     def serve(conn: socket.socket) -> None:
+        conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # small echoes leave at once
         with conn:
             while True:
                 try:
