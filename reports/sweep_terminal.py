@@ -9,7 +9,13 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from fleetchaos.reports.sweep_model import cell_text, combo_rows, differs, slo_infos
+from fleetchaos.reports.sweep_model import (
+    cell_text,
+    combo_rows,
+    differs,
+    format_threshold,
+    slo_infos,
+)
 
 
 class SweepReport:
@@ -26,8 +32,8 @@ class SweepReport:
                       title="SLO observed per combination (✓ held, ✗ breached)")
         table.add_column("#", justify="right")
         table.add_column("combination")
-        for i, info in enumerate(infos, 1):
-            table.add_column(f"{i}. {info.name}", justify="right", ratio=2)
+        for i in range(1, len(infos) + 1):
+            table.add_column(f"SLO {i}", justify="right")
         for n, row in enumerate(rows, 1):
             cells: list[str | Text] = [str(n), row.label]
             for info in infos:
@@ -40,8 +46,7 @@ class SweepReport:
         changed = set(differs(rows, infos))
         for i, info in enumerate(infos, 1):
             flag = "  (differs between combinations)" if info.name in changed else ""
-            legend.append(f"{i:>3}  {info.name}: {info.metric} {info.op} "
-                          f"{info.threshold:g}{flag}\n")
+            legend.append(f"SLO {i}  {info.name} ({format_threshold(info)}){flag}\n")
         yield legend
         journals = Text("journals:\n", style="dim")
         for n, row in enumerate(rows, 1):

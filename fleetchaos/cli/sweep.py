@@ -1,11 +1,11 @@
 """`fleetchaos sweep SCENARIO --vary KEY=V1,V2 ...`: one real run per combination, one report.
 
-Each run is what `fleetchaos run SCENARIO --set KEY=V` does (the same orchestrator
-path: its own Toxiproxy, backend and Locust, its own journal), so a sweep's figures mean
-what a single run's mean. Every combination is validated before the first run starts:
-a bad key or value ends the sweep with exit 2 before anything runs. The runs' terminal
-reports go to a text file next to their journal; the sweep prints one line per run and
-then the table. ``sweep.json`` holds every run, and the reports are rendered from it.
+Each run is what `fleetchaos run SCENARIO --set KEY=V` does (the same function,
+``fleetchaos.api.run``: its own Toxiproxy, backend and Locust, its own journal), so a
+sweep's figures mean what a single run's mean. Every combination is validated before
+the first run starts: a bad key or value ends the sweep with exit 2 before anything
+runs. The sweep prints one line per run and then the table; ``sweep.json`` holds every
+run, and the reports are rendered from it.
 
 Exit codes: 0 every run completed (their verdicts are the table's content, not the
 sweep's), 2 bad input, 3 a run could not run (the report lists the runs made so far).
@@ -14,7 +14,6 @@ sweep's), 2 bad input, 3 a run could not run (the report lists the runs made so 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import difflib
 import itertools
 import json
@@ -152,29 +151,29 @@ def _summary_from_journal(journal: Path) -> dict[str, Any]:
 def run_once(settings: RunSettings, extra_sets: list[str], name: str) -> RunResult:
     """One `fleetchaos run` with ``--set`` for each of ``extra_sets``; journal ``name``.
 
-    Its terminal report goes to ``<name>.report.txt`` beside the journal, so the caller's
-    own output stays one line per run.
+    Goes through :func:`fleetchaos.api.run`, the function behind `fleetchaos run`, with
+    the terminal report off so the caller's output stays one line per run (the journal
+    re-renders with `fleetchaos report`). A harness failure is a result, not an exception;
+    Ctrl-C stops the run and propagates.
     """
-    from fleetchaos.cli.orchestrator import RunOptions, run_scenario
+    from fleetchaos.api import run
+    from fleetchaos.cli.errors import HarnessError
 
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     journal = settings.out_dir / f"{name}.journal.jsonl"
-    report = settings.out_dir / f"{name}.report.txt"
-    opts = RunOptions(scenario=settings.scenario, target=settings.target, host=settings.host,
-                      seed=settings.seed, time_scale=settings.time_scale,
-                      sets=[*settings.sets, *extra_sets], out_dir=settings.out_dir,
-                      workers=settings.workers, allow_remote=settings.allow_remote,
-                      headless=True, journal=journal, run_id=uuid.uuid4().hex[:8])
-    opts.live = False
+    overrides = dict(item.partition("=")[::2] for item in [*settings.sets, *extra_sets])
     started = time.monotonic()
     error = None
-    with report.open("w", encoding="utf-8") as fh, contextlib.redirect_stdout(fh):
-        try:
-            rc = run_scenario(opts)
-        except UsageError as exc:
-            rc, error = EXIT_BAD_INPUT, str(exc)
-        except Exception as exc:  # the harness failed in this run: report it, keep the journal
-            rc, error = EXIT_RUN_FAILED, f"{type(exc).__name__}: {exc}"
+    try:
+        summary = run(settings.scenario, target=settings.target, host=settings.host,
+                      seed=settings.seed, time_scale=settings.time_scale, overrides=overrides,
+                      out=settings.out_dir, workers=settings.workers,
+                      allow_remote=settings.allow_remote, journal=journal, quiet=True)
+        rc = summary.exit_code
+    except UsageError as exc:
+        rc, error = EXIT_BAD_INPUT, str(exc)
+    except HarnessError as exc:
+        rc, error = EXIT_RUN_FAILED, str(exc)
     return RunResult(rc, journal, round(time.monotonic() - started, 1),
                      _summary_from_journal(journal), error)
 
@@ -283,7 +282,13 @@ def main(argv: list[str] | None = None) -> int:
             name = f"{index:02d}-" + slug("_".join(sets))
             if ns.repeat > 1:
                 name += f"-r{repeat}"
-            result = run_once(settings, sets, name)
+            try:
+                result = run_once(settings, sets, name)
+            except KeyboardInterrupt:
+                print("fleetchaos sweep: interrupted; the report lists the runs made so far",
+                      file=sys.stderr)
+                rc = 130
+                break
             sweep["runs"].append({"combo": combo, "repeat": repeat, "journal": str(result.journal),
                                   "rc": result.rc, "seconds": result.seconds,
                                   "verdict": result.verdict, "error": result.error,
