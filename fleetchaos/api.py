@@ -13,6 +13,7 @@ with gevent) only ever runs in a child process.
 from __future__ import annotations
 
 import os
+import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -218,10 +219,14 @@ def run(scenario: str | os.PathLike[str], *, target: str | None = None, host: st
         if value is not None:
             setattr(opts, name, Path(value))
     result = execute(opts)
-    if result.summary is None:
+    outcome = None if result.summary is None else Summary.from_dict(
+        result.summary, exit_code=result.exit_code, journal=result.journal)
+    if result.exit_code == 128 + signal.SIGINT:
+        raise KeyboardInterrupt  # Ctrl-C stopped the run (everything it started is stopped)
+    if outcome is None or result.exit_code not in (EXIT_PASS, EXIT_BREACH, EXIT_NO_EFFECT):
         raise HarnessError(result.message or "the run ended without a summary",
-                           log_path=result.log_path)
-    return Summary.from_dict(result.summary, exit_code=result.exit_code, journal=result.journal)
+                           log_path=result.log_path, summary=outcome)
+    return outcome
 
 
 def _override_list(overrides: Mapping[str, Any] | Sequence[str] | None) -> list[str]:

@@ -299,9 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args and args[0] in PASSTHROUGH:
             try:
                 return _passthrough(args[0], args[1:])
-            except SystemExit as exc:  # a server refusing its input: a message, exit 2
+            except SystemExit as exc:  # a server refusing its input: its message, exit 2
                 if isinstance(exc.code, str):
-                    raise UsageError(exc.code.removeprefix("fleetchaos: error: ")) from None
+                    print(exc.code, file=sys.stderr)
+                    return EXIT_BAD_INPUT
                 raise
         ns = build_parser().parse_args(args)
         return COMMANDS[ns.command](ns)

@@ -307,8 +307,12 @@ def _attach_live_view(tail: JournalTail) -> Any:
     return attach(tail)
 
 
+REASON_PREFIXES = ("fleetchaos: error:", "fleetchaos: harness failure:")
+
+
 def error_line(log_path: Path) -> str | None:
-    """The last ``fleetchaos: error: ...`` line a child wrote to its log (its one-line reason)."""
+    """The last ``fleetchaos: error: ...`` (or ``harness failure:``) line a child wrote to its
+    log: the engine's one-line reason for exit 2 or 3."""
     try:
         with log_path.open("rb") as fh:
             fh.seek(0, os.SEEK_END)
@@ -316,10 +320,11 @@ def error_line(log_path: Path) -> str | None:
             text = fh.read().decode(errors="replace")
     except OSError:
         return None
-    found = [ln.strip() for ln in text.splitlines() if "fleetchaos: error:" in ln]
-    if not found:
-        return None
-    return found[-1].split("fleetchaos: error:", 1)[1].strip() or None
+    for line in reversed(text.splitlines()):
+        for prefix in REASON_PREFIXES:
+            if prefix in line:
+                return line.split(prefix, 1)[1].strip() or None
+    return None
 
 
 def sweep_faults(services: Services, run_id: str) -> list[str]:
@@ -332,7 +337,10 @@ def sweep_faults(services: Services, run_id: str) -> list[str]:
         control = FaultControl(services.toxiproxy_url)
         return list(control.remove_leftovers(run_id=run_id))
     except Exception as exc:  # the sweep is a safety net: report, never mask the run's result
-        print(f"warning: could not sweep faults of run {run_id}: {exc}", file=sys.stderr)
+        reason = "unreachable" if isinstance(exc, OSError) or "connect" in str(exc).lower() \
+            else f"{type(exc).__name__}: {exc}"
+        print(f"fleetchaos: warning: could not sweep faults of run {run_id} from "
+              f"{services.toxiproxy_url}: {reason}", file=sys.stderr)
         return []
 
 
@@ -406,7 +414,7 @@ def execute(opts: RunOptions) -> RunResult:
         logs.update({"toxiproxy" if "toxiproxy" in c.name else "backend": c.log_path
                      for c in services.started if c.log_path is not None})
     records, summary = read_summary(opts)
-    reason = error_line(locust_log)
+    reason = (summary or {}).get("error") or error_line(locust_log)
     if signalled is not None:
         render_outputs(opts, records, logs)
         return RunResult(128 + signalled, summary, opts.journal_path,
@@ -426,9 +434,17 @@ def execute(opts: RunOptions) -> RunResult:
         return RunResult(EXIT_HARNESS, summary, opts.journal_path,
                          f"the run ended without a verdict: {why} (log: {locust_log})",
                          locust_log, logs)
-    message = {EXIT_BREACH: "an SLO breached", EXIT_NO_EFFECT:
-               "no effect: the faults never reached the traffic, so the verdict proves nothing"}
-    return RunResult(code, summary, opts.journal_path, message.get(code, ""), locust_log, logs)
+    message = ""
+    if code == EXIT_BREACH:
+        failed = [str(s.get("name") or s.get("metric")) for s in (summary or {}).get("slos", [])
+                  if not s.get("passed")]
+        message = f"{len(failed)} SLO(s) breached: {'; '.join(failed)}"
+    elif code == EXIT_NO_EFFECT:
+        effects = [str(f.get("message")) for f in (summary or {}).get("no_effect") or []
+                   if isinstance(f, dict) and f.get("message")]
+        message = "no effect: " + ("; ".join(effects) or "the faults never reached the "
+                                   "traffic, so the verdict proves nothing")
+    return RunResult(code, summary, opts.journal_path, message, locust_log, logs)
 
 
 def run_scenario(opts: RunOptions) -> int:
