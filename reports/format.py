@@ -62,25 +62,36 @@ def phase_unlock_ok(phase: dict[str, Any]) -> float | None:
 def recovery_text(summary: dict[str, Any], *, short: bool = False) -> str | None:
     """How the run recovered, in words; None when there was nothing to recover from.
 
-    Reads the canary-based ``recovery`` object (``status`` recovered / not_recovered /
-    no_canary, ``seconds``) when the summary has one, else the older ``recovery_s``.
-    Never prints ``None``.
+    Reads the canary-based ``recovery`` object (``status``: recovered, not_recovered,
+    no_canary, no_fault, fault_active; ``seconds``; ``text``) when the summary has one,
+    else the older ``recovery_s``. Never prints ``None``.
     """
     rec = summary.get("recovery")
+    seconds = summary.get("recovery_s")
     if isinstance(rec, dict):
-        status, seconds = rec.get("status"), rec.get("seconds")
-        if status == "recovered" and seconds is not None:
-            return f"{float(seconds):g} s" if short else \
-                f"unlocks recovered {float(seconds):g} s after the last fault ended"
-        if status == "not_recovered":
-            return "not before the run ended" if short else \
-                "unlocks did not recover before the run ended"
-        if status == "no_canary":
-            return "not measured (no canary)" if short else "recovery not measured (no canary)"
+        status = rec.get("status")
         if status == "no_fault":
             return None
-    seconds = summary.get("recovery_s")
+        if status == "recovered" and rec.get("seconds") is not None:
+            seconds = rec["seconds"]
+        elif rec.get("text"):
+            return str(rec["text"]) if short else f"unlocks: {rec['text']}"
+        elif status == "not_recovered":
+            return "did not recover before the run ended"
+        elif status == "no_canary":
+            return "not measured (no canary)"
     if seconds is not None:
-        return f"{float(seconds):g} s" if short else \
+        return f"{float(seconds):g} s after the last fault ended" if short else \
             f"unlocks recovered {float(seconds):g} s after the last fault ended"
     return None
+
+
+def effect_text(fault: dict[str, Any]) -> str:
+    """'touched 1,234 requests' from a fault's ``effect`` ({count, what}); '' if unknown."""
+    effect = fault.get("effect")
+    if not isinstance(effect, dict) or effect.get("count") is None:
+        return ""
+    text = f"touched {num(effect['count'])} {effect.get('what') or ''}".rstrip()
+    if effect.get("count") == 0 and not fault.get("manual"):
+        text += " (no effect)"
+    return text

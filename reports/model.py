@@ -55,7 +55,7 @@ class RunReport:
         out: list[dict[str, Any]] = []
         open_by_key: dict[str, dict[str, Any]] = {}
         for rec in self.steps:
-            if rec.get("action") == "users":
+            if rec.get("action") == "users" or rec.get("fault") is False:
                 continue
             key = str(rec.get("step"))
             detail = rec.get("detail") or {}
@@ -64,6 +64,10 @@ class RunReport:
                 if fault is not None:
                     fault["end"] = float(rec.get("off_s", rec.get("t", run_end)))
                     fault["ended_by"] = str(detail.get("rollback"))
+                    if rec.get("on_s") is not None:
+                        fault["start"] = float(rec["on_s"])
+                    if rec.get("label"):
+                        fault["label"] = str(rec["label"])
                     for extra in ("effect", "verdict"):
                         if rec.get(extra) is not None:
                             fault[extra] = rec[extra]

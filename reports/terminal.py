@@ -12,6 +12,7 @@ from rich.text import Text
 
 from fleetchaos.reports.format import (
     count_5xx,
+    effect_text,
     num,
     observed,
     pct,
@@ -128,11 +129,9 @@ class TerminalReport:
         for f in faults:
             how = "by hand  " if f.get("manual") else ""
             line = Text(f"  {f['start']:>5.1f}-{f['end']:<5.1f} s  {how}{f['label']}")
-            effect = f.get("effect")
-            if isinstance(effect, dict) and effect:
-                line.append("  touched " + ", ".join(f"{k} {num(v)}" for k, v in effect.items()))
-            if f.get("verdict") == "no-effect":
-                line.append("  no effect", style="bold yellow")
+            effect = effect_text(f)
+            if effect:
+                line.append(f"  {effect}", style="bold yellow" if "no effect" in effect else "")
             lines.append(line)
         rec = recovery_text(self.report.summary, short=True)
         lines.append(Text(f"  recovery: {rec or 'not reached'}"))

@@ -42,6 +42,10 @@ def write_journal(path: Path, *, complete: bool = True) -> Path:
                                       "by_status": unlock,
                                       "hist": {"20": 2, "2000": 3} if flood else {"20": 4},
                                       "p50_ms": 20.0, "p95_ms": 2000.0, "p99_ms": 2000.0},
+                           "canary unlock": {"requests": 2, "failures": 2 if flood else 0,
+                                             "by_status": {"500": 2} if flood else {"200": 2},
+                                             "hist": {"30": 2}, "p50_ms": 30.0,
+                                             "p95_ms": 30.0, "p99_ms": 30.0},
                            "telemetry": {"requests": 40 if flood else 10, "failures": 0,
                                          "by_status": {}, "hist": {"5": 10},
                                          "p50_ms": 5.0, "p95_ms": 5.0, "p99_ms": 5.0}},
@@ -54,7 +58,8 @@ def write_journal(path: Path, *, complete: bool = True) -> Path:
         if sec == 8:  # the engine's rollback: same step key, detail.rollback says why
             j.write("step", t=8.0, action="verbosity", step="0", phase="recovery",
                     detail={"verbosity": 1.0, "cohort": 1.0, "rollback": "duration ended"},
-                    manual=False)
+                    manual=False, label="verbosity x60 on 50 %", fault=True, on_s=4.0,
+                    off_s=8.0, effect={"count": 240, "what": "telemetry records"})
         if sec == 9:  # a fault added by hand in the web UI, removed by hand
             j.write("step", t=9.0, action="toxic_add", step=1001, phase="recovery",
                     detail={"proxy": "api", "name": "fleetchaos-r1234567-1001-latency",
@@ -63,7 +68,8 @@ def write_journal(path: Path, *, complete: bool = True) -> Path:
         if sec == 10:
             j.write("step", t=10.5, action="toxic_remove", step="1001", phase="recovery",
                     detail={"name": "fleetchaos-r1234567-1001-latency",
-                            "rollback": "removed by hand"}, manual=False)
+                            "rollback": "removed by hand"}, manual=True, fault=True,
+                    on_s=9.0, off_s=10.5)
         if sec == 7:
             j.write("driver", t=7.0, phase="flood", outcome="stranded", time_to_access_s=None,
                     attempts=12, policy="fixed-1s", vin="5YJ3E1EA7KF000001", waited_s=15)
