@@ -438,8 +438,9 @@ def _one_line(exc: BaseException) -> str:
 
 
 def _is_master(environment: Any) -> bool:
-    try:
-        from locust.runners import MasterRunner
-    except ImportError:
+    runner = getattr(environment, "runner", None)
+    if runner is None:  # no Locust runner (tests on fakes): do not import Locust
         return False
-    return isinstance(getattr(environment, "runner", None), MasterRunner)
+    from locust.runners import MasterRunner
+
+    return isinstance(runner, MasterRunner)
