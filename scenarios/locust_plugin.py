@@ -78,6 +78,10 @@ def _create_engine(environment: Any, **_: Any) -> None:
               file=sys.stderr, flush=True)
         sys.exit(2)
     setattr(environment, ENGINE_ATTR, engine)
+    if opts.headless:  # a plain `locust --headless` prints the verdict after Locust's tables
+        from fleetchaos.reports.end_of_run import print_at_quit
+
+        print_at_quit(environment, engine.journal.path)
     atexit.register(engine.finish, "process exit")
 
     def on_sigterm() -> None:

@@ -1,0 +1,73 @@
+"""The verdict at the end of a plain ``locust -f locustfile.py --headless`` run.
+
+Locust prints its own request tables when it quits and nothing else, so the verdict
+was only in the summary file. This prints, right after Locust's tables (same stream,
+stderr), the verdict, the headline, the SLO table and the faults, read back from the
+journal like every other report. ``fleetchaos run`` prints the full report itself.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.text import Text
+
+from fleetchaos.reports.model import RunReport
+from fleetchaos.reports.terminal import VERDICT_STYLE, TerminalReport
+
+
+class EndOfRunReport:
+    """Verdict line, headline, SLOs, faults and where the journal is."""
+
+    def __init__(self, report: RunReport, journal: str | None = None) -> None:
+        self.report = report
+        self.journal = journal
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        r = self.report
+        full = TerminalReport(r)
+        slos = r.summary.get("slos", [])
+        held = sum(1 for s in slos if s.get("passed"))
+        line = Text("fleetchaos verdict: ", style="bold")
+        line.append(r.verdict.upper(), style=VERDICT_STYLE.get(r.verdict, "bold"))
+        line.append(f"  ({held}/{len(slos)} SLOs held) - "
+                    f"{r.summary.get('title') or r.summary.get('scenario')}")
+        parts: list[Any] = [Text(""), line, Text(r.headline())]
+        if r.summary.get("no_effect"):
+            for item in r.summary["no_effect"]:
+                parts.append(Text(str(item.get("message", item)), style="yellow"))
+        parts += [full._slos(), full._faults()]
+        if self.journal:
+            parts.append(Text(f"journal: {self.journal}  (fleetchaos report JOURNAL --html "
+                              "report.html re-renders it)", style="dim"))
+        yield Group(*parts)
+
+
+def print_end_of_run(journal_path: str, console: Console | None = None) -> str | None:
+    """Print the end-of-run verdict from a finished journal; return the verdict."""
+    from fleetchaos.scenarios.journal import read_journal
+
+    try:
+        records = read_journal(journal_path)
+    except OSError:
+        return None
+    if not any(r.get("type") == "summary" for r in records):
+        return None  # set-up failed or the run was cut: that was said already
+    report = RunReport.from_records(records)
+    (console or Console(stderr=True)).print(EndOfRunReport(report, journal_path))
+    return report.verdict
+
+
+def print_at_quit(environment: Any, journal_path: Any) -> None:
+    """Print the verdict when Locust quits, after its own tables (Locust's ``quit``
+    event fires after ``print_stats``; the engine has finished by then)."""
+
+    def on_quit(**_: Any) -> None:
+        try:
+            print_end_of_run(str(journal_path))
+        except Exception as exc:  # the verdict is in the journal: never fail the exit
+            print(f"fleetchaos: could not print the verdict: {exc}", file=sys.stderr)
+
+    environment.events.quit.add_listener(on_quit)
