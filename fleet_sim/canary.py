@@ -8,7 +8,9 @@ trying to unlock, and then nothing says whether unlocks worked. The canary probe
 the profile's telemetry is a WebSocket, keeping its car connected through the telemetry
 proxy to ack commands, as a real car must for an unlock to succeed.
 
-The canary is open-loop: each probe runs in its own greenlet, so a probe hanging on a
+The canary is open-loop: each probe runs in its own greenlet on its own connection (the
+session's pool is as large as the probes in flight; geventhttpclient's default of one
+connection would queue every probe behind a hanging one), so a probe hanging on a
 10 s timeout does not delay the next one (a closed loop would send fewer probes exactly
 when the backend is slow, and read as "no data" when it matters most). Its requests are
 named ``canary <action>`` in Locust's stats and the fleet's status counters, so the
@@ -171,7 +173,8 @@ class CanaryUser(User):
         session = FastHttpSession(base_url=config.api_url, user=self,
                                   request_event=self.environment.events.request,
                                   connection_timeout=HTTP_TIMEOUT_S,
-                                  network_timeout=HTTP_TIMEOUT_S, max_retries=0)
+                                  network_timeout=HTTP_TIMEOUT_S, max_retries=0,
+                                  concurrency=MAX_IN_FLIGHT)  # one connection per probe
         self.app = CanaryApp(session, self.profile, self.ident)
         self.car: CanaryCar | None = None
         self.car_greenlet: gevent.Greenlet | None = None

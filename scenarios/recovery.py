@@ -3,13 +3,14 @@
 Definition (docs/fleet.md, "Recovery"): the faults' end is when the last of them was
 taken off (the latest of its planned end and its journaled rollback). From then on,
 the canary's success ratio is read over a sliding window of ``window_s`` seconds
-(never reaching back before the faults' end). The target is the scenario's
+starting at the faults' end or later. The target is the scenario's
 ``fleet.canary.recovered_ratio`` or, by default, the canary's steady-state level (its
-ratio before the first fault) less ``STEADY_TOLERANCE``. The run recovered at the start
-of the first second from which every window up to the end of the timeline meets the
-target, if those good windows span at least ``window_s``; recovery is that moment less
-the faults' end. A window in which no probe finished is not good: probes that hang
-are not evidence of success.
+ratio before the first fault) less ``STEADY_TOLERANCE``. The run recovered at the
+earliest moment R (a sample boundary) such that every window starting at R or later,
+up to the end of the timeline, meets the target, and at least one whole window fits
+between R and the end; recovery is R less the faults' end. Windows start at R rather
+than end there, so the figure does not lag by a window. A window in which no probe
+finished is not good: probes that hang are not evidence of success.
 
 The result is a dict with a ``status`` and always words to print (``text``):
 ``recovered`` (``seconds``), ``not_recovered`` (``seconds`` is how long after the
@@ -107,19 +108,20 @@ def measure(records: list[dict[str, Any]]) -> dict[str, Any]:
     after = [row for row in series if row[0] > end]
     base = {"fault_end_s": round(end, 3), "target_ratio": round(target, 4),
             "steady_ratio": None if steady is None else round(steady, 4), "window_s": window}
-    first_good: tuple[float, float] | None = None
-    for i, (t, dt, _ok, _total) in enumerate(after):
-        in_window = [row for row in after[: i + 1] if row[0] > t - window]
+    last_t = after[-1][0] if after else end
+    recovered_at = None
+    for s in [end] + [row[0] for row in after]:  # every window starting from here is good?
+        if s + window > last_t + 1e-6:
+            break  # windows that would run past the end of the timeline are not judged
+        in_window = [row for row in after if s < row[0] <= s + window + 1e-6]
         ok = sum(row[2] for row in in_window)
         total = sum(row[3] for row in in_window)
-        good = total > 0 and ok / total >= target
-        if not good:
-            first_good = None
-        elif first_good is None:
-            first_good = (t, dt)
-    last_t = after[-1][0] if after else end
-    if first_good is not None and last_t - (first_good[0] - first_good[1]) >= window:
-        seconds = round(max(0.0, first_good[0] - first_good[1] - end), 1)
+        if total > 0 and ok / total >= target:
+            recovered_at = s if recovered_at is None else recovered_at
+        else:
+            recovered_at = None
+    if recovered_at is not None:
+        seconds = round(recovered_at - end, 1)
         return {**base, "status": "recovered", "seconds": seconds,
                 "text": f"recovered {seconds:g} s after the last fault ended"}
     seconds = round(max(0.0, last_t - end), 1)
