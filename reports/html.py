@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
-from fleetchaos.reports.format import num, observed, threshold
+from fleetchaos.reports.format import effect_text, num, observed, threshold
 from fleetchaos.reports.model import RunReport
 from fleetchaos.reports.terminal import TerminalReport
 
@@ -93,6 +93,8 @@ def _fault_shading(ax: _Axes, faults: list[dict[str, Any]]) -> list[str]:
         tip = f"{label}: {f['start']:.1f}-{f['end']:.1f} s"
         if f.get("ended_by"):
             tip += f" (ended: {f['ended_by']})"
+        if effect_text(f):
+            tip += f"; {effect_text(f)}"
         outline = ' stroke="#6b7280" stroke-dasharray="4,2"' if f.get("manual") else ""
         row_y = PHASE_H + 14 + 12 * (i % max(1, (ax.top - PHASE_H - 4) // 12))
         out.append(f'<g class="fault"><title>{_esc(tip)}</title>'
@@ -161,7 +163,8 @@ def _timeline_strip(report: RunReport) -> str:
         y = PHASE_H + 6 + row * i
         x0, x1 = ax.x(f["start"]), ax.x(f["end"])
         label = ("by hand: " if f.get("manual") else "") + f["label"]
-        tip = f"{label}: {f['start']:.1f}-{f['end']:.1f} s"
+        tip = f"{label}: {f['start']:.1f}-{f['end']:.1f} s" + (
+            f"; {effect_text(f)}" if effect_text(f) else "")
         right = x0 > W * 0.55  # labels of late faults end at the bar, inside the chart
         anchor, anchor_x = ("end", x1 - 4) if right else ("start", x0 + 4)
         parts.append(f'<g class="fault"><title>{_esc(tip)}</title>'

@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from fleetchaos.reports.format import count_5xx, num, observed, pct, phase_unlock_ok, recovery_text, threshold
+from fleetchaos.reports.format import (
+    count_5xx,
+    effect_text,
+    num,
+    observed,
+    pct,
+    phase_unlock_ok,
+    recovery_text,
+    threshold,
+)
 from fleetchaos.reports.model import RunReport
 
 
@@ -34,10 +43,11 @@ def render_markdown(report: RunReport) -> str:
                 + f" · seed {s.get('seed')}", "", "### Faults", ""]
     faults = report.faults()
     if faults:
-        out += ["| on (s) | off (s) | fault | |", "|---:|---:|---|---|"]
+        out += ["| on (s) | off (s) | fault | | effect |", "|---:|---:|---|---|---|"]
         for f in faults:
             out.append(f"| {f['start']:.1f} | {f['end']:.1f} | {f['label']} | "
-                       f"{'by hand' if f.get('manual') else 'scheduled'} |")
+                       f"{'by hand' if f.get('manual') else 'scheduled'} | "
+                       f"{effect_text(f) or '-'} |")
     else:
         out.append("No faults were injected.")
     out += ["", f"Recovery: {recovery_text(s, short=True) or 'no fault to recover from'}.", "",

@@ -92,8 +92,9 @@ def test_markdown_says_pass_or_fail_first_then_when_faults_and_recovery(tmp_path
     assert first.startswith("## ❌ FAIL")
     assert "0 of 2 SLOs held" in md
     assert "2026-01-01 00:00:00" in md and "12 s of 12 s planned" in md
-    assert "| 4.0 | 8.0 | verbosity x60 on 50 % | scheduled |" in md
-    assert "| 9.0 | 10.5 | latency 500 ms on api | by hand |" in md
+    assert ("| 4.0 | 8.0 | verbosity x60 on 50 % | scheduled | touched 240 telemetry records |"
+            in md)
+    assert "| 9.0 | 10.5 | latency 500 ms on api | by hand | - |" in md
     assert "Recovery: " in md and "None" not in md and "{" not in md
 
 
