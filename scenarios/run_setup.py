@@ -178,6 +178,7 @@ class LocustRunSetup:
         journal.write("header", t=0.0, run_id=run.run_id, scenario=scenario.name,
                       title=scenario.title, description=scenario.description,
                       seed=run.seed, started_at=datetime.now(UTC).isoformat(),
+                      hostname=platform.node(),  # reports: JUnit hostname, HTML facts
                       versions=versions(), source=scenario.source,
                       target={"profile": scenario.profile, "host": host,
                               "toxiproxy_url": url,
