@@ -19,7 +19,7 @@ from fleetchaos.reports.model import RunReport
 
 CHARTS = [  # series key, title, unit, number format
     ("unlock_success_ratio", "Unlock success ratio", "ratio", "{:.0%}"),
-    ("error_5xx_ratio", "Share of phone API answers that were 5xx", "ratio", "{:.0%}"),
+    ("error_5xx_ratio", "Share of phone API answers that were 5xx", "ratio", "{:.1%}"),
     ("p95_ms", "p95 latency of all requests", "ms", "{:.0f}"),
     ("stranded_cumulative", "Stranded drivers (cumulative)", "drivers", "{:.0f}"),
     ("telemetry_acked_per_s", "Telemetry records acked per second", "records/s", "{:.0f}"),

@@ -24,16 +24,20 @@ from fleetchaos.scenarios.metrics import (
 
 @dataclass(frozen=True)
 class Tolerance:
-    """How much worse NEW may be before it is a regression: absolute, or relative to BASE."""
+    """How much worse NEW may be before it is a regression: absolute, or relative to BASE
+    (with an absolute ``floor``, so a few milliseconds on a tiny latency are not a 20 % jump)."""
 
     value: float
     relative: bool = False
+    floor: float = 0.0
 
     def allowed(self, base: float) -> float:
-        return abs(base) * self.value if self.relative else self.value
+        return max(self.floor, abs(base) * self.value) if self.relative else self.value
 
     def __str__(self) -> str:
-        return f"{self.value * 100:g}%" if self.relative else f"{self.value:g}"
+        if not self.relative:
+            return f"{self.value:g}"
+        return f"{self.value * 100:g}%" + (f" (at least {self.floor:g})" if self.floor else "")
 
 
 # Per metric defaults: ratios in absolute points, latency relative, counts absolute.
@@ -41,8 +45,8 @@ DEFAULT_TOLERANCES: dict[str, Tolerance] = {
     "unlock_success_ratio": Tolerance(0.02),
     "error_5xx_ratio": Tolerance(0.01),
     "telemetry_ack_ratio": Tolerance(0.02),
-    "unlock_p95_ms": Tolerance(0.20, relative=True),
-    "api_p95_ms": Tolerance(0.20, relative=True),
+    "unlock_p95_ms": Tolerance(0.20, relative=True, floor=50.0),
+    "api_p95_ms": Tolerance(0.20, relative=True, floor=50.0),
     "stranded_drivers": Tolerance(0.0),
     "recovery_s": Tolerance(2.0),
 }
@@ -322,6 +326,8 @@ def format_tolerance(row: Row) -> str:
     tol = row.tolerance
     if tol.relative:
         text = f"±{tol.value * 100:g}%"
+        if tol.floor and row.base is not None and tol.allowed(row.base) == tol.floor:
+            text = f"±{format_value(row.metric, tol.floor)}"
     elif row.metric.endswith("_ratio"):
         text = f"±{100 * tol.value:.1f} pt"
     else:

@@ -8,6 +8,7 @@ with a legend, so this module draws those. Same size and palette as the run repo
 from __future__ import annotations
 
 import html
+import itertools
 from dataclasses import dataclass
 
 W, H, PAD_L, PAD_R, PAD_T, PAD_B = 720, 220, 56, 12, 26, 30
@@ -30,14 +31,19 @@ def line_chart(title: str, lines: list[Line], *, unit: str, fmt: str = "{:g}",
     """A figure with every line on shared axes; ``x_labels`` names categorical x positions."""
     windows = windows or []
     xs_all = [x for ln in lines for x in ln.xs] + [w[1] for w in windows]
-    xmin = min([*xs_all, 0.0]) if x_labels is None else min(xs_all, default=0.0)
-    xmax = max([*xs_all, xmin + 1.0])
-    if x_labels is not None and xmax == xmin:
-        xmin, xmax = xmin - 0.5, xmax + 0.5
+    if x_labels is None:
+        xmin = min([*xs_all, 0.0])
+        xmax = max([*xs_all, xmin + 1.0])
+    else:  # categories: half a step of room on each side, so the end labels fit
+        xs_all += list(x_labels)
+        ordered = sorted(set(xs_all))
+        step = min((b - a for a, b in itertools.pairwise(ordered)), default=1.0)
+        xmin, xmax = min(xs_all) - step / 2, max(xs_all) + step / 2
     ys_all = [y for ln in lines for y in ln.ys if y is not None]
     if threshold is not None:
         ys_all.append(threshold)
-    ymax = max([*ys_all, 1e-9]) * 1.1
+    top = max(ys_all, default=0.0)
+    ymax = (top if top > 0 else 1.0) * 1.1  # all zeros: an axis of 0..1, not of 0..1e-9
 
     def sx(x: float) -> float:
         return PAD_L + (W - PAD_L - PAD_R) * (x - xmin) / (xmax - xmin)
@@ -81,9 +87,10 @@ def line_chart(title: str, lines: list[Line], *, unit: str, fmt: str = "{:g}",
             parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{color}">'
                          f"<title>{html.escape(ln.label)}: {html.escape(fmt.format(y))}"
                          "</title></circle>")
-        parts.append(f'<rect x="{PAD_L + 8 + 150 * i}" y="6" width="12" height="4" '
-                     f'fill="{color}"/><text x="{PAD_L + 24 + 150 * i}" y="12" font-size="10" '
-                     f'fill="#374151">{html.escape(ln.label[:28])}</text>')
+        if len(lines) > 1:  # a legend only when there is something to tell apart
+            parts.append(f'<rect x="{PAD_L + 8 + 170 * i}" y="6" width="12" height="4" '
+                         f'fill="{color}"/><text x="{PAD_L + 24 + 170 * i}" y="12" '
+                         f'font-size="10" fill="#374151">{html.escape(ln.label[:30])}</text>')
     parts.append("</svg>")
     return (f'<figure><figcaption>{html.escape(title)} <small>({html.escape(unit)})</small>'
             f"</figcaption>{''.join(parts)}</figure>")

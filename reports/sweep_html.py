@@ -37,7 +37,7 @@ def _slo_chart(info: SloInfo, rows: list[ComboRow], key: str, values: list[str])
     ratio = info.metric.endswith("_ratio")
     return line_chart(f"{info.name} against {key}",
                       [Line(label, xs, ys) for label, (xs, ys) in lines.items()],
-                      unit=info.metric, fmt="{:.0%}" if ratio else "{:g}",
+                      unit=info.metric, fmt="{:.1%}" if ratio else "{:g}",
                       x_labels={position[v]: v for v in values}, threshold=info.threshold)
 
 

@@ -129,3 +129,17 @@ def test_nothing_in_common_is_bad_input(runs: dict[str, Path], tmp_path: Path) -
                      '"threshold": 1, "observed": 1}], "phases": []}')
     res = cli(str(runs["good"]), str(other))
     assert res.returncode == 2 and "nothing to compare" in res.stderr
+
+
+def test_latency_tolerance_has_a_floor_so_milliseconds_are_not_a_regression() -> None:
+    """8 -> 10 ms is +25 %, but 2 ms of a tiny p95 is noise: the 20 % default has a 50 ms
+    floor (two tiny real runs were flagged as a regression on exactly this before)."""
+    from fleetchaos.reports.compare_model import DEFAULT_TOLERANCES, Row
+
+    tol = DEFAULT_TOLERANCES["api_p95_ms"]
+    small = Row("flood", "api_p95_ms", "api_p95_ms", False, 8.0, 10.0, tol, "default")
+    assert small.status == "same"
+    large = Row("flood", "api_p95_ms", "api_p95_ms", False, 1000.0, 1300.0, tol, "default")
+    assert large.status == "regression"
+    assert Row("flood", "api_p95_ms", "api_p95_ms", False, 1000.0, 1150.0, tol,
+               "default").status == "same"
