@@ -1,0 +1,167 @@
+"""Steps against real processes (Locust, the built-in Toxiproxy, the reference backend):
+faults on time, a step that fails mid-run, a fault that touches nothing, a fault aimed
+through the profile that does touch, and a journal that already exists."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from fleetchaos.scenarios.journal import read_journal
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def scenario_file(tmp_path: Path, timeline: str, duration: int = 8) -> str:
+    path = tmp_path / "s.yaml"
+    path.write_text(textwrap.dedent(f"""\
+        title: live step test
+        description: steps against real processes
+        duration: {duration}
+        fleet: {{cars: 6, drivers: 6, patience_s: 5, need_interval_s: 2, spawn_rate: 50}}
+        phases:
+          - {{name: run, start: 0, end: {duration}}}
+        timeline:
+        """) + textwrap.indent(textwrap.dedent(timeline), "  "))
+    return str(path)
+
+
+def start_run(backend, toxiproxy_url: str, scenario: str, tmp_path: Path,
+              run_id: str = "live1234") -> subprocess.Popen:
+    env = dict(os.environ, TOXIPROXY_URL=toxiproxy_url,
+               FLEETCHAOS_ADMIN_TOKEN="test-admin-token")
+    return subprocess.Popen(
+        [sys.executable, "-m", "locust", "-f", str(REPO / "locustfile.py"), "--headless",
+         "--host", backend.url, "--scenario", scenario,
+         "--journal", str(tmp_path / "run.jsonl"), "--run-id", run_id, "--only-summary",
+         "--loglevel", "WARNING", "--summary", str(tmp_path / "summary.json")],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL)
+
+
+def names_on(url: str) -> list[str]:
+    proxies = requests.get(f"{url}/proxies", timeout=10).json()
+    return [t["name"] for p in proxies.values() for t in p["toxics"]] + list(proxies)
+
+
+def step_records(tmp_path: Path) -> list[dict]:
+    return [r for r in read_journal(tmp_path / "run.jsonl") if r["type"] == "step"]
+
+
+@pytest.mark.slow
+def test_faults_go_on_and_off_on_time(backend, toxiproxy, tmp_path):
+    """Scheduled at 2 s for 3 s: on within [2, 2.5] s and off within [5, 5.5] s of the run's
+    clock, as measured around the Toxiproxy API call (was up to a second late on the
+    shape's 1 s tick)."""
+    path = scenario_file(tmp_path, """\
+        - {at: 2, duration: 3, toxic: {proxy: api, type: latency, attributes: {latency: 20}}}
+        - {at: 2.5, duration: 2.5, verbosity: {level: 20, cohort: 1}}
+        """)
+    proc = start_run(backend, toxiproxy.url, path, tmp_path)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode in (0, 1), err[-2000:]
+    steps = step_records(tmp_path)
+    on = next(r for r in steps if r["action"] == "toxic_add")
+    off = next(r for r in steps if r["action"] == "toxic_remove")
+    assert 2.0 <= on["call_s"][0] <= on["t"] <= 2.5
+    assert 5.0 <= off["call_s"][0] <= off["off_s"] <= 5.5
+    verb_on, verb_off = [r for r in steps if r["action"] == "verbosity"]
+    assert 2.5 <= verb_on["t"] <= 3.0 and 5.0 <= verb_off["off_s"] <= 5.5
+    assert off["effect"]["count"] > 0 and off["effect"]["what"] == "connections through api"
+    assert verb_off["effect"]["count"] > 0  # telemetry records sent while it was on
+    assert names_on(toxiproxy.url) == []
+
+
+@pytest.mark.slow
+def test_a_step_failing_mid_run_rolls_back_and_exits_3(backend, toxiproxy, tmp_path):
+    """The api proxy vanishes from Toxiproxy mid-run (someone deleted it): the next step on
+    it fails, is journaled, the telemetry fault already on is rolled back, and the run
+    stops early with exit 3 and one line on stderr (was: exit 1, reason only in a log)."""
+    path = scenario_file(tmp_path, """\
+        - {at: 1, duration: 20, toxic: {proxy: telemetry, type: latency, attributes: {latency: 5}}}
+        - {at: 4, duration: 2, toxic: {proxy: api, type: latency, attributes: {latency: 5}}}
+        """, duration=30)
+    proc = start_run(backend, toxiproxy.url, path, tmp_path, run_id="fail1234")
+    try:
+        deadline = time.monotonic() + 60
+        while not any("latency" in n for n in names_on(toxiproxy.url)):
+            assert time.monotonic() < deadline, "the telemetry toxic never appeared"
+            time.sleep(0.1)
+        requests.delete(f"{toxiproxy.url}/proxies/fc-fail1234-api", timeout=10)
+        started = time.monotonic()
+        _, err = proc.communicate(timeout=90)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert time.monotonic() - started < 25  # stopped at the failure, not at 30 s
+    assert proc.returncode == 3, err[-2000:]
+    ours = [line for line in err.splitlines() if line.startswith("fleetchaos:")]
+    assert len(ours) == 1 and ours[0].startswith("fleetchaos: harness failure: step 1")
+    assert "Traceback" not in err
+    records = read_journal(tmp_path / "run.jsonl")
+    error = next(r for r in records if r["type"] == "error")
+    assert error["step"] == 1
+    removed = [r for r in records if r["type"] == "step" and r["action"] == "toxic_remove"]
+    assert removed and removed[0]["detail"]["rollback"] == "run ended (step failed)"
+    assert next(r for r in records if r["type"] == "summary")["verdict"] == "error"
+    assert names_on(toxiproxy.url) == []
+
+
+@pytest.mark.slow
+def test_a_fault_that_matches_nothing_is_no_effect_not_pass(backend, toxiproxy, tmp_path):
+    """An http_error aimed at a path the backend does not have injects nothing: the verdict
+    is no-effect, exit 4, one line naming the fault and what it could have matched."""
+    path = scenario_file(tmp_path, """\
+        - {at: 1, duration: 4, http_error: {proxy: api, method: POST, path: "/commands/*"}}
+        """)
+    proc = start_run(backend, toxiproxy.url, path, tmp_path)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 4, err[-2000:]
+    lines = [line for line in err.splitlines() if line.startswith("fleetchaos:")]
+    assert lines == ["fleetchaos: no-effect: fault 'http_error 500 on 100 % of POST /commands/* "
+                     "on api' at " + lines[0].split(" at ", 1)[1]]
+    assert "could have matched POST /commands/* (path)" in lines[0]
+    off = next(r for r in step_records(tmp_path) if r["action"] == "toxic_remove")
+    assert off["effect"]["count"] == 0
+
+
+@pytest.mark.slow
+def test_a_fault_aimed_through_the_profile_hits_the_profiles_unlock(backend, toxiproxy,
+                                                                     tmp_path):
+    """`actions: [unlock]` becomes the reference profile's POST /api/1/vehicles/*/command/
+    door_unlock; the toxic's `injected` counter says how many unlocks it answered."""
+    path = scenario_file(tmp_path, """\
+        - {at: 1, duration: 5, http_error: {actions: [unlock], share: 1, status: 503}}
+        """)
+    proc = start_run(backend, toxiproxy.url, path, tmp_path)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode in (0, 1), err[-2000:]
+    on = next(r for r in step_records(tmp_path) if r["action"] == "http_error_add")
+    assert on["detail"]["routes"] == [{"action": "unlock", "proxy": "api", "method": "POST",
+                                       "path": "/api/1/vehicles/*/command/door_unlock"}]
+    off = next(r for r in step_records(tmp_path) if r["action"] == "toxic_remove")
+    assert off["effect"]["count"] > 0
+    samples = [r for r in read_journal(tmp_path / "run.jsonl") if r["type"] == "sample"]
+    answered_503 = sum(((s.get("by_action") or {}).get(a) or {}).get("by_status", {})
+                       .get("503", 0) for s in samples for a in ("unlock", "canary unlock"))
+    assert answered_503 > 0
+
+
+def test_an_existing_journal_is_refused_before_anything_starts(backend, toxiproxy, tmp_path):
+    (tmp_path / "run.jsonl").write_text('{"type":"header","run_id":"previous"}\n')
+    path = scenario_file(tmp_path, "- {at: 1, verbosity: 2}\n")
+    proc = start_run(backend, toxiproxy.url, path, tmp_path)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 2
+    assert [line for line in err.splitlines() if line.strip()] == [
+        f"fleetchaos: error: --journal {tmp_path / 'run.jsonl'}: exists; a journal is never "
+        "appended to (remove it or name a new file)"]
+    assert (tmp_path / "run.jsonl").read_text() == '{"type":"header","run_id":"previous"}\n'
+    assert names_on(toxiproxy.url) == []
