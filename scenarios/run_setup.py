@@ -95,7 +95,7 @@ class LocustRunSetup:
         from fleetchaos.scenarios.collaborators import HttpBackendAdmin, LocustFleet
         from fleetchaos.scenarios.fault_control import FaultControl, marker
         from fleetchaos.scenarios.sampler import Sampler
-        from fleetchaos.scenarios.steps.targeting import ProfileTargets, TargetError
+        from fleetchaos.scenarios.steps.targeting import ProfileTargets, TargetError, check_aims
 
         scenario, run, environment = self.scenario, self.run, self.environment
         host = environment.host
@@ -114,12 +114,9 @@ class LocustRunSetup:
             raise SetupError(str(exc)) from None
         targets = ProfileTargets(profile)
         try:  # every fault aimed through the profile must find its request there
-            for step in scenario.timeline:
-                aimed = getattr(step.spec, "actions", ())
-                if aimed:
-                    targets.routes(aimed)
+            check_aims(scenario.timeline, profile, scenario.source)
         except TargetError as exc:
-            raise SetupError(f"{scenario.source}: {exc}") from None
+            raise SetupError(str(exc)) from None
         if not url:
             from fleetchaos import toxiproxy_server
 

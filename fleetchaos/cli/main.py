@@ -16,6 +16,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fleetchaos.cli.errors import (
     EXIT_BAD_INPUT,
@@ -25,6 +26,9 @@ from fleetchaos.cli.errors import (
     HarnessError,
     UsageError,
 )
+
+if TYPE_CHECKING:
+    from fleetchaos.scenarios.schema import Scenario
 
 DEMO_SCENARIO = "verbosity-flood-2021"
 
@@ -114,6 +118,12 @@ def build_parser() -> argparse.ArgumentParser:
     run = add("run", "run a scenario (built-in name or YAML path) headless; exit code = verdict")
     run.add_argument("scenario", metavar="SCENARIO")
     _add_run_options(run)
+    run.add_argument("--repeat", type=int, default=1, metavar="N",
+                     help="run N times with the same seed; per SLO the median, spread, margin "
+                          "and runs passed (--summary gets the aggregate)")
+    run.add_argument("--pass-rule", choices=("all", "majority"), default="all",
+                     help="with --repeat: an SLO passes when every run passed it (all, the "
+                          "default) or more than half did (majority)")
 
     ui = add("ui", "run a scenario in the Locust web UI with the Chaos tab")
     ui.add_argument("scenario", metavar="SCENARIO")
@@ -182,7 +192,13 @@ def cmd_demo(ns: argparse.Namespace) -> int:
 def cmd_run(ns: argparse.Namespace) -> int:
     from fleetchaos.cli.orchestrator import run_scenario
 
-    return run_scenario(_run_options(ns, ns.scenario))  # type: ignore[arg-type]
+    opts = _run_options(ns, ns.scenario)
+    if ns.repeat != 1:
+        from fleetchaos.cli.repeat import run_repeated
+
+        summary, opts.summary = opts.summary, None  # type: ignore[attr-defined]
+        return run_repeated(opts, ns.repeat, ns.pass_rule, summary)[0]
+    return run_scenario(opts)  # type: ignore[arg-type]
 
 
 def cmd_ui(ns: argparse.Namespace) -> int:
@@ -220,12 +236,25 @@ def cmd_validate(ns: argparse.Namespace) -> int:
                              f"extension, which the Toxiproxy at {url} lacks; unset "
                              "TOXIPROXY_URL to use the built-in server")
     profiles = validate_profiles([scenario.profile] + ([ns.target] if ns.target else []))
+    _check_aims(scenario, ns.target or scenario.profile)
     title = getattr(scenario, "title", ns.scenario)
     steps = len(getattr(scenario, "timeline", []) or [])
     print(f"ok: {ns.scenario}: {title} ({steps} timeline steps)")
     for line in profiles:
         print(line)
     return EXIT_PASS
+
+
+def _check_aims(scenario: Scenario, profile_name: str) -> None:
+    """Faults aimed through the profile (`actions: [unlock]`) must find those actions in
+    the profile the run will use; the run refuses them at set-up otherwise."""
+    from fleetchaos.fleet_sim.profiles import load_profile
+    from fleetchaos.scenarios.steps.targeting import TargetError, check_aims
+
+    try:
+        check_aims(scenario.timeline, load_profile(profile_name), scenario.source)
+    except TargetError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def cmd_scenarios(ns: argparse.Namespace) -> int:

@@ -9,7 +9,8 @@ telemetry through the ``telemetry`` proxy.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from fleetchaos.fleet_sim.profiles import ACTIONS, Profile
 from fleetchaos.scenarios.metrics import TELEMETRY_ACTIONS
@@ -58,3 +59,19 @@ class ProfileTargets:
         if proxy == "api":
             return list(self.profile.actions)
         return []
+
+
+def check_aims(steps: Iterable[Any], profile: Profile, source: str) -> None:
+    """Every fault aimed through the profile finds its request there (TargetError if not).
+
+    ``steps`` are a scenario's timeline steps; `validate` and the run's set-up both call
+    this, so `validate --target P` refuses what a run against P would refuse.
+    """
+    targets = ProfileTargets(profile)
+    for step in steps:
+        aimed = getattr(step.spec, "actions", ())
+        if aimed:
+            try:
+                targets.routes(aimed)
+            except TargetError as exc:
+                raise TargetError(f"{source}: timeline.{step.index}: {exc}") from None

@@ -146,3 +146,18 @@ def test_validate_refuses_what_run_refuses(tmp_path):
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "timeline.0.backend_knob.db_pool_size" in lines[0]
+
+
+def test_validate_refuses_an_action_the_target_profile_does_not_define():
+    """api-500-storm aims at unlock and remote_start; generic-rest defines only unlock, so
+    `validate --target generic-rest` refuses it, as the run's set-up would (exit 2)."""
+    proc = subprocess.run([sys.executable, "-m", "fleetchaos.cli", "validate", "api-500-storm",
+                           "--target", "generic-rest"], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert "timeline.0: a fault aims at the action 'remote_start'" in lines[0]
+    ok = subprocess.run([sys.executable, "-m", "fleetchaos.cli", "validate", "api-500-storm",
+                         "--target", "owner-api"], capture_output=True, text=True, timeout=60)
+    assert ok.returncode == 0, ok.stderr
