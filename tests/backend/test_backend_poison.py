@@ -256,3 +256,26 @@ def test_a_clean_stop_leaves_no_wal_or_shm(tmp_path):
     assert rc == 0
     assert sorted(os.listdir(tmp_path)) == ["backend.db"]
     assert stored_seqs(db, other["vin"]) == {1}
+
+
+@pytest.mark.parametrize("knobs", [
+    {"db_pool_size": 1e300}, {"db_pool_size": 2.5}, {"db_acquire_timeout_s": 1e309},
+    {"ws_inflight": -1}, {"sqlite_synchronous": "OFF; DROP TABLE telemetry"},
+    {"token_ttl_s": True}, {"db_pool_size": 8, "ws_inflight": "many"},
+], ids=["pool-1e300", "pool-fraction", "timeout-inf", "negative", "pragma", "bool", "partial"])
+def test_bad_knobs_get_400_and_change_nothing(world, knobs):
+    resp = requests.post(f"{world.url}/admin/knobs", data=json.dumps(knobs, allow_nan=True),
+                         headers={**ADMIN, "Content-Type": "application/json"}, timeout=30)
+    assert_error_body(resp, {400})
+    stats = requests.get(f"{world.url}/admin/stats", headers=ADMIN, timeout=30).json()
+    assert stats["capacity"]["db_pool_size"] == 4 and stats["pool"]["size"] == 4
+    assert stats["capacity"]["ws_inflight"] == 256
+
+
+def test_a_request_the_http_parser_refuses_never_reaches_the_api(world):
+    """aiohttp's parser answers invalid HTTP (a DEL byte in a header) with its own 400
+    (text/plain) before any handler runs: documented, and no pool time spent."""
+    resp = requests.get(f"{world.url}/api/1/vehicles", headers={"Authorization": "Bearer \x7f"},
+                        timeout=30)
+    assert resp.status_code == 400
+    assert_backend_still_stores(world)
