@@ -57,6 +57,25 @@ def _short(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+def _why(exc: BaseException) -> str:
+    """A connection failure in a few words (requests' own text runs to 300 characters)."""
+    if isinstance(exc, requests.Timeout):
+        return f"no answer within {TIMEOUT_S:g} s"
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(seen, ConnectionResetError):
+            return "connection reset"
+        seen = seen.__cause__ or seen.__context__
+        if seen is None and exc.args and isinstance(exc.args[0], BaseException):
+            seen, exc = exc.args[0], exc.args[0]
+    text = str(exc)
+    if "Connection refused" in text or "NewConnectionError" in text:
+        return "connection refused"
+    return _short(text, 200)
+
+
 def _send(label: str, base: str, tpl: RequestTemplate, variables: dict[str, Any],
           extra_headers: dict[str, str] | None = None) -> tuple[Exchange, Any]:
     headers = {**render(dict(tpl.headers), variables), **(extra_headers or {})}
@@ -67,7 +86,7 @@ def _send(label: str, base: str, tpl: RequestTemplate, variables: dict[str, Any]
         resp = requests.request(tpl.method, url, json=body, headers=headers, timeout=TIMEOUT_S,
                                 allow_redirects=False)
     except requests.RequestException as exc:
-        ex.answer = f"no answer: {_short(str(exc), 200)}"
+        ex.answer = f"no answer: {_why(exc)}"
         ex.fix = f"is the backend running at {base}? (--host)"
         return ex, None
     ex.status = resp.status_code
@@ -238,7 +257,7 @@ def check_reachable(profile: Profile, host: str) -> None:
     if profile.has_login:
         ex, data = _send("login", host, profile.login, variables)
         if ex.status == 0:
-            raise ProfileError(f"backend {host} does not answer: {ex.answer} "
+            raise ProfileError(f"backend {host} does not answer ({ex.answer.removeprefix('no answer: ')}) "
                                f"(check --host or base_url in {profile.source})")
         if profile.registration is None:
             _judge(ex, profile.login, data, "auth.login", profile, variables)
@@ -250,7 +269,7 @@ def check_reachable(profile: Profile, host: str) -> None:
     try:
         requests.get(host.rstrip("/") + "/", timeout=TIMEOUT_S, allow_redirects=False)
     except requests.RequestException as exc:
-        raise ProfileError(f"backend {host} does not answer: {_short(str(exc), 200)} "
+        raise ProfileError(f"backend {host} does not answer ({_why(exc)}) "
                            f"(check --host or base_url in {profile.source})") from None
 
 

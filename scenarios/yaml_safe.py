@@ -77,7 +77,7 @@ class _BoundedLoader(yaml.SafeLoader):
                               _line(self.get_mark()))
         super().fetch_more_tokens()
 
-    def fetch_flow_collection_start(self, TokenClass: Any) -> None:  # noqa: N803 (PyYAML's name)
+    def fetch_flow_collection_start(self, TokenClass: Any) -> None:
         if self.flow_level >= MAX_DEPTH:
             raise YamlRefused(f"nested deeper than {MAX_DEPTH} levels: refused",
                               _line(self.get_mark()))

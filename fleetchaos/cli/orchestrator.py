@@ -400,6 +400,9 @@ def execute(opts: RunOptions) -> RunResult:
     """
     scenario = load_validated_scenario(opts)
     profile = scenario_profile(scenario, opts)
+    from fleetchaos.cli.probe import preflight
+
+    preflight(profile, opts.host, allow_remote=opts.allow_remote)  # before any child starts
     check_output_paths(opts)
     locust_log = opts.log_path("locust")
     with services_for(opts, profile) as services:

@@ -50,6 +50,26 @@ def validate_profiles(names: list[str]) -> list[str]:
     return lines
 
 
+def preflight(profile_name: str, host: str | None, *, allow_remote: bool = False) -> object:
+    """Before a run starts any child: the profile loads, and a backend that is already
+    named (``--host`` or the profile's ``base_url``) answers and accepts the login.
+
+    Raises UsageError (exit 2, one line); returns the loaded profile."""
+    from fleetchaos.common import TargetNotAllowed, check_loopback
+    from fleetchaos.fleet_sim.probe import check_reachable
+    from fleetchaos.fleet_sim.profiles import ProfileError
+
+    profile = load_profile_or_exit(profile_name)
+    host = host or getattr(profile, "base_url", None)
+    if host:
+        try:
+            check_loopback(host, what="backend --host", allow_remote=allow_remote)
+            check_reachable(profile, host)  # type: ignore[arg-type]
+        except (TargetNotAllowed, ProfileError) as exc:
+            raise UsageError(str(exc)) from None
+    return profile
+
+
 def cmd_probe(ns: argparse.Namespace) -> int:
     from fleetchaos.common import TargetNotAllowed, check_loopback
     from fleetchaos.fleet_sim.probe import probe
@@ -67,7 +87,7 @@ def cmd_probe(ns: argparse.Namespace) -> int:
         mark = "ok  " if ex.ok else "FAIL"
         print(f"{mark} {ex.label}: {ex.method} {ex.url}")
         for k, v in ex.headers.items():
-            print(f"       > {k}: {v}")
+            print(f"       > {k}: {_masked(k, v)}")
         if ex.body is not None:
             print(f"       > {_short_json(ex.body)}")
         print(f"       < {ex.status or '-'} {ex.answer}")
@@ -81,6 +101,14 @@ def cmd_probe(ns: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     print(f"all {len(exchanges)} answers are what the profile expects")
     return EXIT_PASS
+
+
+def _masked(name: str, value: str) -> str:
+    """Credentials shown by their start only (the probe's output ends up in CI logs)."""
+    secret = any(w in name.lower() for w in ("auth", "token", "key", "secret", "cookie"))
+    if not secret or len(value) <= 16:
+        return value
+    return f"{value[:14]}... ({len(value)} chars)"
 
 
 def _short_json(body: object, limit: int = 300) -> str:
@@ -102,4 +130,4 @@ def show_scenario(name: str) -> str:
 
 
 __all__ = ["PROBE_EXAMPLE", "PROBE_HELP", "add_probe_arguments", "cmd_probe",
-           "load_profile_or_exit", "show_scenario", "validate_profiles"]
+           "load_profile_or_exit", "preflight", "show_scenario", "validate_profiles"]
