@@ -1,8 +1,10 @@
-"""Whole runs through `fleetchaos run`: the same seed gives the same fleet, outcomes sit
-in the phase where they ended, and the canary measures recovery from a real outage."""
+"""Whole runs through `fleetchaos run --repeat 2`: the same seed gives the same fleet,
+outcomes sit in the phase where they ended, the canary measures recovery from a real
+outage, and the repeat aggregates the SLOs under the default rule (every run passes)."""
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -38,17 +40,20 @@ slos:
 """
 
 
-def run(tmp_path: Path, name: str, seed: int) -> list[dict[str, Any]]:
+def run_twice(tmp_path: Path, seed: int) -> tuple[int, dict[str, Any], list[list[dict]]]:
+    """`fleetchaos run --repeat 2`: two runs with one seed, and the aggregate."""
     scenario = tmp_path / "outage.yaml"
     scenario.write_text(SCENARIO)
-    journal = tmp_path / f"{name}.jsonl"
     proc = subprocess.run(
         [sys.executable, "-m", "fleetchaos.cli", "run", str(scenario), "--seed", str(seed),
-         "--out", str(tmp_path / f"out-{name}"), "--journal", str(journal), "--no-live"],
-        capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL,
+         "--repeat", "2", "--out", str(tmp_path / "out"), "--summary",
+         str(tmp_path / "repeat.json"), "--no-live"],
+        capture_output=True, text=True, timeout=400, stdin=subprocess.DEVNULL,
         env={k: v for k, v in os.environ.items() if k != "TOXIPROXY_URL"})
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
-    return read_journal(journal)
+    agg = json.loads((tmp_path / "repeat.json").read_text())
+    assert "rule: every run must pass" in proc.stdout
+    return proc.returncode, agg, [read_journal(r["journal"]) for r in agg["runs"]]
 
 
 def phase_of(t: float, phases: list[dict[str, Any]]) -> str:
@@ -60,9 +65,15 @@ def phase_of(t: float, phases: list[dict[str, Any]]) -> str:
 
 @pytest.mark.slow
 def test_same_seed_same_fleet_outcomes_in_their_phase_and_recovery(tmp_path):
-    first, second = run(tmp_path, "a", 11), run(tmp_path, "b", 11)
+    code, agg, journals = run_twice(tmp_path, 11)
+    assert len(journals) == 2 and agg["repeat"] == 2 and agg["seed"] == 11
+    slo = agg["slos"][0]
+    assert slo["runs"] == 2 and len(slo["observations"]) == 2
+    assert slo["spread"]["min"] <= slo["median"] <= slo["spread"]["max"]
+    assert code == (0 if agg["verdict"] == "pass" else 1)
+    assert agg["verdict"] == ("pass" if slo["passed_runs"] == 2 else "fail")  # rule: all
     plans, straddling = [], 0
-    for records in (first, second):
+    for records in journals:
         schedule = next(r for r in records if r["type"] == "schedule")
         plans.append({k: v for k, v in schedule.items() if k != "t"})
         header = next(r for r in records if r["type"] == "header")

@@ -1,0 +1,143 @@
+"""`fleetchaos run SCENARIO --repeat N`: the same scenario N times with the same seed.
+
+One run's verdict mixes the system under test with the noise of a shared machine: the
+same seed gives the same fleet (identities, needs, cohorts, draws), but a real backend
+on a real scheduler answers a little differently each time. Repeating says which part
+is noise: per SLO, the median of the observations, their spread (min and max), the
+median margin (distance from the threshold, positive on the passing side) and how many
+runs passed.
+
+Verdict rule (``--pass-rule``): ``all`` (default) passes an SLO only when every run
+passed it; ``majority`` when more than half did. The repeat passes when every SLO
+passes under the rule. Exit codes: 0 the rule held, 1 it did not, 3 a run failed in
+the harness (the figures are then incomplete), 2 bad input (before any run starts).
+The aggregate is written as JSON (``--summary``, else ``<out>/repeat-<id>.summary.json``)
+in the shape ``fleetchaos compare`` reads (``median``, ``spread``, ``observations``).
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import sys
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from fleetchaos.cli.errors import EXIT_BREACH, EXIT_HARNESS, EXIT_PASS, UsageError
+
+PASS_RULES = ("all", "majority")
+
+
+def _rule_passes(rule: str, passed: int, runs: int) -> bool:
+    return passed == runs if rule == "all" else passed * 2 > runs
+
+
+def _median(values: list[float]) -> float | None:
+    return round(statistics.median(values), 4) if values else None
+
+
+def aggregate(summaries: list[dict[str, Any]], rule: str = "all") -> dict[str, Any]:
+    """Per-SLO statistics over the runs' summaries (pure: the benchmark uses it too)."""
+    if rule not in PASS_RULES:
+        raise ValueError(f"pass rule must be one of {', '.join(PASS_RULES)}")
+    runs = len(summaries)
+    first = summaries[0] if summaries else {}
+    slos: list[dict[str, Any]] = []
+    for i, slo in enumerate(first.get("slos", [])):
+        per_run = [(s.get("slos") or [])[i] if i < len(s.get("slos") or []) else {}
+                   for s in summaries]
+        observed = [float(r["observed"]) for r in per_run
+                    if isinstance(r.get("observed"), int | float)]
+        margins = [float(r["margin"]) for r in per_run if isinstance(r.get("margin"), int | float)]
+        passed = sum(1 for r in per_run if r.get("passed"))
+        slos.append({
+            "name": slo.get("name"), "phase": slo.get("phase"), "metric": slo.get("metric"),
+            "op": slo.get("op"), "threshold": slo.get("threshold"),
+            "median": _median(observed),
+            "spread": {"min": min(observed), "max": max(observed)} if observed else None,
+            "observations": [r.get("observed") for r in per_run],
+            "margin": _median(margins), "passed_runs": passed, "runs": runs,
+            "agree": max(passed, runs - passed),
+            "passed": _rule_passes(rule, passed, runs),
+            "details": sorted({str(r["detail"]) for r in per_run if r.get("detail")}),
+        })
+    recoveries = [s.get("recovery") or {} for s in summaries]
+    return {
+        "scenario": first.get("scenario"), "title": first.get("title"),
+        "seed": first.get("seed"), "repeat": runs, "rule": rule,
+        "verdict": "pass" if slos and all(s["passed"] for s in slos) else "fail",
+        "slos": slos,
+        "recovery": {"statuses": [r.get("status") for r in recoveries],
+                     "seconds": [r.get("seconds") for r in recoveries]},
+        "runs": [{"run_id": s.get("run_id"), "verdict": s.get("verdict"),
+                  "duration_s": s.get("duration_s"), "journal": s.get("journal")}
+                 for s in summaries],
+    }
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "no data"
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)
+
+
+def render(agg: dict[str, Any]) -> str:
+    """The aggregate as a plain table: one line per SLO."""
+    rule = ("every run must pass" if agg["rule"] == "all"
+            else "more than half of the runs must pass")
+    lines = [f"{agg['scenario']}: {agg['repeat']} runs, seed {agg['seed']}; rule: {rule}",
+             f"{'SLO':<52} {'median':>9} {'min':>9} {'max':>9} {'margin':>9} {'passed':>7}"]
+    for s in agg["slos"]:
+        spread = s["spread"] or {}
+        name = str(s["name"])[:52]
+        lines.append(f"{name:<52} {_fmt(s['median']):>9} {_fmt(spread.get('min')):>9} "
+                     f"{_fmt(spread.get('max')):>9} {_fmt(s['margin']):>9} "
+                     f"{s['passed_runs']:>3}/{s['runs']:<3}")
+    lines.append(f"verdict: {agg['verdict'].upper()} "
+                 f"({sum(1 for s in agg['slos'] if s['passed'])}/{len(agg['slos'])} SLOs "
+                 "under the rule)")
+    return "\n".join(lines)
+
+
+def run_repeated(opts: Any, times: int, rule: str = "all",
+                 summary_path: Path | None = None) -> tuple[int, dict[str, Any]]:
+    """Run ``opts`` ``times`` times with one seed; return (exit code, aggregate)."""
+    from fleetchaos.cli.orchestrator import execute, load_validated_scenario
+    from fleetchaos.scenarios.fault_control import new_run_id
+
+    if times < 1:
+        raise UsageError(f"--repeat must be at least 1, got {times}")
+    if rule not in PASS_RULES:
+        raise UsageError(f"--pass-rule must be one of {', '.join(PASS_RULES)}, got {rule!r}")
+    for name in ("journal", "junit", "html", "markdown"):
+        if getattr(opts, name, None) is not None:
+            raise UsageError(f"--{name} names one run; with --repeat each run keeps its own "
+                             f"journal in {opts.out_dir} (render one with `fleetchaos report`)")
+    seed = opts.seed if opts.seed is not None else load_validated_scenario(opts).seed
+    summaries: list[dict[str, Any]] = []
+    harness_failed = False
+    for k in range(times):
+        one = replace(opts, run_id=new_run_id(), seed=seed, journal=None, summary=None,
+                      junit=None, html=None, markdown=None, quiet=True, live=False)
+        result = execute(one)
+        summary = dict(result.summary or {"verdict": "incomplete", "slos": []})
+        summary["journal"] = str(result.journal) if result.journal else None
+        summaries.append(summary)
+        harness_failed = harness_failed or result.exit_code == EXIT_HARNESS
+        verdict = summary.get("verdict")
+        print(f"run {k + 1}/{times}: {verdict} (exit {result.exit_code}, journal "
+              f"{summary['journal']})", flush=True)
+        if result.exit_code == EXIT_HARNESS and result.message:
+            print(f"fleetchaos: run {k + 1}: {result.message}", file=sys.stderr)
+    agg = aggregate(summaries, rule)
+    print(render(agg))
+    path = summary_path or opts.out_dir / f"repeat-{summaries[0].get('run_id') or 'run'}.summary.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(agg, indent=2) + "\n")
+    print(f" summary: {path}")
+    if harness_failed:
+        return EXIT_HARNESS, agg
+    return (EXIT_PASS if agg["verdict"] == "pass" else EXIT_BREACH), agg

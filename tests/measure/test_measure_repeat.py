@@ -1,0 +1,53 @@
+"""The repeat aggregate (fleetchaos/cli/repeat.py) and its bad input: exit 2, one line."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+
+from fleetchaos.cli.repeat import aggregate, render
+
+SLO = {"name": "recovers", "phase": "all", "metric": "recovery_s", "op": "<=",
+       "threshold": 10.0}
+
+
+def summary(observed: float | None, passed: bool, margin: float | None) -> dict:
+    return {"scenario": "s", "seed": 7, "run_id": "r", "verdict": "pass" if passed else "fail",
+            "slos": [{**SLO, "observed": observed, "passed": passed, "margin": margin}],
+            "recovery": {"status": "recovered" if passed else "not_recovered",
+                         "seconds": observed}}
+
+
+def test_median_spread_margin_and_the_rule():
+    runs = [summary(4.0, True, 6.0), summary(12.0, False, None), summary(6.0, True, 4.0)]
+    agg = aggregate(runs)
+    slo = agg["slos"][0]
+    assert slo["median"] == 6.0 and slo["spread"] == {"min": 4.0, "max": 12.0}
+    assert slo["margin"] == 5.0 and slo["passed_runs"] == 2 and slo["agree"] == 2
+    assert not slo["passed"] and agg["verdict"] == "fail"  # default: every run must pass
+    assert aggregate(runs, "majority")["verdict"] == "pass"
+    assert "every run must pass" in render(agg) and "2/3" in render(agg)
+
+
+def test_no_data_is_counted_not_averaged():
+    agg = aggregate([summary(None, False, None), summary(3.0, True, 7.0)])
+    slo = agg["slos"][0]
+    assert slo["median"] == 3.0 and slo["observations"] == [None, 3.0]
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--repeat", "0"], "--repeat must be at least 1"),
+    (["--repeat", "2", "--html", "r.html"], "--html names one run"),
+])
+def test_bad_repeat_input_exits_2_with_one_line(tmp_path, args, words):
+    proc = subprocess.run(
+        [sys.executable, "-m", "fleetchaos.cli", "run", "baseline", "--out",
+         str(tmp_path / "out"), *args], capture_output=True, text=True, timeout=60,
+        cwd=tmp_path, env={k: v for k, v in os.environ.items() if k != "TOXIPROXY_URL"})
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0]
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("*.journal.jsonl"))
