@@ -43,6 +43,7 @@ class Tolerance:
 # Per metric defaults: ratios in absolute points, latency relative, counts absolute.
 DEFAULT_TOLERANCES: dict[str, Tolerance] = {
     "unlock_success_ratio": Tolerance(0.02),
+    "canary_success_ratio": Tolerance(0.02),
     "error_5xx_ratio": Tolerance(0.01),
     "telemetry_ack_ratio": Tolerance(0.02),
     "unlock_p95_ms": Tolerance(0.20, relative=True, floor=50.0),
@@ -61,6 +62,25 @@ PHASE_METRICS: dict[str, bool] = {  # metric -> higher is better
 }
 
 
+def default_tolerance(metric: str) -> Tolerance:
+    """The metric's default, or by its unit for a metric this table does not know yet."""
+    if metric in DEFAULT_TOLERANCES:
+        return DEFAULT_TOLERANCES[metric]
+    if metric.endswith("_ratio"):
+        return Tolerance(0.02)
+    if metric.endswith("_ms"):
+        return Tolerance(0.20, relative=True, floor=50.0)
+    if metric.endswith("_s"):
+        return Tolerance(2.0)
+    return Tolerance(0.0)
+
+
+def known_metrics() -> list[str]:
+    from fleetchaos.scenarios.schema import METRICS
+
+    return list(dict.fromkeys([*DEFAULT_TOLERANCES, *METRICS]))
+
+
 class CompareError(ValueError):
     """The two inputs cannot be compared (the message names which one and why)."""
 
@@ -72,9 +92,9 @@ def parse_tolerance(item: str) -> tuple[str, Tolerance]:
     if not sep or not metric or not raw:
         raise CompareError(f"--tolerance {item!r}: expected METRIC=VALUE, e.g. "
                            "unlock_success_ratio=0.05 or unlock_p95_ms=10%")
-    if metric not in DEFAULT_TOLERANCES:
+    if metric not in known_metrics():
         raise CompareError(f"--tolerance {item!r}: unknown metric {metric!r}; known: "
-                           f"{', '.join(DEFAULT_TOLERANCES)}")
+                           f"{', '.join(known_metrics())}")
     relative = raw.endswith("%")
     try:
         value = float(raw[:-1] if relative else raw)
@@ -190,9 +210,10 @@ class Comparison:
         verdict = {"new": f"NEW ({self.new.label}) is better",
                    "base": f"BASE ({self.base.label}) is better",
                    "same": "no difference beyond tolerance"}[self.better()]
-        gate = "REGRESSION" if self.regressions else "no regression"
-        return (f"{gate}: {verdict}; SLOs {slo_worse} worse, {slo_better} better of "
-                f"{len(self.slos)}; phase figures {ph_worse} worse, {ph_better} better of "
+        gate = (f"REGRESSION ({len(self.regressions)} figure(s) worse beyond tolerance)"
+                if self.regressions else "no regression")
+        return (f"{gate}; on balance {verdict}: SLOs {slo_worse} worse, {slo_better} better "
+                f"of {len(self.slos)}; phase figures {ph_worse} worse, {ph_better} better of "
                 f"{len(self.phases)}.")
 
 
@@ -256,7 +277,7 @@ def compare(base: RunInput, new: RunInput,
             return given[metric], "--tolerance"
         if spreads and all(s is not None for s in spreads):
             return Tolerance(max(s for s in spreads if s is not None)), "spread"
-        return DEFAULT_TOLERANCES.get(metric, Tolerance(0.0)), "default"
+        return default_tolerance(metric), "default"
 
     base_slos = {str(s.get("name")): s for s in base.summary.get("slos") or []
                  if isinstance(s, dict)}

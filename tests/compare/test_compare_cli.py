@@ -50,7 +50,7 @@ def test_worse_new_run_is_a_regression_exit_1(runs: dict[str, Path], tmp_path: P
 def test_better_new_run_is_no_regression_and_named_better(runs: dict[str, Path]) -> None:
     res = cli(str(runs["bad"]), str(runs["good"]))
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "no regression: NEW (good0001) is better" in res.stdout
+    assert "no regression; on balance NEW (good0001) is better" in res.stdout
 
 
 def test_same_figures_are_no_regression(runs: dict[str, Path]) -> None:
