@@ -27,6 +27,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from fleetchaos.cli.disk_watch import DiskWatch, cut_partial_last_line
 from fleetchaos.cli.errors import (
     EXIT_BAD_INPUT,
     EXIT_BREACH,
@@ -240,10 +241,22 @@ class _Interrupts:
             self.child.send_signal(signal.SIGTERM if first else signal.SIGKILL)
 
 
-def run_locust(opts: RunOptions, services: Services, profile: str) -> tuple[int, int | None]:
-    """Run Locust to the end; return (its exit code, the signal that interrupted us or None)."""
+@dataclass
+class LocustEnd:
+    """How the Locust child ended: its exit code, the signal that interrupted us (or None),
+    and why we stopped it ourselves (a nearly full disk), if we did."""
+
+    rc: int
+    signalled: int | None
+    stopped_because: str | None = None
+
+
+def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
+    """Run Locust to its end (or until a signal, or until the disk is nearly full)."""
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     opts.journal_path.parent.mkdir(parents=True, exist_ok=True)
+    disk = DiskWatch([opts.out_dir, opts.journal_path.parent])
+    stopped_because: str | None = None
     env = dict(os.environ)
     env["TOXIPROXY_URL"] = services.toxiproxy_url
     if any(c.name == "toxiproxy server" for c in services.started):
@@ -280,13 +293,16 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> tuple[int,
                 tail.poll()
                 if interrupts.signalled is not None and deadline is None:
                     deadline = time.monotonic() + LOCUST_STOP_GRACE_S
+                if deadline is None and (stopped_because := disk.check()) is not None:
+                    child.send_signal(signal.SIGTERM)  # Locust rolls its faults back on SIGTERM
+                    deadline = time.monotonic() + LOCUST_STOP_GRACE_S
                 if deadline is not None and time.monotonic() > deadline:
                     child.kill()
                 time.sleep(0.25)
             tail.poll()
     if live is not None:
         live.stop()
-    return child.returncode, interrupts.signalled
+    return LocustEnd(child.returncode, interrupts.signalled, stopped_because)
 
 
 def _report_leftovers(record: dict[str, Any]) -> None:
@@ -371,12 +387,15 @@ def render_outputs(opts: RunOptions, records: list[dict[str, Any]],
         from fleetchaos.reports.terminal import render_terminal
 
         render_terminal(RunReport.from_records(records), Console())
-    try:
-        write_all(records, summary=opts.summary, junit=opts.junit, html=opts.html,
-                  markdown=opts.markdown)
-    except OSError as exc:
-        where = f" {exc.filename}" if exc.filename else ""
-        raise UsageError(f"cannot write{where}: {exc.strerror or exc}") from None
+    for option in ("summary", "junit", "html", "markdown"):
+        path = getattr(opts, option)
+        if path is None:
+            continue
+        try:
+            write_all(records, **{option: path})
+        except OSError as exc:
+            raise UsageError(f"--{option} {path}: cannot write it: {exc.strerror or exc} "
+                             f"(the journal {opts.journal_path} is complete)") from None
     if not opts.quiet:
         for label, path in (("journal", opts.journal_path), ("summary", opts.summary),
                             ("JUnit", opts.junit), ("HTML", opts.html),
@@ -407,7 +426,7 @@ def execute(opts: RunOptions) -> RunResult:
     locust_log = opts.log_path("locust")
     with services_for(opts, profile) as services:
         try:
-            rc, signalled = run_locust(opts, services, profile)
+            end = run_locust(opts, services, profile)
         finally:
             left = sweep_faults(services, opts.run_id)
         if left:
@@ -416,8 +435,17 @@ def execute(opts: RunOptions) -> RunResult:
         logs = {"locust": locust_log}
         logs.update({"toxiproxy" if "toxiproxy" in c.name else "backend": c.log_path
                      for c in services.started if c.log_path is not None})
+    rc, signalled = end.rc, end.signalled
+    journal_cut = cut_partial_last_line(opts.journal_path)  # a write the disk refused
     records, summary = read_summary(opts)
     reason = (summary or {}).get("error") or error_line(locust_log)
+    if end.stopped_because is not None or (journal_cut and summary is None):
+        why = end.stopped_because or "writing the journal failed (disk full?)"
+        last_t = max((float(r["t"]) for r in records if r.get("type") == "sample"
+                      and isinstance(r.get("t"), int | float)), default=None)
+        upto = f" up to t={last_t:.1f} s" if last_t is not None else ""
+        raise UsageError(f"{why}: the run was stopped, its faults rolled back; the journal "
+                         f"{opts.journal_path} is complete{upto}")
     if signalled is not None:
         render_outputs(opts, records, logs)
         return RunResult(128 + signalled, summary, opts.journal_path,
