@@ -50,6 +50,7 @@ bench: $(STAMP)
 	$(PY) -m bench.backend_capacity
 	$(PY) -m bench.fleet_capacity
 	$(PY) -m bench.fleet_overhead
+	$(PY) -m bench.demo_spread
 
 clean:
 	rm -rf $(VENV) .pytest_cache fleetchaos-out

@@ -69,7 +69,8 @@ def fault_window(header: dict[str, Any], steps: list[dict[str, Any]]
         return None, None, False
     reasons = [(s, str((s.get("detail") or {}).get("rollback", ""))) for s in steps]
     ends = [float(s["end_s"]) for s in faults if s.get("end_s") is not None]
-    ends += [float(s["t"]) for s, why in reasons if why and not why.startswith("run ended")]
+    ends += [float(s.get("off_s") or s["t"]) for s, why in reasons
+             if why and not why.startswith("run ended")]  # off_s: when it really went off
     open_ended = any(s.get("end_s") is None for s in faults) or any(
         why.startswith("run ended") for _s, why in reasons)
     return min(starts), (max(ends) if ends else None), open_ended
