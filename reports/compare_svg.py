@@ -83,8 +83,10 @@ def line_chart(title: str, lines: list[Line], *, unit: str, fmt: str = "{:g}",
                             for j, (x, y) in enumerate(points))
             parts.append(f'<path class="series" data-label="{html.escape(ln.label)}" d="{path}" '
                          f'fill="none" stroke="{color}" stroke-width="2"{dash}/>')
+        radius = 3 if len(points) <= 30 else 1.5  # dense series: dots for hover, not ink
         for x, y in points:
-            parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="3" fill="{color}">'
+            parts.append(f'<circle cx="{sx(x):.1f}" cy="{sy(y):.1f}" r="{radius}" '
+                         f'fill="{color}">'
                          f"<title>{html.escape(ln.label)}: {html.escape(fmt.format(y))}"
                          "</title></circle>")
         if len(lines) > 1:  # a legend only when there is something to tell apart

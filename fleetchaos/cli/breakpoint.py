@@ -322,6 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the search's folder goes (default fleetchaos-out)")
     p.add_argument("--journal", type=Path, default=None, metavar="PATH",
                    help="the search's journal (default DIR/breakpoint-<id>/search.jsonl)")
+    p.add_argument("--width", type=int, default=None, help="terminal width to render at")
     add_run_arguments(p)
     return p
 
@@ -434,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
                     first_estimate_s=duration_s + RUN_OVERHEAD_S,
                     on_probe=_print_probe(space, fmt))
     journal.result(result.finding)
-    render(space, slo, result, fmt, None)
+    render(space, slo, result, fmt, ns.width)
     print(f"  journal {journal.path}")
     if result.failed is not None:
         print(f"fleetchaos breakpoint: the run at {space.key}={space.text(result.failed.value)} "
