@@ -165,25 +165,39 @@ class LiveState:
     def _slo_lines(self) -> list[Text]:
         out = []
         for slo in self.slos:
-            state = self.phase_state(str(slo.get("phase", "all")))
+            state = judge_slo(slo, self.phase_state(str(slo.get("phase", "all"))),
+                              finished=self.finished is not None)
             name = str(slo.get("name"))
-            if slo.get("metric") == "recovery_s" and self.finished is None:
-                out.append(Text(f"…     {name}: judged at the end", style="dim"))
-                continue
+            word, style = SLO_WORDS[state]
             if state == "waiting":
-                out.append(Text(f"…     {name}: phase {slo.get('phase')} not started",
-                                style="dim"))
-                continue
-            value = f"{observed(slo)} (needs {threshold(slo)})"
-            if slo.get("observed") is None:
-                out.append(Text(f"…     {name}: no data yet", style="dim"))
-            elif slo.get("passed"):
-                word = "PASS " if state == "done" else "ok   "
-                out.append(Text(f"{word} {name}: {value}", style="green"))
+                detail = f"phase {slo.get('phase')} not started"
+            elif state == "pending":
+                detail = "judged at the end"
+            elif state == "nodata":
+                detail = "no data yet"
             else:
-                word = "FAIL " if state == "done" else "BREAK"
-                out.append(Text(f"{word} {name}: {value}", style="bold red"))
+                detail = f"{observed(slo)} (needs {threshold(slo)})"
+            out.append(Text(f"{word:<5} {name}: {detail}", style=style))
         return out
+
+
+SLO_WORDS = {"waiting": ("…", "dim"), "pending": ("…", "dim"), "nodata": ("…", "dim"),
+             "ok": ("ok", "green"), "break": ("BREAK", "bold red"),
+             "pass": ("PASS", "green"), "fail": ("FAIL", "bold red")}
+
+
+def judge_slo(slo: dict[str, Any], phase_state: str, *, finished: bool) -> str:
+    """An SLO's live state: waiting (its phase has not begun), pending (recovery, judged
+    at the end), nodata, ok / break (its phase is running), pass / fail (it is over)."""
+    if slo.get("metric") == "recovery_s" and not finished:
+        return "pending"
+    if phase_state == "waiting":
+        return "waiting"
+    if slo.get("observed") is None:
+        return "nodata" if not finished else "fail"
+    if phase_state == "done":
+        return "pass" if slo.get("passed") else "fail"
+    return "ok" if slo.get("passed") else "break"
 
 
 class LiveView:

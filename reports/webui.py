@@ -9,14 +9,15 @@ the engine's ``apply_manual`` so they are validated and journaled as manual step
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from fleetchaos.reports.labels import step_label
 from fleetchaos.reports.webui_guard import TOKEN_HEADER, guard_web_ui, print_banner, run_token
+from fleetchaos.reports.webui_live import LiveStatus
 
 TAB_KEY = "chaos"
 
@@ -27,25 +28,45 @@ def _engine(environment: Any) -> Any:
     return current_engine(environment)
 
 
+STATE_WORDS = {"waiting": "waiting for its phase", "pending": "judged at the end",
+               "nodata": "no data yet", "ok": "holding", "break": "BREAKING",
+               "pass": "PASS", "fail": "FAIL"}
+
+
 def chaos_rows(status: dict[str, Any]) -> list[dict[str, str]]:
+    """The Chaos tab's rows (Locust renders them as a two-column table): labels, never
+    raw dicts; the SLOs' live state; faults by hand as steps."""
+    live = status.get("live") or {}
     rows = [{"item": "scenario", "value": f"{status['title']} ({status['scenario']})"},
-            {"item": "time", "value": f"{status['elapsed_s']:.0f} / {status['duration_s']:g} s"
-                                      f" · phase {status['phase'] or '-'}"}]
+            {"item": "time", "value": str(live.get("clock") or
+                                          f"{status['elapsed_s']:.0f} / {status['duration_s']:g} s")}]
+    for key in ("setup_error", "harness_error"):
+        if status.get(key):
+            rows.append({"item": key.replace("_", " "), "value": str(status[key])})
+    for slo in live.get("slos") or []:
+        value = STATE_WORDS.get(slo["state"], slo["state"])
+        if slo.get("observed") is not None and slo["state"] not in ("waiting", "pending"):
+            value += f": {slo['observed']} (needs {slo['threshold']})"
+        rows.append({"item": f"SLO {slo['name']}", "value": value})
     for step in status["timeline"]:
-        state = "fired" if step["fired"] else "pending"
+        label = step.get("label") or step_label(step.get("action"), step.get("spec"))
         end = f"-{step['end_s']:g}" if step.get("end_s") is not None else ""
-        rows.append({"item": f"step {step['index']} @ {step['at_s']:g}{end} s ({state})",
-                     "value": f"{step['action']} {json.dumps(step['spec'])}"})
+        rows.append({"item": f"step {step['index']} @ {step['at_s']:g}{end} s",
+                     "value": f"{label} ({'fired' if step['fired'] else 'pending'})"})
+    for fault in live.get("faults") or []:
+        if fault.get("manual"):
+            on = fault["ended_by"] is None
+            rows.append({"item": f"by hand @ {fault['start']:.0f} s",
+                         "value": f"{fault['label']} ({'on' if on else 'removed'})"})
     for fault in status["active_faults"]:
-        rows.append({"item": "active fault", "value": fault.get("name") or fault["kind"]})
+        rows.append({"item": "fault on now", "value": str(fault.get("label")
+                                                         or fault.get("name") or fault["kind"])})
     fleet = status.get("fleet") or {}
     for key in ("cars_connected", "telemetry_sent", "telemetry_acked", "telemetry_resent",
                 "stranded"):
         rows.append({"item": key.replace("_", " "), "value": str(fleet.get(key, "-"))})
-    for slo in status["slos"]:
-        rows.append({"item": f"SLO {slo['name']}", "value": f"{slo['metric']} {slo['op']} "
-                                                            f"{slo['threshold']:g}"})
-    rows.append({"item": "controls", "value": "open /chaos/ to inject a fault by hand"})
+    rows.append({"item": "controls", "value": "open /chaos/ (timeline, SLO cards, add or "
+                                              "remove a fault by hand)"})
     return rows
 
 
@@ -80,25 +101,33 @@ def install(environment: Any) -> None:
             return jsonify({"error": str(exc)}), 400
         except Exception as exc:
             return jsonify({"error": f"Toxiproxy refused it: {exc}"}), 502
+        finally:
+            live.invalidate()  # the page and the tab show the change on their next poll
+
+    live = LiveStatus()
+
+    def runner_state() -> str | None:
+        runner = environment.runner
+        return None if runner is None else str(runner.state)
 
     @bp.route("/")
     def page() -> Response:
-        from fleetchaos.scenarios.schema import TOXIC_TYPES
+        from fleetchaos.scenarios.steps.targeting import TARGETABLE
+        from fleetchaos.scenarios.steps.toxic import TOXIC_ATTRIBUTES
 
         engine = engine_or_404()
         proxies = sorted(engine.scenario.proxies) if engine else []
-        return Response(PAGE_FILE.read_text() % {
-            "proxies": "".join(f"<option>{html.escape(p)}</option>" for p in proxies),
-            "types": "".join(f"<option>{t}</option>" for t in TOXIC_TYPES),
-            "token": json.dumps(token), "token_header": json.dumps(TOKEN_HEADER),
-        }, mimetype="text/html")
+        config = {"token": token, "tokenHeader": TOKEN_HEADER, "proxies": proxies,
+                  "toxics": TOXIC_ATTRIBUTES, "targets": list(TARGETABLE)}
+        return Response(PAGE_FILE.read_text().replace(
+            "/*CONFIG*/null", json.dumps(config).replace("</", "<\\/")), mimetype="text/html")
 
     @bp.route("/status")
     def status() -> Response | tuple[Response, int]:
         engine = engine_or_404()
         if engine is None:
             return jsonify({"error": "no scenario engine in this process"}), 404
-        return jsonify(engine.status())
+        return jsonify(live.status(engine, runner_state()))
 
     @bp.route("/toxic", methods=["POST"])
     def add_toxic() -> Any:
@@ -108,6 +137,11 @@ def install(environment: Any) -> None:
     @bp.route("/toxic/<name>", methods=["DELETE"])
     def remove_toxic(name: str) -> Any:
         return manual({"action": "toxic_remove", "name": name})
+
+    @bp.route("/http_error", methods=["POST"])
+    def http_error() -> Any:
+        body = request.get_json(silent=True) or {}
+        return manual({"action": "http_error_add", **body})
 
     @bp.route("/verbosity", methods=["POST"])
     def verbosity() -> Any:
@@ -127,6 +161,7 @@ def install(environment: Any) -> None:
         if engine is None:
             return response
         data = response.get_json()
-        data["extended_stats"] = [{"key": TAB_KEY, "data": chaos_rows(engine.status())}]
+        data["extended_stats"] = [{"key": TAB_KEY,
+                                   "data": chaos_rows(live.status(engine, runner_state()))}]
         response.set_data(json.dumps(data))
         return response

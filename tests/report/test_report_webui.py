@@ -20,6 +20,7 @@ from typing import Any
 
 import pytest
 import requests
+from png import has_color, read_png
 
 from fleetchaos.reports.webui_guard import TOKEN_HEADER
 from fleetchaos.scenarios.journal import read_journal
@@ -232,11 +233,32 @@ def test_chaos_endpoints_inject_and_remove_by_hand(web_ui):
     assert requests.delete(f"{ui.base}/chaos/toxic/{name}", headers=h).json() == {"removed": name}
     assert requests.post(f"{ui.base}/chaos/verbosity", json={"level": 3, "cohort": 0.5},
                          headers=h).status_code == 200
+    http = requests.post(f"{ui.base}/chaos/http_error", headers=h,
+                         json={"actions": ["unlock"], "status": 503, "share": 0.5})
+    assert http.status_code == 200, http.text
+    bad_share = requests.post(f"{ui.base}/chaos/http_error", headers=h,
+                              json={"actions": ["unlock"], "share": 7})
+    assert bad_share.status_code == 400 and "share" in bad_share.json()["error"]
     rows = requests.get(f"{ui.base}/stats/requests").json()["extended_stats"][0]
     assert rows["key"] == "chaos" and any(r["item"] == "scenario" for r in rows["data"])
+    values = {r["item"]: r["value"] for r in rows["data"]}
+    # labels, never raw dicts; the SLOs' live state; manual faults listed as steps
+    assert not any("{" in r["value"] for r in rows["data"]), rows["data"]
+    assert "s left" in values["time"]
+    slo_rows = [v for k, v in values.items() if k.startswith("SLO ")]
+    assert slo_rows and all(v.split(":")[0] in ("waiting for its phase", "holding", "BREAKING",
+                                                "no data yet", "judged at the end")
+                            for v in slo_rows), slo_rows
+    by_hand = [r["value"] for r in rows["data"] if r["item"].startswith("by hand")]
+    assert any(v.startswith("latency 40 ms on api") and v.endswith("(removed)") for v in by_hand)
+    assert any(v.startswith("verbosity x3 on 50 %") and v.endswith("(on)") for v in by_hand)
+    assert any(v.startswith("http_error 503") for v in by_hand)
+    live = requests.get(f"{ui.base}/chaos/status", headers=h).json()["live"]
+    assert live["stopped"] is False and {c["state"] for c in live["slos"]} <= {
+        "waiting", "pending", "nodata", "ok", "break"}
     manual = [r for r in read_journal(ui.journal) if r["type"] == "step" and r.get("manual")
               and r["action"] != "toxic_remove"]  # a removal by hand may be journaled as manual
-    assert [r["action"] for r in manual] == ["toxic_add", "verbosity"]
+    assert [r["action"] for r in manual] == ["toxic_add", "verbosity", "http_error_add"]
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -254,14 +276,28 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
 @pytest.mark.slow
 @pytest.mark.browser
 @pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make test installs it)")
-def test_chaos_tab_and_page_render_in_chromium(web_ui, tmp_path):
+def test_chaos_tab_and_page_render_in_chromium_mid_run(web_ui, tmp_path):
     ui = web_ui
+    token = ui.token()
+    added = requests.post(f"{ui.base}/chaos/toxic", headers=ui.same_origin(token),
+                          json={"proxy": "api", "type": "latency", "attributes": {"latency": 30}})
+    assert added.status_code == 200
     dom = chromium(tmp_path, "--dump-dom", f"{ui.base}/?tab=chaos").stdout
     assert "Chaos" in dom
-    # the page's own fetch() carries the embedded token: the status it loads is on the page
-    page = chromium(tmp_path, "--dump-dom", f"{ui.base}/chaos/").stdout
-    assert "API latency" in page or "api-latency" in page
+    # the page's own fetch() carries the embedded token: what it loads is on the page
+    page = chromium(tmp_path, "--dump-dom", "--window-size=1200,1100", f"{ui.base}/chaos/").stdout
+    assert "API latency" in page
+    assert re.search(r'id="clock">\d+ / 40 s · \d+ s left · phase \w+<', page), page[:3000]
+    assert "<title>phase baseline:" in page and "<title>now:" in page  # the timeline strip
+    assert re.search(r"by hand: latency 30 ms on api[^<]* \(on\)", page)
+    assert len(re.findall(r'class="card s-[a-z]+"', page)) == 2  # one card per SLO
+    assert 'class="gauge"' in page and ">remove<" in page
     assert "needs this run's token" not in page
+    assert re.search(r'id="error" role="alert"[^>]*></section>', page)  # no error shown
     shot = tmp_path / "chaos.png"
-    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,900", f"{ui.base}/?tab=chaos")
-    assert shot.exists() and shot.stat().st_size > 5000
+    chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,900", f"{ui.base}/chaos/")
+    width, height, rows = read_png(shot)
+    assert (width, height) == (1200, 900)
+    assert has_color(rows, (0x1B, 0x1B, 0x1B), y1=30)      # Locust-dark header bar
+    assert has_color(rows, (0xFE, 0xCA, 0xCA), y1=250)     # the fault on now, in the strip
+    assert has_color(rows, (0x2E, 0x7D, 0x32), y0=300)     # the controls' buttons
