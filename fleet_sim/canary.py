@@ -167,7 +167,9 @@ class CanaryUser(User):
 
         config = knobs.current()
         self.settings = CanarySettings.from_mapping(config.canary)
-        self.k = _pool.take(_worker_index(self.environment), config.workers)
+        # within the registered range even when a worker gets more canaries than its shard
+        self.k = _pool.take(_worker_index(self.environment), config.workers,
+                            max(1, self.settings.count))
         self.ident = identity(config.seed, index_of(self.k), config.fallbacks)
         self.profile = profile_for(config)
         session = FastHttpSession(base_url=config.api_url, user=self,
