@@ -31,7 +31,7 @@ def no_effect(faults: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for f in faults:
         if f["manual"] or f["touched"] != 0:
             continue
-        window = f"{float(f['on_s']):g}-{float(f['off_s']):g} s"
+        window = f"{float(f['on_s']):.1f}-{float(f['off_s']):.1f} s"
         could = f" (it could have matched {f['could_match']})" if f.get("could_match") else ""
         out.append({**f, "message": f"fault {f['label']!r} at {window} touched nothing: "
                                     f"0 {f['what']}{could}"})

@@ -60,10 +60,17 @@ class RunIdentity:
 class LocustRunSetup:
     """The set-up of a real run inside Locust's master (or local) process."""
 
-    def __init__(self, environment: Any, scenario: Scenario, run: RunIdentity) -> None:
+    def __init__(self, environment: Any, scenario: Scenario, run: RunIdentity, *,
+                 launch_toxiproxy: Callable[[int], Any] | None = None,
+                 fault_control: Callable[[str], Any] | None = None) -> None:
+        """``launch_toxiproxy(seed)`` starts a server and returns its child (``.url``,
+        ``.stop()``); ``fault_control(url)`` talks to one. Defaults: the built-in server
+        in a child process, and toxiproxy-python through FaultControl."""
         self.environment = environment
         self.scenario = scenario
         self.run = run
+        self.launch_toxiproxy = launch_toxiproxy or _launch_builtin
+        self.fault_control = fault_control or _fault_control
         self.builtin_toxiproxy: Any = None
         self.faults: Any = None
 
@@ -93,7 +100,7 @@ class LocustRunSetup:
         from fleetchaos.fleet_sim.profiles import ProfileError, load_profile
         from fleetchaos.fleet_sim.registration import RegistrationError, register_fleet
         from fleetchaos.scenarios.collaborators import HttpBackendAdmin, LocustFleet
-        from fleetchaos.scenarios.fault_control import FaultControl, marker
+        from fleetchaos.scenarios.fault_control import marker
         from fleetchaos.scenarios.sampler import Sampler
         from fleetchaos.scenarios.steps.targeting import ProfileTargets, TargetError, check_aims
 
@@ -118,11 +125,9 @@ class LocustRunSetup:
         except TargetError as exc:
             raise SetupError(str(exc)) from None
         if not url:
-            from fleetchaos import toxiproxy_server
-
-            self.builtin_toxiproxy = toxiproxy_server.run_in_subprocess(seed=run.seed)
+            self.builtin_toxiproxy = self.launch_toxiproxy(run.seed)
             url = self.builtin_toxiproxy.url
-        faults = self.faults = FaultControl(url)
+        faults = self.faults = self.fault_control(url)
         if not faults.reachable():
             raise SetupError(f"no Toxiproxy answers at {url}")
         missing = scenario.extensions_needed() - faults.extensions()
@@ -208,6 +213,18 @@ class LocustRunSetup:
             user_classes=fleet_user_classes,
             spawn_rate=float(scenario.fleet.get("spawn_rate", 200)),
             cleanup=cleanup, stop=self._stop, wall_t0=wall_t0)
+
+
+def _launch_builtin(seed: int) -> Any:
+    from fleetchaos import toxiproxy_server
+
+    return toxiproxy_server.run_in_subprocess(seed=seed)
+
+
+def _fault_control(url: str) -> Any:
+    from fleetchaos.scenarios.fault_control import FaultControl
+
+    return FaultControl(url)
 
 
 def versions() -> dict[str, str]:
