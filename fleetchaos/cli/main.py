@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from fleetchaos.cli.errors import (
     EXIT_BAD_INPUT,
+    EXIT_BREACH,
     EXIT_CODES_HELP,
     EXIT_HARNESS,
     EXIT_PASS,
@@ -28,6 +29,7 @@ from fleetchaos.cli.errors import (
 )
 
 if TYPE_CHECKING:
+    from fleetchaos.cli.orchestrator import RunOptions
     from fleetchaos.scenarios.schema import Scenario
 
 DEMO_SCENARIO = "verbosity-flood-2021"
@@ -152,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True) -> object:
+def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True) -> RunOptions:
     from fleetchaos.cli.orchestrator import RunOptions
 
     if ns.workers < 1:
@@ -177,16 +179,21 @@ def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True
 
 
 def cmd_demo(ns: argparse.Namespace) -> int:
-    from fleetchaos.cli.orchestrator import run_scenario
+    from fleetchaos.cli.orchestrator import execute
 
     opts = _run_options(ns, DEMO_SCENARIO)
     for name, default in (("summary", "summary.json"), ("html", "report.html"),
                           ("junit", "junit.xml"), ("markdown", "report.md")):
         if getattr(opts, name) is None:
-            setattr(opts, name, opts.out_dir / default)  # type: ignore[attr-defined]
-    rc = run_scenario(opts)  # type: ignore[arg-type]
-    # The demo's flood is meant to breach SLOs: a completed run is a successful demo.
-    return EXIT_PASS if rc in (0, 1) else rc
+            setattr(opts, name, opts.out_dir / default)
+    result = execute(opts)
+    if result.exit_code in (EXIT_PASS, EXIT_BREACH):
+        return EXIT_PASS  # the demo's flood is meant to breach SLOs: a completed run succeeded
+    if result.exit_code == EXIT_HARNESS:
+        raise HarnessError(result.message, log_path=result.log_path)
+    if result.message:
+        print(f"fleetchaos: {result.message}", file=sys.stderr)
+    return result.exit_code
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
@@ -196,15 +203,15 @@ def cmd_run(ns: argparse.Namespace) -> int:
     if ns.repeat != 1:
         from fleetchaos.cli.repeat import run_repeated
 
-        summary, opts.summary = opts.summary, None  # type: ignore[attr-defined]
+        summary, opts.summary = opts.summary, None
         return run_repeated(opts, ns.repeat, ns.pass_rule, summary)[0]
-    return run_scenario(opts)  # type: ignore[arg-type]
+    return run_scenario(opts)
 
 
 def cmd_ui(ns: argparse.Namespace) -> int:
     from fleetchaos.cli.orchestrator import run_scenario
 
-    return run_scenario(_run_options(ns, ns.scenario, headless=False))  # type: ignore[arg-type]
+    return run_scenario(_run_options(ns, ns.scenario, headless=False))
 
 
 def cmd_validate(ns: argparse.Namespace) -> int:
