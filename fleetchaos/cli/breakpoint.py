@@ -350,9 +350,12 @@ def _runner(settings: RunSettings, space: Space, slo: str, run_dir: Path,
     count = [first]
 
     def run(value: float) -> Probe:
-        count[0] += 1
         text = space.text(value)
-        name = f"{count[0]:03d}-" + slug(f"{space.key}={text}")
+        while True:  # journals are appended to: never reuse a name (a deleted search journal)
+            count[0] += 1
+            name = f"{count[0]:03d}-" + slug(f"{space.key}={text}")
+            if not (run_dir / f"{name}.journal.jsonl").exists():
+                break
         result: RunResult = run_once(
             RunSettings(**{**asdict(settings), "out_dir": run_dir}),
             [f"{space.key}={text}"], name)

@@ -229,14 +229,34 @@ def write_reports(sweep: dict[str, Any], out_dir: Path, html_path: Path,
     md_path.write_text(render_sweep_markdown(sweep), encoding="utf-8")
 
 
-def _check_writable(out_dir: Path) -> None:
+def _check_writable(folder: Path, what: str) -> None:
     try:
-        out_dir.mkdir(parents=True, exist_ok=True)
-        probe = out_dir / f".probe-{uuid.uuid4().hex[:6]}"
+        folder.mkdir(parents=True, exist_ok=True)
+        probe = folder / f".probe-{uuid.uuid4().hex[:6]}"
         probe.write_text("")
         probe.unlink()
     except OSError as exc:
-        raise UsageError(f"--out {out_dir}: cannot write there: {exc.strerror}") from None
+        raise UsageError(f"{what}: cannot write to {folder}: {exc.strerror}") from None
+
+
+def plan(combos: list[dict[str, str]], repeat: int) -> list[tuple[dict[str, str], int, str]]:
+    """(combination, repeat number, journal name) of every run, in the order they run."""
+    out = []
+    for index, combo in enumerate(combos, 1):
+        name = f"{index:02d}-" + slug("_".join(f"{k}={v}" for k, v in combo.items()))
+        for r in range(1, repeat + 1):
+            out.append((combo, r, f"{name}-r{r}" if repeat > 1 else name))
+    return out
+
+
+def _check_fresh(out_dir: Path, runs: list[tuple[dict[str, str], int, str]]) -> None:
+    """A journal is appended to, never truncated: a second sweep into the same folder
+    would mix two runs in one file, so it is refused before anything starts."""
+    taken = [out_dir / "sweep.json"] + [out_dir / f"{name}.journal.jsonl" for *_, name in runs]
+    for path in taken:
+        if path.exists():
+            raise UsageError(f"--out {out_dir}: already holds a sweep ({path.name}); "
+                             "choose another --out")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -254,45 +274,40 @@ def main(argv: list[str] | None = None) -> int:
     for combo in combos:  # every combination checked before the first run starts
         sets = [f"{k}={v}" for k, v in combo.items()]
         validate_overrides(settings, sets, "--vary " + " ".join(sets))
-    _check_writable(out_dir)
+    runs = plan(combos, ns.repeat)
+    _check_fresh(out_dir, runs)
     html_path = ns.html or out_dir / "sweep.html"
     md_path = ns.markdown or out_dir / "sweep.md"
+    _check_writable(out_dir, "--out")
+    _check_writable(html_path.parent, "--html")
+    _check_writable(md_path.parent, "--markdown")
     sweep: dict[str, Any] = {"scenario": ns.scenario, "vary": vary, "repeat": ns.repeat,
                              "sets": settings.sets, "time_scale": settings.time_scale,
                              "seed": settings.seed, "runs": []}
-    total = len(combos) * ns.repeat
     rc = EXIT_PASS
-    print(f"sweep {ns.scenario}: {len(combos)} combination(s) x {ns.repeat} = {total} runs "
-          f"into {out_dir}", flush=True)
-    n = 0
-    for index, combo in enumerate(combos, 1):
+    print(f"sweep {ns.scenario}: {len(combos)} combination(s) x {ns.repeat} = {len(runs)} "
+          f"runs into {out_dir}", flush=True)
+    for n, (combo, repeat, name) in enumerate(runs, 1):
         sets = [f"{k}={v}" for k, v in combo.items()]
-        for repeat in range(1, ns.repeat + 1):
-            n += 1
-            name = f"{index:02d}-" + slug("_".join(sets))
-            if ns.repeat > 1:
-                name += f"-r{repeat}"
-            try:
-                result = run_once(settings, sets, name)
-            except KeyboardInterrupt:
-                print("fleetchaos sweep: interrupted; the report lists the runs made so far",
-                      file=sys.stderr)
-                rc = 130
-                break
-            sweep["runs"].append({"combo": combo, "repeat": repeat, "journal": str(result.journal),
-                                  "rc": result.rc, "seconds": result.seconds,
-                                  "verdict": result.verdict, "error": result.error,
-                                  "run_id": result.summary.get("run_id"),
-                                  "slos": result.summary.get("slos") or []})
-            print(f"[{n}/{total}] {' '.join(sets)}: {result.verdict.upper()} "
-                  f"({result.seconds:g} s, exit {result.rc}) {result.journal}", flush=True)
-            if not result.completed:
-                print(f"fleetchaos sweep: run {n} did not complete (exit {result.rc}"
-                      f"{': ' + result.error if result.error else ''}); "
-                      f"its log is in {out_dir}", file=sys.stderr)
-                rc = result.rc if result.rc >= 128 else EXIT_RUN_FAILED
-                break
-        if rc != EXIT_PASS:
+        try:
+            result = run_once(settings, sets, name)
+        except KeyboardInterrupt:
+            print("fleetchaos sweep: interrupted; the report lists the runs made so far",
+                  file=sys.stderr)
+            rc = 130
+            break
+        sweep["runs"].append({"combo": combo, "repeat": repeat, "journal": str(result.journal),
+                              "rc": result.rc, "seconds": result.seconds,
+                              "verdict": result.verdict, "error": result.error,
+                              "run_id": result.summary.get("run_id"),
+                              "slos": result.summary.get("slos") or []})
+        print(f"[{n}/{len(runs)}] {' '.join(sets)}: {result.verdict.upper()} "
+              f"({result.seconds:g} s, exit {result.rc}) {result.journal}", flush=True)
+        if not result.completed:
+            print(f"fleetchaos sweep: run {n} did not complete (exit {result.rc}"
+                  f"{': ' + result.error if result.error else ''}); "
+                  f"its log is in {out_dir}", file=sys.stderr)
+            rc = result.rc if result.rc >= 128 else EXIT_RUN_FAILED
             break
     try:
         write_reports(sweep, out_dir, html_path, md_path)

@@ -47,6 +47,21 @@ def test_sweep_refuses_any_bad_combination_before_the_first_run(tmp_path: Path, 
     assert not out.exists()  # nothing ran, nothing was written
 
 
+def test_sweep_refuses_a_used_folder_and_unwritable_reports(tmp_path: Path) -> None:
+    """Journals are appended to: a second sweep into the same folder would mix runs."""
+    used = tmp_path / "used"
+    used.mkdir()
+    (used / "sweep.json").write_text("{}")
+    args = ["sweep", "verbosity-flood-2021", "--vary", "fleet.drivers=3,4"]
+    one_line_exit_2(cli(*args, "--out", str(used)), "already holds a sweep (sweep.json)")
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    out = tmp_path / "fresh"
+    one_line_exit_2(cli(*args, "--out", str(out), "--html", str(blocker / "r.html")),
+                    "--html: cannot write")
+    assert not any(out.glob("*.journal.jsonl"))
+
+
 @pytest.mark.parametrize("args, message", [
     (["--search", "fleet.cars=10..1", "--slo", FLOOD_SLO], "LO must be below HI"),
     (["--search", "fleet.cars", "--slo", FLOOD_SLO], "expected KEY=LO..HI"),
