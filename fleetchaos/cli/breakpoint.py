@@ -131,8 +131,10 @@ class Finding:
             return f"'{slo}' is broken already at {space.key} = {t(space.lo)} ({band})"
         if self.status == "no_runs":
             return f"no run made yet for '{slo}'"
-        bp = "-" if self.breaking_point is None else t(self.breaking_point)
         prefix = "so far (stopped by the budget): " if self.status == "stopped" else ""
+        if self.breaking_point is None:
+            return f"{prefix}no run broke '{slo}' yet ({band}; {self.runs} runs)"
+        bp = t(self.breaking_point)
         return f"{prefix}'{slo}' breaks at {space.key} = {bp} ({band}; {self.runs} runs)"
 
 
