@@ -418,6 +418,8 @@ def execute(opts: RunOptions) -> RunResult:
     other ending is a RunResult whose ``exit_code`` says what happened.
     """
     scenario = load_validated_scenario(opts)
+    if opts.seed is None:  # the built-in Toxiproxy's fault draws follow the run's seed too
+        opts.seed = scenario.seed
     profile = scenario_profile(scenario, opts)
     from fleetchaos.cli.probe import preflight
 
