@@ -165,3 +165,32 @@ def test_an_existing_journal_is_refused_before_anything_starts(backend, toxiprox
         "appended to (remove it or name a new file)"]
     assert (tmp_path / "run.jsonl").read_text() == '{"type":"header","run_id":"previous"}\n'
     assert names_on(toxiproxy.url) == []
+
+
+@pytest.mark.parametrize(("sets", "key"), [
+    (["duration=.nan"], "duration"),
+    (["timeline.0.at=.inf"], "timeline.0.at"),
+    (["fleet.retry_policy=bogus"], "fleet.retry_policy"),
+    (["timeline.0.backend_knob={db_pool_size: 1000000000}"], "timeline.0.backend_knob.db_pool_size"),
+    (["timeline.0.toxic.toxicity=.nan"], "timeline.0.toxic.toxicity"),
+])
+def test_bad_values_stop_the_run_before_anything_starts(backend, toxiproxy, tmp_path, sets, key):
+    """What validate refuses, run refuses the same way: exit 2, one line naming the key,
+    no journal, nothing on Toxiproxy (before: NaN durations never ended, a 10^9 pool grew
+    the backend to 1.1 GB, a bogus retry policy failed mid-run)."""
+    step = ("backend_knob: {db_pool_size: 2}" if "backend_knob" in key else
+            "toxic: {proxy: api, type: latency}" if "toxic" in key else "verbosity: 2")
+    path = scenario_file(tmp_path, f"- {{at: 1, duration: 2, {step}}}\n")
+    env = dict(os.environ, TOXIPROXY_URL=toxiproxy.url, FLEETCHAOS_ADMIN_TOKEN="test-admin-token")
+    argv = [sys.executable, "-m", "locust", "-f", str(REPO / "locustfile.py"), "--headless",
+            "--host", backend.url, "--scenario", path, "--journal", str(tmp_path / "run.jsonl"),
+            "--only-summary", "--loglevel", "WARNING"]
+    for item in sets:
+        argv += ["--set", item]
+    proc = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60,
+                          stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    lines = [line for line in proc.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("fleetchaos: error: ") and f": {key}: " in lines[0]
+    assert not (tmp_path / "run.jsonl").exists()
+    assert names_on(toxiproxy.url) == []
