@@ -232,7 +232,11 @@ def slo_observed(slo: dict[str, Any]) -> float | None:
 
 
 def slo_spread(slo: dict[str, Any]) -> float | None:
-    """The spread a repeated run measured for this SLO (max - min of its runs), if any."""
+    """The spread a repeated run measured for this SLO (max - min of its runs), if any;
+    none from a single observation (a repeat of 1 measured no noise)."""
+    observations = slo.get("observations")
+    if isinstance(observations, list) and sum(_num(x) is not None for x in observations) < 2:
+        return None
     spread = slo.get("spread")
     if isinstance(spread, dict):
         lo, hi = _num(spread.get("min")), _num(spread.get("max"))

@@ -143,3 +143,32 @@ def test_latency_tolerance_has_a_floor_so_milliseconds_are_not_a_regression() ->
     assert large.status == "regression"
     assert Row("flood", "api_p95_ms", "api_p95_ms", False, 1000.0, 1150.0, tol,
                "default").status == "same"
+
+
+def test_reads_the_repeat_summary_that_fleetchaos_run_repeat_writes(tmp_path: Path) -> None:
+    """The contract with `--repeat` (fleetchaos/cli/repeat.py aggregate): each SLO's
+    ``median`` is compared, and the tolerance is the larger ``spread`` (min..max)."""
+    import json
+
+    from fleetchaos.cli.repeat import aggregate
+    from fleetchaos.scenarios.journal import read_journal
+
+    def summary(i: int, **kw: int) -> dict[str, object]:
+        path = write_run(tmp_path / f"{i}.journal.jsonl", run_id=f"rep{i:05d}", **kw)
+        return next(r for r in read_journal(path) if r["type"] == "summary")
+
+    # BASE: 20/20, 20/21, 20/22 ok in the flood (spread 9 points); NEW: 20/21 each time
+    base = aggregate([summary(i, unlock_500=i, stranded=0) for i in range(3)])
+    new = aggregate([summary(10 + i, unlock_500=1, stranded=0) for i in range(3)])
+    (tmp_path / "base.json").write_text(json.dumps(base))
+    (tmp_path / "new.json").write_text(json.dumps(new))
+    c = compare(load_run(str(tmp_path / "base.json")), load_run(str(tmp_path / "new.json")))
+    flood = next(r for r in c.slos if r.metric == "unlock_success_ratio")
+    assert flood.base == pytest.approx(20 / 21, abs=1e-4) and flood.tolerance_source == "spread"
+    assert flood.tolerance.value == pytest.approx(1 - 20 / 22, abs=1e-3)
+    assert flood.status == "same" and not c.regressions
+    single = aggregate([summary(20, unlock_500=0, stranded=0)])  # one run: no spread measured
+    (tmp_path / "one.json").write_text(json.dumps(single))
+    c = compare(load_run(str(tmp_path / "one.json")), load_run(str(tmp_path / "new.json")))
+    assert next(r for r in c.slos if r.metric == "unlock_success_ratio").tolerance_source \
+        == "default"
