@@ -13,10 +13,12 @@ code 3. However the run ends, every fault is removed, then the verdict is writte
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sys
 import time
 import traceback
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -171,19 +173,16 @@ class Engine:
                 self._harness_failure(f"rolling back step {step.index} ({step.label}) failed: "
                                       f"{_one_line(exc)}")
 
-    def _locked(self) -> Any:
-        engine = self
-
-        class _Guard:
-            def __enter__(self) -> bool:
-                self.ok = bool(engine._lock.acquire(timeout=LOCK_TIMEOUT_S))
-                return self.ok
-
-            def __exit__(self, *exc: object) -> None:
-                if self.ok:
-                    engine._lock.release()
-
-        return _Guard()
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[bool]:
+        """One step (or the final rollback) at a time; yields False if the lock stayed
+        busy for LOCK_TIMEOUT_S (a hung Toxiproxy call): the caller then gives up."""
+        ok = bool(self._lock.acquire(timeout=LOCK_TIMEOUT_S))
+        try:
+            yield ok
+        finally:
+            if ok:
+                self._lock.release()
 
     def _fire(self, step: Step, manual: bool = False) -> dict[str, Any] | None:
         assert self.prepared is not None
@@ -268,7 +267,9 @@ class Engine:
                         if name in f.applied.names or name == f.step.label), None)
             if key is None:
                 raise ScenarioError(f"no active fault named {name!r}")
-            with self._locked():
+            with self._locked() as ok:
+                if not ok:
+                    raise ScenarioError("a step is still being applied; try again")
                 self._rollback(key, reason="removed by hand")
             return {"removed": name}
         mapping = {"toxic_add": "toxic", "verbosity": "verbosity", "http_error_add": "http_error"}
@@ -287,7 +288,9 @@ class Engine:
         now = self.elapsed()
         step = Step(index=1000 + self.manual_count, at_s=now, duration_s=parsed.duration_s,
                     action=parsed.action, spec=parsed.spec)
-        with self._locked():
+        with self._locked() as ok:
+            if not ok:
+                raise ScenarioError("a step is still being applied; try again")
             record = self._fire(step, manual=True)
         assert record is not None
         if step.duration_s is not None:
