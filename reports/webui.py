@@ -153,6 +153,19 @@ def install(environment: Any) -> None:
     web_ui.template_args["extended_tables"] = [{"key": TAB_KEY, "structure": [
         {"key": "item", "title": "Item"}, {"key": "value", "title": "Value"}]}]
 
+    @web_ui.app.before_request
+    def honour_start_form() -> Any:
+        if request.path != "/swarm" or request.method != "POST":
+            return None
+        from fleetchaos.reports.webui_start import rebuild_if_asked
+
+        problem = rebuild_if_asked(environment, request.form)
+        live.invalidate()
+        if problem is not None:
+            return jsonify({"success": False, "message": problem,
+                            "host": environment.host}), 400
+        return None
+
     @web_ui.app.after_request
     def add_chaos_rows(response: Response) -> Response:
         if request.path != "/stats/requests" or not response.is_json:

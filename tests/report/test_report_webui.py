@@ -216,6 +216,27 @@ def test_other_pages_cannot_start_stop_or_inject_but_the_page_itself_can(idle_we
 
 
 @pytest.mark.slow
+def test_start_form_parameters_are_honoured(idle_web_ui):
+    """Issue 18: the start form's time scale / seed were silently ignored (60 s, seed 2021)."""
+    ui = idle_web_ui
+    token = ui.token()
+    bad = requests.post(f"{ui.base}/swarm", headers=ui.same_origin(), timeout=10,
+                        data={"user_count": "1", "spawn_rate": "1", "scenario": "no-such-one"})
+    assert bad.status_code == 400 and "no-such-one" in bad.json()["message"]
+    assert requests.post(f"{ui.base}/swarm", headers=ui.same_origin(), timeout=10, data={
+        "user_count": "1", "spawn_rate": "1", "time_scale": "-2"}).status_code == 400
+    assert ui.state() == "ready"  # nothing started
+    started = requests.post(f"{ui.base}/swarm", headers=ui.same_origin(), timeout=10, data={
+        "user_count": "1", "spawn_rate": "1", "scenario": "api-latency", "time_scale": "0.5",
+        "seed": "7", "target_profile": ""})
+    assert started.status_code == 200 and started.json()["success"] is True, started.text
+    status = wait_running(ui, token)
+    assert status["duration_s"] == 20.0  # api-latency's 40 s at time scale 0.5
+    header = next(r for r in read_journal(ui.journal) if r["type"] == "header")
+    assert header["seed"] == 7 and header["duration_s"] == 20.0
+
+
+@pytest.mark.slow
 def test_chaos_endpoints_inject_and_remove_by_hand(web_ui):
     ui = web_ui
     h = ui.same_origin(ui.token())
