@@ -73,7 +73,7 @@ class Unacked:
 
     def wait_s(self, timeout_s: float, resends: int) -> float:
         first = self.backoff_s if self.backoff_s is not None else timeout_s
-        return min(self.backoff_max_s, first * 2 ** resends)
+        return float(min(self.backoff_max_s, first * 2 ** resends))
 
     def due(self, timeout_s: float, limit: int) -> list[dict[str, Any]]:
         """Records whose wait is over, to resend now; those past the cap are dropped."""

@@ -60,16 +60,16 @@ def check_tree(value: Any, known: set[str]) -> Iterator[tuple[str, PlaceholderEr
     if isinstance(value, str):
         try:
             check(value, known)
-        except PlaceholderError as exc:
-            yield "", exc
+        except PlaceholderError as error:
+            yield "", error
     elif isinstance(value, dict):
         for k, v in value.items():
-            for sub, exc in check_tree(v, known):
-                yield (f"{k}.{sub}" if sub else str(k)), exc
+            for sub, err in check_tree(v, known):
+                yield (f"{k}.{sub}" if sub else str(k)), err
     elif isinstance(value, list):
         for i, v in enumerate(value):
-            for sub, exc in check_tree(v, known):
-                yield (f"{i}.{sub}" if sub else str(i)), exc
+            for sub, err in check_tree(v, known):
+                yield (f"{i}.{sub}" if sub else str(i)), err
 
 
 def _fill(text: str, variables: dict[str, Any]) -> str:

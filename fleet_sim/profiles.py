@@ -227,8 +227,8 @@ class _Reader:
 def _extracted(data: dict[str, Any]) -> set[str]:
     """Every variable some request's ``extract`` sets (valid names only)."""
     out: set[str] = set()
-    auth = data.get("auth") if isinstance(data.get("auth"), dict) else {}
-    templates = [auth.get("login"), auth.get("refresh")]
+    auth = data.get("auth")
+    templates = [auth.get("login"), auth.get("refresh")] if isinstance(auth, dict) else []
     if isinstance(data.get("actions"), dict):
         templates += list(data["actions"].values())
     for tpl in templates:

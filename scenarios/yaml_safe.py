@@ -90,21 +90,24 @@ class _BoundedLoader(yaml.SafeLoader):
         return bool(super().add_indent(column))
 
     # -- composer: aliases, nodes, depth ---------------------------------------------
+    def _next_mark(self) -> Any:
+        return self.peek_event().start_mark  # type: ignore[no-untyped-call]
+
     def compose_node(self, parent: Any, index: Any) -> Any:
         if self.check_event(yaml.AliasEvent):
             self._aliases += 1
             if self._aliases > MAX_ALIASES:
                 raise YamlRefused(f"more than {MAX_ALIASES} YAML aliases: refused",
-                                  _line(self.peek_event().start_mark))
+                                  _line(self._next_mark()))
         self._nodes += 1
         if self._nodes > MAX_NODES:
             raise YamlRefused(f"more than {MAX_NODES} YAML nodes: refused",
-                              _line(self.peek_event().start_mark))
+                              _line(self._next_mark()))
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
                 raise YamlRefused(f"nested deeper than {MAX_DEPTH} levels: refused",
-                                  _line(self.peek_event().start_mark))
+                                  _line(self._next_mark()))
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -174,9 +177,10 @@ class _Builder:
                                   line, path or None)
             return [self.build(v, f"{path}.{i}" if path else str(i), depth + 1)
                     for i, v in enumerate(n.value)]
+        assert isinstance(n, yaml.ScalarNode)
         return self.scalar(n, path or None, line)
 
-    def scalar(self, n: yaml.Node, key: str | None, line: int | None) -> Any:
+    def scalar(self, n: yaml.ScalarNode, key: str | None, line: int | None) -> Any:
         tag, text = n.tag, str(n.value)
         if tag == TAG_STR:
             return text

@@ -96,3 +96,102 @@ def test_generic_rest_profile_against_an_independent_app(tmp_path):
     assert fleet["status_by_action"]["unlock"].get("200", 0) >= 4
     assert fleet["telemetry_acked"] >= 10
     assert {"login", "vehicles", "telemetry"} <= set(TinyRest.seen)
+
+
+class Contract(BaseHTTPRequestHandler):
+    """An off-the-contract backend: telemetry answered 201 with no body (or always 503),
+    unlock answered 404 (a wrong path) or 200; with ``drop_reused`` every second request
+    on a kept-alive connection finds it closed, unanswered (the race a client loses when
+    the server closes an idle connection as the request goes out, as Node.js does after
+    its keepAliveTimeout)."""
+
+    protocol_version = "HTTP/1.1"
+    telemetry_status = 201
+    unlock_status = 404
+    drop_reused = False
+
+    def log_message(self, *args: object) -> None:
+        return
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        served = getattr(self, "served", 0)
+        self.served = served + 1
+        if self.drop_reused and served >= 1 and self.path.startswith("/u/"):
+            self.close_connection = True
+            return
+        status = self.telemetry_status if self.path.startswith("/t/") else self.unlock_status
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def _contract_run(tmp_path, handler: type, profile_text: str, seconds: int = 8) -> dict:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}"
+    profile = tmp_path / "p.yaml"
+    profile.write_text(profile_text)
+    try:
+        config = {"seed": 5, "cars": 4, "drivers": 4, "profile": str(profile), "api_url": url,
+                  "telemetry_url": url, "need_interval_s": 1.5, "patience_s": 6,
+                  "telemetry": {"interval_s": 0.3, "asleep_share": 0.0, "ack_timeout_s": 0.3}}
+        return run_fleet(url, config, tmp_path, users=8, seconds=seconds)
+    finally:
+        server.shutdown()
+
+
+PROFILE = """\
+actions:
+  unlock: {method: POST, path: "/u/{vin}", idempotent: IDEMPOTENT}
+telemetry: {transport: http, path: "/t/{vin}", resend: {max: 2, backoff_s: 0.3}}
+"""
+
+
+@pytest.mark.slow
+def test_a_bare_201_acks_the_batch_and_a_404_is_never_retried(tmp_path):
+    """Issue 15: 201 without an {"acked": [...]} body gave a 0 % ack ratio and endless
+    resends; phones retried 404s every second for their whole patience."""
+    out = _contract_run(tmp_path, Contract, PROFILE.replace("IDEMPOTENT", "false"))
+    fleet = out["fleet"]
+    assert fleet["telemetry_sent"] > 20
+    assert fleet["telemetry_acked"] >= 0.9 * fleet["telemetry_sent"]
+    assert fleet["telemetry_resent"] == 0
+    outcomes = out["outcomes"]
+    assert outcomes and all(o["attempts"] == 1 for o in outcomes)  # 404: no second tap
+
+
+class NeverAccepts(Contract):
+    telemetry_status = 503
+    unlock_status = 200
+
+
+@pytest.mark.slow
+def test_resends_are_bounded_per_record_and_drops_counted(tmp_path):
+    out = _contract_run(tmp_path, NeverAccepts, PROFILE.replace("IDEMPOTENT", "false"))
+    fleet = out["fleet"]
+    assert fleet["telemetry_acked"] == 0 and fleet["telemetry_sent"] > 20
+    assert 0 < fleet["telemetry_resent"] <= 2 * fleet["telemetry_sent"]
+    assert fleet["telemetry_dropped"] > 0
+
+
+class ClosesIdle(Contract):
+    unlock_status = 200
+    drop_reused = True
+
+
+@pytest.mark.slow
+def test_a_stale_keepalive_connection_is_retried_once_for_idempotent_requests(tmp_path):
+    """geventhttpclient retries only idempotent methods on a closed reused connection
+    (client.py _may_retry_after_send_error, RFC 9110 9.2.2); a profile may declare its
+    POST unlock idempotent, and then the phone sends it once more, counted apart."""
+    out = _contract_run(tmp_path, ClosesIdle, PROFILE.replace("IDEMPOTENT", "true"))
+    fleet = out["fleet"]
+    unlock = fleet["status_by_action"]["unlock"]
+    assert fleet["keepalive_retries"] >= 1
+    assert unlock.get("0", 0) == 0 and unlock.get("200", 0) >= 4
+    assert "unlock keep-alive retry" in out["stats"]
+    plain = _contract_run(tmp_path, ClosesIdle, PROFILE.replace("IDEMPOTENT", "false"))
+    assert plain["fleet"]["keepalive_retries"] == 0
+    assert plain["fleet"]["status_by_action"]["unlock"].get("0", 0) >= 1
