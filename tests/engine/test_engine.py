@@ -163,3 +163,33 @@ def test_backend_knob_is_restored_and_counts_as_touched(tmp_path):
     run(engine)
     assert setup.backend.values == {"db_pool_size": 4}
     assert engine.summary is not None and engine.summary["faults"][0]["touched"] == 1
+
+
+def test_manual_steps_are_validated_journaled_and_removable(tmp_path):
+    """The web UI's faults go through the same plug-ins: validated (a bad one changes
+    nothing), journaled as manual, removable by name, rolled back at the end."""
+    from fleetchaos.scenarios.schema import ScenarioError
+
+    s = scenario(tmp_path, "- {at: 0.1, verbosity: 2}\n", duration=1.5)
+    setup = FakeSetup(s)
+    setup.fleet.sending = 5
+    engine = Engine(fake_environment(), s, setup, journal_path=str(tmp_path / "j.jsonl"))
+    assert engine.tick() is not None
+    with pytest.raises(ScenarioError, match=r"attributes\.latency: expected a finite number"):
+        engine.apply_manual({"action": "toxic_add", "proxy": "api", "type": "latency",
+                             "attributes": {"latency": float("nan")}})
+    record = engine.apply_manual({"action": "toxic_add", "proxy": "api", "type": "latency",
+                                  "attributes": {"latency": 30}})
+    assert record["manual"] and record["label"] == "latency 30 ms on api (downstream)"
+    name = record["detail"]["name"]
+    assert setup.faults.names() == [name]
+    assert engine.status()["active_faults"][0]["name"] == name
+    assert engine.apply_manual({"action": "toxic_remove", "name": name}) == {"removed": name}
+    assert setup.faults.names() == []
+    engine.apply_manual({"action": "http_error_add", "actions": ["unlock"], "share": 0.5})
+    run(engine)
+    assert setup.faults.names() == []
+    manual = [r for r in steps(tmp_path) if r["manual"]]
+    assert [r["action"] for r in manual] == ["toxic_add", "toxic_remove", "http_error_add",
+                                             "toxic_remove"]
+    assert engine.summary is not None and engine.summary["verdict"] != "no-effect"
