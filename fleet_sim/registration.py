@@ -47,7 +47,10 @@ def register_fleet(config: FleetConfig, profile: Profile | None = None) -> int:
         except requests.RequestException as exc:
             raise RegistrationError(f"fleet registration at {url} failed: {exc}") from None
         if resp.status_code not in tpl.success:
-            raise RegistrationError(
-                f"fleet registration at {url} answered {resp.status_code}: {resp.text[:200]}")
+            hint = ("; pass the backend's admin token with --admin-token TOKEN or "
+                    "FLEETCHAOS_ADMIN_TOKEN=TOKEN (fleetchaos run passes its own backend's)"
+                    if resp.status_code in (401, 403) else "")
+            raise RegistrationError(f"fleet registration at {url} answered "
+                                    f"{resp.status_code}: {resp.text[:200]}{hint}")
         done += len(batch)
     return done
