@@ -307,6 +307,7 @@ def _install(environment: Any, **_: Any) -> None:
     if standalone is not None:
         knobs.reset(standalone)
         set_fleet_size(standalone.cars, standalone.drivers)
+        fleet_user_classes()  # the canary's fixed count too (0 would make it a weighted class)
 
 
 @events.test_start.add_listener
@@ -314,7 +315,10 @@ def _standalone_registration(environment: Any, **_: Any) -> None:
     """Without the scenario engine (standalone mode) the fleet registers itself."""
     if knobs.initial_from_env() is None or isinstance(environment.runner, WorkerRunner):
         return
+    from fleetchaos.fleet_sim.canary import register_canary
+
     register_fleet(knobs.current())
+    register_canary(knobs.current())
 
 
 __all__ = ["CarUser", "DriverUser", "fleet_user_classes", "schedule_record", "set_fleet_size"]
