@@ -213,6 +213,7 @@ def run(scenario: str | os.PathLike[str], *, target: str | None = None, host: st
         time_scale=1.0 if time_scale is None else time_scale, sets=_override_list(overrides),
         out_dir=Path(out) if out is not None else Path("fleetchaos-out"), workers=workers,
         allow_remote=allow_remote, live=False, quiet=quiet, toxiproxy_url=toxiproxy_url,
+        api=True,
     )
     for name, value in (("journal", journal), ("summary", summary), ("junit", junit),
                         ("html", html), ("markdown", markdown)):

@@ -70,6 +70,7 @@ class RunOptions:
     web_port: int = 8089
     live: bool = True
     quiet: bool = False  # no terminal report, no file list (the Python API)
+    api: bool = False  # called from Python: errors name keyword arguments, not CLI options
     toxiproxy_url: str | None = None  # None: TOXIPROXY_URL, else the built-in server
     run_id: str = field(default_factory=new_run_id)  # <hex8>.<our pid>.<host>: see fault_control
 
@@ -424,7 +425,7 @@ def execute(opts: RunOptions) -> RunResult:
     from fleetchaos.cli.probe import preflight
 
     preflight(profile, opts.host, allow_remote=opts.allow_remote)  # before any child starts
-    check_output_paths(opts)
+    check_output_paths(opts, api=opts.api)
     locust_log = opts.log_path("locust")
     with services_for(opts, profile) as services:
         try:

@@ -68,16 +68,21 @@ def check_file(path: Path, option: str, *, may_exist: bool = True) -> None:
             raise UsageError(f"{option} {path}: cannot write it: {_why(exc)}") from None
 
 
-def check_output_paths(opts: _Outputs) -> None:
-    """Every output of a run is writable; raise UsageError (exit 2) naming the first that is not."""
-    check_directory(opts.out_dir, f"--out {opts.out_dir}")
-    check_file(opts.journal_path, "--journal", may_exist=False)
-    seen: dict[str, str] = {os.path.realpath(opts.journal_path): "--journal"}
+def check_output_paths(opts: _Outputs, *, api: bool = False) -> None:
+    """Every output of a run is writable; raise UsageError (exit 2) naming the first that is not
+    by its CLI option (``--summary``), or by its keyword argument (``summary=``) when ``api``."""
+
+    def named(option: str) -> str:
+        return f"{option}=" if api else f"--{option}"
+
+    check_directory(opts.out_dir, f"{named('out')} {opts.out_dir}")
+    check_file(opts.journal_path, named("journal"), may_exist=False)
+    seen: dict[str, str] = {os.path.realpath(opts.journal_path): named("journal")}
     for option in ("summary", "junit", "html", "markdown"):
         path: Path | None = getattr(opts, option)
         if path is None:
             continue
-        flag = f"--{option}"
+        flag = named(option)
         real = os.path.realpath(path)
         if real in seen:
             raise UsageError(f"{flag} {path}: the same file as {seen[real]}")

@@ -71,6 +71,10 @@ def test_bad_input_raises_usage_error_before_anything_starts(tmp_path):
         fleetchaos.run("baseline", host="http://192.0.2.10:8080", out=tmp_path)
     with pytest.raises(fleetchaos.UsageError, match="time_scale"):
         fleetchaos.run("baseline", time_scale=0, out=tmp_path)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    with pytest.raises(fleetchaos.UsageError, match=r"^summary= .*not a directory"):
+        fleetchaos.run("baseline", out=tmp_path, summary=blocker / "s.json")
     assert not list(tmp_path.glob("*.log"))
 
 
