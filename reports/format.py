@@ -95,3 +95,17 @@ def effect_text(fault: dict[str, Any]) -> str:
     if effect.get("count") == 0 and not fault.get("manual"):
         text += " (no effect)"
     return text
+
+
+def duration_text(report: Any) -> str:
+    """'30 s timeline, 36 s with the wind-down' / '12 s of 60 s planned (cut short)'."""
+    planned = report.header.get("duration_s") or report.summary.get("duration_s")
+    ran = float(report.run_end())
+    if not planned:
+        return f"{ran:.0f} s"
+    planned = float(planned)
+    if ran < planned - 1:
+        return f"{ran:.0f} s of {planned:g} s planned (cut short)"
+    if ran > planned + 1:
+        return f"{planned:g} s timeline, {ran:.0f} s with the wind-down"
+    return f"{planned:g} s"

@@ -19,7 +19,7 @@ from typing import Any
 
 from rich.console import Console
 
-from fleetchaos.reports.format import effect_text, num, observed, threshold
+from fleetchaos.reports.format import duration_text, effect_text, num, observed, threshold
 from fleetchaos.reports.model import RunReport
 from fleetchaos.reports.terminal import TerminalReport
 
@@ -125,13 +125,15 @@ def _chart(title: str, t: list[float], lines: list[Line], report: RunReport, *, 
         parts.append(f'<text x="{PAD_L - 4}" y="{ax.y(v) + 4:.1f}" font-size="10" '
                      f'text-anchor="end" fill="#4b5563">{fmt.format(v)}</text>')
     parts += _time_ticks(ax)
-    for name, vs, color in lines:
-        points = [(x, y) for x, y in zip(t, vs, strict=False) if y is not None]
+    # the first line (unlock) is drawn last, thicker: on top of the others
+    for rank, (name, vs, color) in reversed(list(enumerate(lines))):
+        points = sorted((x, y) for x, y in zip(t, vs, strict=False) if y is not None)
         if not points:
             continue
         path = " ".join(f"{'M' if i == 0 else 'L'}{ax.x(x):.1f},{ax.y(y):.1f}"
                         for i, (x, y) in enumerate(points))
-        parts.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="2">'
+        width = 3 if rank == 0 and len(lines) > 1 else 2
+        parts.append(f'<path d="{path}" fill="none" stroke="{color}" stroke-width="{width}">'
                      f"<title>{_esc(name)}</title></path>")
         for x, y in points:
             parts.append(f'<circle cx="{ax.x(x):.1f}" cy="{ax.y(y):.1f}" r="2.5" fill="{color}">'
@@ -190,9 +192,7 @@ def _facts(report: RunReport) -> str:
         when = datetime.fromisoformat(started).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
     except ValueError:
         when = started or "-"
-    planned = h.get("duration_s") or s.get("duration_s")
-    ran = report.run_end()
-    duration = f"{ran:.0f} s" + (f" of {float(planned):g} s planned" if planned else "")
+    duration = duration_text(report)
     target = h.get("target") or {}
     versions = h.get("versions") or {}
     fleet = h.get("fleet") or {}

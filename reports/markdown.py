@@ -7,6 +7,7 @@ from datetime import datetime
 
 from fleetchaos.reports.format import (
     count_5xx,
+    duration_text,
     effect_text,
     num,
     observed,
@@ -30,7 +31,6 @@ def render_markdown(report: RunReport) -> str:
     icon = {"pass": "✅", "fail": "❌"}.get(report.verdict, "⚠️")
     slos = s.get("slos", [])
     held = sum(1 for x in slos if x.get("passed"))
-    planned = h.get("duration_s") or s.get("duration_s")
     out = [f"## {icon} {report.verdict.upper()}: {s.get('title') or s.get('scenario')}", "",
            f"**{held} of {len(slos)} SLOs held.** {report.headline()}", "",
            "| | SLO | observed | threshold |", "|---|---|---:|---:|"]
@@ -39,8 +39,7 @@ def render_markdown(report: RunReport) -> str:
                    f"{observed(slo)} | {threshold(slo)} |")
     out += ["", f"Run `{s.get('run_id')}` of scenario `{s.get('scenario')}` · "
                 f"{_when(h.get('started_at') or s.get('started_at'))} · "
-                f"{report.run_end():.0f} s" + (f" of {float(planned):g} s planned" if planned else "")
-                + f" · seed {s.get('seed')}", "", "### Faults", ""]
+                f"{duration_text(report)} · seed {s.get('seed')}", "", "### Faults", ""]
     faults = report.faults()
     if faults:
         out += ["| on (s) | off (s) | fault | | effect |", "|---:|---:|---|---|---|"]

@@ -91,7 +91,7 @@ def test_markdown_says_pass_or_fail_first_then_when_faults_and_recovery(tmp_path
     first = md.splitlines()[0]
     assert first.startswith("## ❌ FAIL")
     assert "0 of 2 SLOs held" in md
-    assert "2026-01-01 00:00:00" in md and "12 s of 12 s planned" in md
+    assert "2026-01-01 00:00:00 · 12 s · seed 7" in md
     assert ("| 4.0 | 8.0 | verbosity x60 on 50 % | scheduled | touched 240 telemetry records |"
             in md)
     assert "| 9.0 | 10.5 | latency 500 ms on api | by hand | - |" in md
@@ -117,7 +117,7 @@ def test_html_draws_phases_and_every_fault_on_every_time_axis(tmp_path):
     assert "unlock at 5 s: 2,000 ms" in api and "telemetry at" not in api
     # values on hover, the run's facts, labels never dicts
     assert "<title>unlock at 5 s: 40% ratio</title>" in page
-    for fact in ("2026-01-01 00:00:00", "12 s of 12 s planned", "python 3.11", "r1234567"):
+    for fact in ("2026-01-01 00:00:00", "<td>12 s</td>", "python 3.11", "r1234567"):
         assert fact in page
     assert "{&#x27;" not in page and "{'" not in page.split('id="chart-data"')[0]
 
@@ -165,3 +165,14 @@ def test_report_cli_refuses_what_is_not_a_journal(tmp_path):
     result = run_report(str(junk))
     assert result.returncode == 2 and "not a fleetchaos journal" in result.stderr
     assert "Traceback" not in result.stderr + missing.stderr
+
+
+def test_duration_says_wind_down_or_cut_short(tmp_path):
+    from fleetchaos.reports.format import duration_text
+
+    records = read_journal(write_journal(tmp_path / "j.jsonl"))
+    last = max(i for i, r in enumerate(records) if r["type"] == "sample")
+    longer = [*records[:last + 1], {**records[last], "t": 15.0}, *records[last + 1:]]
+    assert duration_text(RunReport.from_records(longer)) == "12 s timeline, 15 s with the wind-down"
+    cut = [r for r in records if r["type"] != "sample" or r["t"] <= 5]
+    assert duration_text(RunReport.from_records(cut)) == "5 s of 12 s planned (cut short)"
