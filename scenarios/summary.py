@@ -49,7 +49,7 @@ def _aggregate(samples: list[dict[str, Any]], before: dict[str, Any] | None) -> 
     first = (before or {}).get("fleet") or {}
     last = samples[-1].get("fleet", {}) if samples else first
     telemetry = {k: last.get(f"telemetry_{k}", 0) - first.get(f"telemetry_{k}", 0)
-                 for k in ("sent", "acked", "resent", "bytes")}
+                 for k in ("sent", "acked", "resent", "dropped", "bytes")}
     unlock_hist: dict[str, int] = {}
     for s in samples:
         for action in UNLOCK_ACTIONS:
