@@ -149,6 +149,8 @@ class LiveState:
     def _timeline(self) -> Text:
         duration, t = self.duration(), self.t()
         width = 30
+        if not self.header:
+            return Text("waiting for the run to start…", style="dim")
         if self.finished is not None:
             verdict = str(self.finished.get("verdict", "incomplete")).upper()
             return Text(f"finished at {t:.0f} s  verdict {verdict}",

@@ -77,7 +77,8 @@ def test_live_view_says_stopping_once_the_timeline_has_ended_then_the_verdict(tm
 
 def test_live_view_copes_with_a_bare_journal():
     state = LiveState()
-    assert "starting…" in text(state)
+    assert "starting…" in text(state) and "waiting for the run to start" in text(state)
+    assert "0/0 s" not in text(state)
     state.on_record({"type": "header", "t": 0.0})  # no duration, phases or SLOs
     state.on_record({"type": "sample", "t": 1.0})
     state.on_record({"type": "step", "t": 1.0, "action": "toxic_add", "step": 3,
