@@ -149,6 +149,12 @@ def services_for(opts: RunOptions, profile: str) -> Iterator[Services]:
     """Start (or point at) Toxiproxy and the backend; stop what we started on exit."""
     started: list[ChildProcess] = []
     try:
+        # Every target is checked before any child starts.
+        backend_url = opts.host or profile_base_url(profile)
+        if backend_url:
+            check_loopback(backend_url, what="backend --host", allow_remote=opts.allow_remote)
+        elif profile != REFERENCE_PROFILE:
+            raise UsageError(f"profile {profile!r} names no base_url: pass --host URL of your backend")
         toxiproxy_url = opts.toxiproxy_url or os.environ.get("TOXIPROXY_URL")
         if toxiproxy_url:
             what = "toxiproxy_url" if opts.toxiproxy_url else "TOXIPROXY_URL"
@@ -161,11 +167,8 @@ def services_for(opts: RunOptions, profile: str) -> Iterator[Services]:
             started.append(proxy)
             toxiproxy_url = proxy.url
 
-        backend_url = opts.host or profile_base_url(profile)
         admin_token: str | None = os.environ.get("FLEETCHAOS_ADMIN_TOKEN")
-        if backend_url:
-            check_loopback(backend_url, what="backend --host", allow_remote=opts.allow_remote)
-        elif profile == REFERENCE_PROFILE:
+        if not backend_url:  # the reference profile without --host: the built-in backend
             from fleetchaos import reference_backend
 
             opts.out_dir.mkdir(parents=True, exist_ok=True)
@@ -175,10 +178,6 @@ def services_for(opts: RunOptions, profile: str) -> Iterator[Services]:
             started.append(backend)
             backend_url = backend.url
             admin_token = str(backend.info.get("admin_token") or "") or None
-        else:
-            raise UsageError(
-                f"profile {profile!r} names no base_url: pass --host URL of your backend"
-            )
         yield Services(backend_url, toxiproxy_url, admin_token, started)
     except (ChildProcessError, TargetNotAllowed) as exc:
         raise UsageError(str(exc)) from None

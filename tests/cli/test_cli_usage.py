@@ -51,6 +51,7 @@ def test_run_refuses_a_remote_target_before_starting_anything(cli, tmp_path):
     assert result.returncode == 2
     assert "loopback" in result.stderr
     assert "Traceback" not in result.stderr
+    assert not list(tmp_path.glob("*.log"))  # not even the built-in Toxiproxy was started
 
 
 def test_run_rejects_bad_numbers(cli, tmp_path):
