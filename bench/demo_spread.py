@@ -35,17 +35,25 @@ def _num(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def reading(slo: dict[str, Any]) -> str:
+def reading(slo: dict[str, Any], recovery: list[str]) -> str:
     """What the spread says about this SLO's verdict."""
     spread, threshold = slo.get("spread"), float(slo["threshold"])
     if slo["agree"] < slo["runs"]:
         return "verdict moves between runs: the threshold is inside the noise"
     if spread and spread["min"] <= threshold <= spread["max"]:
         return "same verdict, but the threshold lies within the observed spread: fragile"
-    if slo["passed_runs"] == slo["runs"]:
-        return "held in every run"
-    details = "; ".join(slo.get("details") or [])
-    return f"breached in every run{': ' + details if details else ''}"
+    held = slo["passed_runs"] == slo["runs"]
+    verdict = "held in every run" if held else "breached in every run"
+    if slo["metric"] == "recovery_s" and not held:
+        counts = {st: recovery.count(st) for st in dict.fromkeys(recovery)}
+        verdict += " (" + ", ".join(f"{st} {n}/{len(recovery)}" for st, n in counts.items()) + ")"
+    if spread:
+        gap = min(abs(spread["min"] - threshold), abs(spread["max"] - threshold))
+        width = spread["max"] - spread["min"]
+        if width > 0 and gap < width:
+            verdict += ("; the threshold is closer to the observations than their own spread: "
+                        "at the edge of what this machine can tell, it could flip elsewhere")
+    return verdict
 
 
 def body(agg: dict[str, Any], load: tuple[float, float], wall_s: float) -> str:
@@ -66,7 +74,8 @@ def body(agg: dict[str, Any], load: tuple[float, float], wall_s: float) -> str:
         lines.append(
             f"| {s['name']} | {s['op']} {_num(s['threshold'])} | {_num(s['median'])} | "
             f"{_num(spread.get('min'))} | {_num(spread.get('max'))} | {_num(s['margin'])} | "
-            f"{s['passed_runs']}/{s['runs']} | {s['agree']}/{s['runs']} | {reading(s)} |")
+            f"{s['passed_runs']}/{s['runs']} | {s['agree']}/{s['runs']} | "
+            f"{reading(s, agg['recovery']['statuses'])} |")
     statuses = agg["recovery"]["statuses"]
     seconds = agg["recovery"]["seconds"]
     lines += [
