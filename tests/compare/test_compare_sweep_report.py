@@ -1,0 +1,60 @@
+"""The sweep's report from a sweep.json alone (no runs): rows per combination, medians and
+held counts with --repeat, the SLOs that differ, and one chart per SLO in the HTML."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+
+from fleetchaos.reports.sweep_html import render_sweep_html
+from fleetchaos.reports.sweep_markdown import render_sweep_markdown
+from fleetchaos.reports.sweep_model import combo_rows, differs, slo_infos
+from fleetchaos.reports.sweep_terminal import SweepReport
+
+UNLOCK = {"name": "unlocks work", "metric": "unlock_success_ratio", "op": ">=",
+          "threshold": 0.95}
+STRANDED = {"name": "nobody stranded", "metric": "stranded_drivers", "op": "<=",
+            "threshold": 0}
+
+
+def run(policy: str, repeat: int, unlock: float, stranded: int) -> dict[str, Any]:
+    return {"combo": {"fleet.retry_policy": policy}, "repeat": repeat,
+            "journal": f"out/{policy}-r{repeat}.journal.jsonl", "rc": 1, "verdict": "fail",
+            "slos": [{**UNLOCK, "observed": unlock, "passed": unlock >= 0.95},
+                     {**STRANDED, "observed": stranded, "passed": stranded <= 0}]}
+
+
+SWEEP = {"scenario": "verbosity-flood-2021", "repeat": 3,
+         "vary": {"fleet.retry_policy": ["fixed-1s", "retry-budget"]},
+         "runs": [run("fixed-1s", 1, 0.70, 9), run("fixed-1s", 2, 0.74, 7),
+                  run("fixed-1s", 3, 0.96, 8),
+                  run("retry-budget", 1, 0.99, 0), run("retry-budget", 2, 0.97, 0),
+                  run("retry-budget", 3, 0.98, 0)]}
+
+
+def test_rows_hold_medians_held_counts_and_spread() -> None:
+    rows = combo_rows(SWEEP)
+    assert [r.label for r in rows] == ["fleet.retry_policy=fixed-1s",
+                                       "fleet.retry_policy=retry-budget"]
+    fixed = rows[0].cells["unlocks work"]
+    assert (fixed.observed, fixed.held, fixed.runs, fixed.passed) == (0.74, 1, 3, False)
+    assert fixed.spread is not None and abs(fixed.spread - 0.26) < 1e-9
+    assert rows[1].cells["nobody stranded"].passed
+    assert len(rows[0].journals) == 3
+    assert differs(rows, slo_infos(SWEEP)) == ["unlocks work", "nobody stranded"]
+
+
+def test_terminal_markdown_and_html_say_the_same() -> None:
+    console = Console(record=True, width=100, color_system=None)
+    console.print(SweepReport(SWEEP))
+    text = console.export_text()
+    assert "74.0% ✗ 1/3 held" in text and "98.0% ✓ 3/3 held" in text
+    assert "SLO 1  unlocks work (≥ 95.0%)  (differs between combinations)" in text
+    assert "out/fixed-1s-r2.journal.jsonl" in text
+    md = render_sweep_markdown(SWEEP)
+    assert "| fleet.retry_policy=retry-budget | 98.0% ✅ 3/3 held | 0 ✅ 3/3 held |" in md
+    page = render_sweep_html(SWEEP)
+    assert page.count("<figure>") == 2
+    assert ">fixed-1s</text>" in page and ">retry-budget</text>" in page
+    assert page.count("<tr><td>") == 6  # every run listed with its journal
