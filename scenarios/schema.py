@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetchaos.fleet_sim.config import CANARY_KEYS, RETRY_POLICIES, FleetConfig
+from fleetchaos.fleet_sim.profiles import ACTIONS
 from fleetchaos.scenarios.checker import Checker
 from fleetchaos.scenarios.checker import ScenarioError as ScenarioError  # re-exported
 from fleetchaos.scenarios.steps import STEPS, ParseContext, StepSpec
@@ -220,7 +221,7 @@ def _canary(v: Checker, raw: Any) -> None:
         if not isinstance(actions, list) or not actions:
             raise v.fail("fleet.canary.actions", "a non-empty list of profile action names")
         for i, action in enumerate(actions):
-            v.text(action, f"fleet.canary.actions.{i}")
+            v.choice(action, f"fleet.canary.actions.{i}", ACTIONS)
     if "interval_s" in canary:
         v.number(canary["interval_s"], "fleet.canary.interval_s", minimum=0.05, maximum=60)
     if "window_s" in canary:

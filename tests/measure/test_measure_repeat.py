@@ -51,3 +51,20 @@ def test_bad_repeat_input_exits_2_with_one_line(tmp_path, args, words):
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and words in lines[0]
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").glob("*.journal.jsonl"))
+
+
+@pytest.mark.parametrize("canary, words", [
+    ("{count: 11}", "fleet.canary.count"),
+    ("{actions: [unlok]}", "fleet.canary.actions.0: expected one of"),
+    ("{interval_s: 0}", "fleet.canary.interval_s"),
+    ("{window_s: .nan}", "fleet.canary.window_s"),
+    ("{every: 1}", "fleet.canary.every"),
+])
+def test_validate_refuses_a_bad_canary_with_file_line_key(tmp_path, canary, words):
+    scenario = tmp_path / "s.yaml"
+    scenario.write_text("title: t\nduration: 10\nfleet:\n  canary: " + canary + "\n")
+    proc = subprocess.run([sys.executable, "-m", "fleetchaos.cli", "validate", str(scenario)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"{scenario}:4: {words}" in lines[0], lines
