@@ -102,6 +102,8 @@ async def streaming(request: web.Request) -> web.WebSocketResponse:
 
     try:
         async for msg in ws:
+            if st.pool.stopping:
+                break  # the server is stopping: what is still queued is not read (nor acked)
             if msg.type != WSMsgType.TEXT:
                 if msg.type == WSMsgType.ERROR:
                     break  # aiohttp already closed with the reader's code (1007, 1009)

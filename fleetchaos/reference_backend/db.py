@@ -83,10 +83,11 @@ class DbPool:
         self.path = path
         self.synchronous = synchronous
         self.executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="db")
-        self.idle: asyncio.Queue[sqlite3.Connection] = asyncio.Queue()
+        self.idle: asyncio.Queue[sqlite3.Connection | None] = asyncio.Queue()  # None: stopping
         self.open: set[sqlite3.Connection] = set()  # every pooled connection, idle or busy
         self.lock = threading.Lock()
         self.closed = False
+        self.stopping = False
         self.size = 0
         self.target = 0
         self.waiting = 0
@@ -138,12 +139,14 @@ class DbPool:
         start = time.monotonic()
         self.waiting += 1
         try:
-            conn = await asyncio.wait_for(self.idle.get(), timeout_s)
+            conn = None if self.stopping else await asyncio.wait_for(self.idle.get(), timeout_s)
         except TimeoutError:
             self.timeouts += 1
             raise PoolTimeout(f"no database connection within {timeout_s:.1f} s") from None
         finally:
             self.waiting -= 1
+        if conn is None:
+            raise PoolTimeout("the server is stopping")
         waited = time.monotonic() - start
         self.wait_count += 1
         self.wait_total_s += waited
@@ -190,6 +193,14 @@ class DbPool:
         else:
             self.release(outcome.conn)
 
+    def stop_waiters(self) -> None:
+        """At stop: whoever waits for a connection gets PoolTimeout now (a record waiting
+        stays unacked and its car resends it), so a stop under a flood does not wait for
+        the queue to drain and get killed past its grace period with -wal and -shm left."""
+        self.stopping = True
+        for _ in range(self.waiting):
+            self.idle.put_nowait(None)
+
     def release(self, conn: sqlite3.Connection) -> None:
         if self.closed or self.size > self.target:
             self.size -= 1
@@ -219,7 +230,7 @@ class DbPool:
         self.closed = True
         self.executor.shutdown(wait=True)
         while not self.idle.empty():
-            self.idle.get_nowait()
+            self.idle.get_nowait()  # connections are closed below, through self.open
         with self.lock:
             conns, self.open = list(self.open), set()
         for conn in conns:

@@ -29,6 +29,9 @@ The admin token comes from --admin-token or FLEETCHAOS_ADMIN_TOKEN (random if un
 printed in the readiness line on stdout)."""
 
 
+CLOSE_CARS_S = 2.0  # at stop, how long the cars get to answer the close (then: cut)
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="fleetchaos backend",
@@ -79,15 +82,22 @@ async def serve(ns: argparse.Namespace) -> int:
                          signer=TokenSigner(secrets.token_bytes(32), capacity.token_ttl_s),
                          admin_token=ns.admin_token or secrets.token_urlsafe(16))
     state.car_tokens.update(pool.query("SELECT vin, car_token FROM vehicles"))
-    async def close_cars() -> None:
-        for link in list(state.cars.links.values()):
-            await link.ws.close(code=1001, message=b"server shutting down")
 
-    rc = await serve_until_signalled(build_app(state), ns.host, ns.port, name="fleetchaos backend",
-                                     ready_info={"admin_token": state.admin_token, "db": db_path},
-                                     on_stop=close_cars)
-    pool.close()
-    return rc
+    async def close_cars() -> None:
+        """Stop quickly even under a flood: queued writes give up, the links close together
+        (one by one, each waiting for its car's close reply, 20 flooding cars took 2.6 s)."""
+        pool.stop_waiters()
+        closing = [asyncio.create_task(link.ws.close(code=1001, message=b"server shutting down"))
+                   for link in list(state.cars.links.values())]
+        if closing:
+            await asyncio.wait(closing, timeout=CLOSE_CARS_S)
+
+    try:
+        return await serve_until_signalled(
+            build_app(state), ns.host, ns.port, name="fleetchaos backend",
+            ready_info={"admin_token": state.admin_token, "db": db_path}, on_stop=close_cars)
+    finally:
+        pool.close()  # every connection, so SQLite removes its -wal and -shm files
 
 
 def main(argv: list[str] | None = None) -> int:

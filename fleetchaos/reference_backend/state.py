@@ -12,7 +12,7 @@ from typing import Any
 from fleetchaos.reference_backend.auth import TokenSigner
 from fleetchaos.reference_backend.capacity import Capacity
 from fleetchaos.reference_backend.cars import CarRegistry
-from fleetchaos.reference_backend.db import DbPool, transaction
+from fleetchaos.reference_backend.db import DbPool, PoolTimeout, transaction
 from fleetchaos.reference_backend.validate import Record
 
 
@@ -40,6 +40,8 @@ class BackendState:
         """
         if not records:
             return []
+        if self.pool.stopping:  # fail before the per-signal work, not after it
+            raise PoolTimeout("the server is stopping")
         rows = [(vin, r.seq, r.ts, 1 if r.is_resend else 0, r.body) for r in records]
         # One row per signal as well, as time-series telemetry stores keep them: the cost
         # of a record grows with its field count, which is what verbosity multiplies.

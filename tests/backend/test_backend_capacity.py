@@ -14,8 +14,22 @@ from client import ADMIN, Car, bearer, login, register
 from fleetchaos import reference_backend
 
 
-def test_acked_equals_stored_after_a_burst(backend):
-    url = backend.url
+@pytest.fixture
+def patient_backend(tmp_path):
+    """Ingestion waits as long as it takes: on a machine loaded by other work, the default
+    5 s acquire deadline leaves some of the burst unstored (unacked, counted), which is
+    the capacity model working, not what this test is about."""
+    child = reference_backend.run_in_subprocess(db_path=str(tmp_path / "backend.db"),
+                                                admin_token="test-admin-token",
+                                                telemetry_acquire_timeout_s=600)
+    try:
+        yield child
+    finally:
+        child.stop()
+
+
+def test_acked_equals_stored_after_a_burst(patient_backend):
+    url = patient_backend.url
     vehicles = register(url, 8)
     cars = [Car(url, v) for v in vehicles]
     try:
@@ -32,7 +46,7 @@ def test_acked_equals_stored_after_a_burst(backend):
             requests.post(f"{url}/api/1/telemetry/{v['vin']}",
                           json={"records": [{"seq": 10_000 + i, "fields": {}} for i in range(50)]},
                           headers={"Authorization": f"Bearer {v['car_token']}"}).raise_for_status()
-        deadline = time.time() + 20
+        deadline = time.time() + 120
         while time.time() < deadline and sum(len(c.acked) for c in cars) < 2400:
             time.sleep(0.1)
     finally:
