@@ -239,13 +239,14 @@ class Engine:
             on_s=round(fault.on_s, 3), off_s=round(off, 3), call_s=[round(started, 3), round(off, 3)],
             effect=None if effect is None else effect.to_json())
 
-    def _harness_failure(self, message: str) -> None:
-        """The harness itself failed mid-run: say it in one line, exit 3, stop the run."""
+    def _harness_failure(self, message: str, stop: bool = True) -> None:
+        """The harness itself failed: say it in one line, exit 3, stop the run."""
         if self.harness_error is None:
             self.harness_error = message
             print(f"fleetchaos: harness failure: {message}", file=sys.stderr, flush=True)
             self.environment.process_exit_code = 3
-            gevent.spawn(self._abort)
+            if stop:
+                gevent.spawn(self._abort)
 
     def _abort(self) -> None:
         self.finish("step failed")
@@ -390,13 +391,17 @@ class Engine:
                     try:
                         self._rollback(key, reason=f"run ended ({reason})")
                     except Exception as exc:
-                        print(f"fleetchaos: warning: rollback of step {key} failed: "
-                              f"{_one_line(exc)}", file=sys.stderr)
+                        self.journal.write("error", what="rollback", step=key,
+                                           message=_one_line(exc),
+                                           traceback=traceback.format_exc(limit=8))
             try:
                 removed, left = self.prepared.cleanup()
             except Exception as exc:
-                print(f"fleetchaos: warning: cleanup failed: {_one_line(exc)}", file=sys.stderr)
-                left = ["unknown (Toxiproxy unreachable)"]
+                self.journal.write("error", what="cleanup", message=_one_line(exc))
+                left = [f"unknown (Toxiproxy unreachable: {_one_line(exc)})"]
+            if left:  # a fault we added is still on: the harness failed its promise
+                self._harness_failure(f"{len(left)} fault(s) could not be removed when the run "
+                                      f"ended: {', '.join(left)[:200]}", stop=False)
         if self.set_up:
             self.journal.write("cleanup", reason=reason, removed=removed, left=left,
                                leftovers_found=[])

@@ -193,3 +193,33 @@ def test_manual_steps_are_validated_journaled_and_removable(tmp_path):
     assert [r["action"] for r in manual] == ["toxic_add", "toxic_remove", "http_error_add",
                                              "toxic_remove"]
     assert engine.summary is not None and engine.summary["verdict"] != "no-effect"
+
+
+def test_a_fault_that_cannot_be_removed_at_the_end_is_a_harness_failure(tmp_path, capsys):
+    """Toxiproxy keeps a fault the run added (its undo fails, the sweep finds it still
+    there): the run says so in one line and exits 3, never PASS with a fault left on."""
+    s = scenario(tmp_path, "- {at: 0.1, toxic: {proxy: api, type: latency}}\n", duration=1.2)
+    setup = FakeSetup(s)
+    setup.faults.live = 1
+
+    def stuck(proxy: str, name: str) -> None:
+        raise RuntimeError("Toxiproxy answered 500")
+
+    setup.faults.remove_toxic = stuck  # type: ignore[method-assign]
+    real_start = setup.start
+
+    def start(journal):
+        prepared = real_start(journal)
+        prepared.cleanup = lambda: ([], [n for _p, n in setup.faults.toxics])
+        return prepared
+
+    setup.start = start  # type: ignore[method-assign]
+    engine = Engine(fake_environment(), s, setup, journal_path=str(tmp_path / "j.jsonl"))
+    run(engine)
+    assert engine.environment.process_exit_code == 3
+    assert engine.summary is not None and engine.summary["verdict"] == "error"
+    err = [line for line in capsys.readouterr().err.splitlines() if line.strip()]
+    assert err == ["fleetchaos: harness failure: 1 fault(s) could not be removed when the run "
+                   "ended: fc-fake-0-latency"]
+    errors = [r for r in read_journal(tmp_path / "j.jsonl") if r["type"] == "error"]
+    assert [e["what"] for e in errors] == ["rollback"]
