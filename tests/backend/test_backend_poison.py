@@ -320,3 +320,24 @@ def test_a_stop_under_a_flood_is_clean_and_every_ack_was_stored(tmp_path):
     assert sorted(os.listdir(tmp_path)) == ["backend.db"]
     for car, v in zip(cars, vehicles, strict=True):
         assert set(car.acked) <= stored_seqs(db, v["vin"])
+
+
+def test_bad_input_costs_no_pooled_connection_time(world):
+    """Checked at the edge: refusing poison takes no connection from the shared pool
+    (pool.waits counts every acquisition), so a flood of bad input cannot starve unlocks."""
+    def waits() -> int:
+        stats = requests.get(f"{world.url}/admin/stats", headers=ADMIN, timeout=30).json()
+        return int(stats["pool"]["waits"])
+
+    before = waits()
+    for _id, target, body, ctype, _times, statuses in HTTP_POISON:
+        if target != "fleet":
+            assert_error_body(send_http(world, target, body, ctype), statuses)
+    ws = open_ws(world.url, world.poisoner)
+    try:
+        for _id, frame, _times in WS_POISON[:9]:
+            ws.send(frame)
+            assert ws_answer(ws)[0] == "frame"
+    finally:
+        ws.close()
+    assert waits() == before
