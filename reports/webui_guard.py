@@ -26,11 +26,14 @@ from __future__ import annotations
 import hmac
 import ipaddress
 import json
+import logging
 import os
 import secrets
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
+
+log = logging.getLogger("fleetchaos.webui")
 
 TOKEN_ENV = "FLEETCHAOS_UI_TOKEN"
 TOKEN_HEADER = "X-Fleetchaos-Token"
@@ -157,6 +160,8 @@ class OriginGuard:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         problem = self.refusal(environ)
         if problem is not None:
+            log.warning("web UI refused %s %s: %s", environ.get("REQUEST_METHOD"),
+                        environ.get("PATH_INFO"), problem)  # an attack or a misconfiguration
             body = json.dumps({"error": problem}).encode()
             start_response("403 Forbidden", [("Content-Type", "application/json"),
                                              ("Content-Length", str(len(body))),

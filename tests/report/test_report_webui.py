@@ -322,3 +322,90 @@ def test_chaos_tab_and_page_render_in_chromium_mid_run(web_ui, tmp_path):
     assert has_color(rows, (0x1B, 0x1B, 0x1B), y1=30)      # Locust-dark header bar
     assert has_color(rows, (0xFE, 0xCA, 0xCA), y1=250)     # the fault on now, in the strip
     assert has_color(rows, (0x2E, 0x7D, 0x32), y0=300)     # the controls' buttons
+
+
+ATTACK = """<!doctype html><title>cute cats</title><script>
+const BASE = %(base)s;
+window.attack = (what) => Promise.allSettled(what === 'swarm' ? [
+  fetch(BASE + '/swarm', {method: 'POST', mode: 'no-cors',
+                          body: new URLSearchParams({user_count: '5', spawn_rate: '5'})}),
+  fetch(BASE + '/stop', {method: 'POST', mode: 'no-cors'}),
+] : [
+  fetch(BASE + '/chaos/toxic', {method: 'POST', mode: 'no-cors',
+        headers: {'Content-Type': 'text/plain'},
+        body: JSON.stringify({proxy: 'api', type: 'timeout', attributes: {timeout: 0}})}),
+  fetch(BASE + '/chaos/toxic', {method: 'POST', headers: {'Content-Type': 'application/json'},
+        body: JSON.stringify({proxy: 'api', type: 'timeout', attributes: {timeout: 0}})}),
+]).then(rs => rs.map(r => r.status));
+</script>"""
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make test installs it)")
+def test_in_chromium_another_site_cannot_drive_the_ui_but_its_own_pages_can(idle_web_ui,
+                                                                              tmp_path):
+    """The attack of issue 17 item 2 from a real browser: a page on another origin sends
+    the requests (Chromium sets Origin / Sec-Fetch-Site itself); the UI's own pages -
+    Locust's and the Chaos page's form - still work."""
+    import functools
+    import http.server
+    import json as json_module
+
+    from cdp import Browser
+
+    ui = idle_web_ui
+    token = ui.token()
+    evil_dir = tmp_path / "evil"
+    evil_dir.mkdir()
+    (evil_dir / "attack.html").write_text(ATTACK % {"base": json_module.dumps(ui.base)})
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(evil_dir))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    evil = f"http://127.0.0.1:{server.server_address[1]}/attack.html"
+    browser = Browser(str(CHROMIUM), tmp_path / "cdp-profile")
+    try:
+        browser.goto(evil)
+        browser.js("attack('swarm')")
+        deadline = time.time() + 20
+        while time.time() < deadline and "refused POST /swarm" not in "".join(ui.stderr_lines):
+            time.sleep(0.2)
+        assert "web UI refused POST /swarm" in "".join(ui.stderr_lines)  # it reached the UI
+        assert ui.state() == "ready"  # and started nothing
+
+        browser.goto(f"{ui.base}/")  # Locust's own page starts the run with its own fetch
+        started = browser.js("fetch('swarm', {method: 'POST', body: new URLSearchParams("
+                             "{user_count: '1', spawn_rate: '1'})}).then(r => r.status)")
+        assert started == 200
+        wait_running(ui, token)
+
+        browser.goto(evil)
+        browser.js("attack('toxic')")
+        deadline = time.time() + 20
+        while time.time() < deadline and "refused POST /chaos/toxic" not in "".join(
+                ui.stderr_lines):
+            time.sleep(0.2)
+        assert "web UI refused POST /chaos/toxic" in "".join(ui.stderr_lines)
+        assert toxics_on_toxiproxy(ui.journal) == []
+
+        # the Chaos page's own form (token embedded), and a bad value told in the page
+        browser.goto(f"{ui.base}/chaos/",
+                     ready="document.getElementById('clock').textContent.includes('left')")
+        browser.js("document.querySelector('#toxic-form button').click()")
+        added = browser.wait_for("document.getElementById('toxic-msg').textContent")
+        assert added.startswith("added"), added
+        assert [t["type"] for t in toxics_on_toxiproxy(ui.journal)] == ["latency"]
+        browser.js("document.querySelector('#toxic-form [name=toxicity]').value = '7';"
+                   "document.querySelector('#toxic-form button').click()")
+        refused = browser.wait_for("document.getElementById('toxic-msg').className"
+                                   ".includes('bad') && document.getElementById('toxic-msg')"
+                                   ".textContent")
+        assert "toxicity" in refused
+        browser.js("document.querySelector('#verbosity-form [name=cohort]').value = '0.8';"
+                   "document.querySelector('#verbosity-form button').click()")
+        assert browser.wait_for("document.getElementById('verbosity-msg').textContent"
+                                ).startswith("added")
+        browser.wait_for("document.getElementById('faults').textContent.includes('x60')")
+    finally:
+        browser.close()
+        server.shutdown()
