@@ -82,7 +82,8 @@ class DbPool:
     def __init__(self, path: str, size: int, synchronous: str = "FULL") -> None:
         self.path = path
         self.synchronous = synchronous
-        self.executor = ThreadPoolExecutor(max_workers=64, thread_name_prefix="db")
+        # One thread per busy connection (threads start on demand): the knob limit of 256.
+        self.executor = ThreadPoolExecutor(max_workers=256, thread_name_prefix="db")
         self.idle: asyncio.Queue[sqlite3.Connection | None] = asyncio.Queue()  # None: stopping
         self.open: set[sqlite3.Connection] = set()  # every pooled connection, idle or busy
         self.lock = threading.Lock()

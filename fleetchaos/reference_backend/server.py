@@ -18,7 +18,7 @@ from fleetchaos.common.serving import serve_until_signalled
 from fleetchaos.reference_backend import admin_routes, api_routes, car_routes
 from fleetchaos.reference_backend.api_routes import STATE
 from fleetchaos.reference_backend.auth import TokenSigner
-from fleetchaos.reference_backend.capacity import Capacity
+from fleetchaos.reference_backend.capacity import Capacity, check_knob
 from fleetchaos.reference_backend.db import DbPool
 from fleetchaos.reference_backend.errors import make_error_middleware
 from fleetchaos.reference_backend.state import BackendState
@@ -54,7 +54,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--port {ns.port} is out of range")
     for f in fields(Capacity):
         try:
-            Capacity().check(f.name, getattr(ns, f.name))
+            check_knob(f.name, getattr(ns, f.name))
         except ValueError as exc:
             parser.error(f"--{f.name.replace('_', '-')}: {exc}")
     return ns
