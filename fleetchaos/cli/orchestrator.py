@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -186,6 +187,13 @@ def services_for(opts: RunOptions, profile: str) -> Iterator[Services]:
             child.stop()
 
 
+def free_loopback_port() -> int:
+    """A TCP port free on 127.0.0.1 right now (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def locust_argv(opts: RunOptions, services: Services, profile: str) -> list[str]:
     argv = [
         sys.executable, "-m", "locust", "-f", locustfile_path(),
@@ -205,8 +213,11 @@ def locust_argv(opts: RunOptions, services: Services, profile: str) -> list[str]
         argv.append("--allow-remote")
     if opts.workers > 1:
         # Workers on this machine: the master listens on loopback only, so the fleet config
-        # it sends (admin token included) never leaves the machine.
-        argv += ["--processes", str(opts.workers), "--master-bind-host", "127.0.0.1"]
+        # it sends (admin token included) never leaves the machine; on a free port, so two
+        # runs side by side do not meet on Locust's default 5557.
+        port = str(free_loopback_port())
+        argv += ["--processes", str(opts.workers), "--master-bind-host", "127.0.0.1",
+                 "--master-bind-port", port, "--master-host", "127.0.0.1", "--master-port", port]
     if opts.headless:
         argv += ["--headless", "--only-summary"]
     else:
