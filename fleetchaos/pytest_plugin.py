@@ -256,6 +256,7 @@ def fleetchaos_toxiproxy_url(tmp_path_factory: pytest.TempPathFactory) -> Iterat
                            allow_remote=bool(os.environ.get("FLEETCHAOS_ALLOW_REMOTE")))
         except TargetNotAllowed as exc:
             pytest.fail(f"{exc} (here: set FLEETCHAOS_ALLOW_REMOTE=1)", pytrace=False)
+        _sweep_dead_runs(url)
         yield url
         return
     from fleetchaos import toxiproxy_server
@@ -266,6 +267,21 @@ def fleetchaos_toxiproxy_url(tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield server.url
     finally:
         server.stop()
+
+
+def _sweep_dead_runs(url: str) -> None:
+    """Remove what killed sessions and runs left on a shared server (never a live run's)."""
+    import warnings
+
+    from fleetchaos.scenarios.fault_control import FaultControl
+
+    try:
+        removed = FaultControl(url).sweep_dead().removed
+    except Exception:  # an unreachable server fails the first test that uses it, clearly
+        return
+    if removed:
+        warnings.warn(f"fleetchaos: removed {len(removed)} fault(s) left on {url} by dead "
+                      f"run(s): {', '.join(removed)}", stacklevel=1)
 
 
 @pytest.fixture

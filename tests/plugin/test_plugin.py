@@ -5,12 +5,15 @@ no proxy on the server, and http_error is refused by a server without the extens
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 import requests
 
 from fleetchaos import toxiproxy_server
+from fleetchaos.scenarios.fault_control import new_run_id
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "pytest.md"
 
@@ -67,6 +70,22 @@ def test_a_failing_test_leaves_no_proxy_behind(pytester, monkeypatch, tmp_path):
         result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", timeout=120)
         result.assert_outcomes(failed=2, passed=1)
         result.stdout.fnmatch_lines(["*deliberately failing inside the with block*"])
+        assert server_proxies(server.url) == {}
+
+
+def test_a_session_removes_what_a_killed_session_left(pytester, monkeypatch, tmp_path):
+    """A pytest killed mid-test cannot tear down; the next session on the server sweeps it."""
+    corpse = subprocess.Popen([sys.executable, "-c", "pass"])
+    corpse.wait()
+    dead = f"fc-{new_run_id(pid=corpse.pid)}-api"
+    with toxiproxy_server.run_in_subprocess(log_path=str(tmp_path / "tp.log")) as server:
+        requests.post(f"{server.url}/proxies", json={"name": dead, "upstream": "127.0.0.1:9",
+                                                     "listen": "127.0.0.1:0"}, timeout=5)
+        monkeypatch.setenv("TOXIPROXY_URL", server.url)
+        pytester.makepyfile(test_next="def test_x(toxiproxy):\n    pass\n")
+        result = pytester.runpytest_subprocess("-q", "-p", "no:cacheprovider", timeout=120)
+        result.assert_outcomes(passed=1)
+        result.stdout.fnmatch_lines([f"*removed 1 fault(s)*{dead}*"])
         assert server_proxies(server.url) == {}
 
 
