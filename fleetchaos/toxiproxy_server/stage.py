@@ -125,7 +125,9 @@ class QueueStage(Stage):
         return item
 
     def flush(self) -> None:
-        self.cancel()
+        if self.timer is not None:  # not cancel(): that would drop the queue
+            self.timer.cancel()
+            self.timer = None
         while self.queue:
             item = self.pop()
             if item is None:

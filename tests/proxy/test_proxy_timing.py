@@ -209,3 +209,24 @@ def test_toxicity_is_drawn_per_connection_on_many_connections(server):
         assert (b >= 0.295) == was_slow, (a, b)
         if not was_slow:
             assert a < 0.25 and b < 0.25, (a, b)
+
+
+def test_removing_latency_releases_what_it_holds_at_once(server):
+    """latency.go on Interrupt: "exit fast without applying latency", and link.go's
+    RemoveToxic flushes the stage's buffer on: chunks held by a 1 s latency arrive right
+    after the toxic is removed, complete and in order."""
+    with echo_server() as port:
+        addr = make_proxy(server.url, "rm", port)
+        add_toxic(server.url, "rm", type="latency", attributes={"latency": 1000})
+        with connect(addr) as s:
+            reader = Reader(s)
+            start = time.perf_counter()
+            for i in range(5):
+                s.sendall(bytes([48 + i]) * 1000)
+                time.sleep(0.01)
+            time.sleep(0.1)
+            assert not reader.got
+            requests.delete(f"{server.url}/proxies/rm/toxics/latency_downstream")
+            reader.wait(5000)
+            assert bytes(reader.got) == b"".join(bytes([48 + i]) * 1000 for i in range(5))
+            assert reader.when(5000) - start < 0.7, reader.times

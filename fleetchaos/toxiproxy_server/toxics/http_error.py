@@ -85,54 +85,65 @@ class HttpErrorToxic(Toxic):
 
 
 class HttpErrorStage(Stage):
-    """Parses request framing as it passes; answers the drawn requests itself."""
+    """Parses request framing as it passes; answers the drawn requests itself.
+
+    Works on positions in the chunk: forwarded bytes are a run of it, passed on as one
+    slice (the chunk itself when every byte of it goes on, the common case: no copy)."""
+
+    def __init__(self, toxic: Toxic, pipe: Any, at_start: bool) -> None:
+        super().__init__(toxic, pipe, at_start)
+        self.state = state_of(self)
 
     def push(self, stamp: float, data: bytes) -> None:
         toxic: HttpErrorToxic = self.toxic  # type: ignore[assignment]
-        state, link = state_of(self), self.link
-        buf = state.get("buf", b"") + data
-        out = bytearray()
-        while buf:
+        state = self.state
+        held = state.pop("buf", b"")
+        buf = held + data if held else data
+        n = len(buf)
+        pos = run = 0  # buf[run:pos] is forwarded and not yet passed on
+        while pos < n:
             mode = state.get("mode", "head")
             if mode == "head":
-                end = buf.find(b"\r\n\r\n")
+                end = buf.find(b"\r\n\r\n", pos)
                 if end < 0:
-                    if len(buf) > MAX_HEAD:  # not HTTP we understand: stop interfering
+                    if n - pos > MAX_HEAD:  # not HTTP we understand: stop interfering
                         state["mode"] = "raw"
                         continue
                     break
-                head, buf = buf[: end + 4], buf[end + 4 :]
-                method, path, length, chunked = _parse_head(head)
+                method, path, length, chunked = _parse_head(buf, pos, end)
                 inject = (toxic.matches(method, path)
-                          and link.rng.random() < toxic.attributes["share"])
+                          and self.link.rng.random() < toxic.attributes["share"])
                 if inject:
-                    if out:
-                        self.out(stamp, bytes(out))
-                        out.clear()
-                    link.reply_to_client(toxic.response())
-                    toxic.injected += 1
-                else:
-                    out += head
+                    if pos > run:
+                        self.out(stamp, buf[run:pos])
+                    self.link.reply_to_client(toxic.response())
+                    run = end + 4
                 state["forward"] = not inject
+                pos = end + 4
                 if chunked:
-                    state["mode"], state["chunk_left"] = "chunk_size", 0
+                    state["mode"] = "chunk_size"
                 elif length:
                     state["mode"], state["left"] = "body", length
             elif mode in ("body", "chunk_data"):
-                take = min(state["left"], len(buf))
-                if state["forward"]:
-                    out += buf[:take]
-                buf = buf[take:]
+                take = min(state["left"], n - pos)
+                pos += take
+                if not state["forward"]:
+                    run = pos
                 state["left"] -= take
                 if state["left"] == 0:
                     state["mode"] = "head" if mode == "body" else "chunk_size"
-            elif mode == "chunk_size":
-                end = buf.find(b"\r\n")
+            elif mode in ("chunk_size", "trailer"):
+                end = buf.find(b"\r\n", pos)
                 if end < 0:
                     break
-                line, buf = buf[: end + 2], buf[end + 2 :]
-                if state["forward"]:
-                    out += line
+                line = buf[pos:end]
+                pos = end + 2
+                if not state["forward"]:
+                    run = pos
+                if mode == "trailer":
+                    if not line:
+                        state["mode"] = "head"
+                    continue
                 try:
                     size = int(line.split(b";", 1)[0].strip() or b"0", 16)
                     if size < 0:
@@ -142,38 +153,32 @@ class HttpErrorStage(Stage):
                     continue
                 state["mode"] = "chunk_data" if size else "trailer"
                 state["left"] = size + 2  # data + CRLF
-            elif mode == "trailer":
-                end = buf.find(b"\r\n")
-                if end < 0:
-                    break
-                line, buf = buf[: end + 2], buf[end + 2 :]
-                if state["forward"]:
-                    out += line
-                if line == b"\r\n":
-                    state["mode"] = "head"
             else:  # raw
-                out += buf
-                buf = b""
-        state["buf"] = buf
-        if out:
-            self.out(stamp, bytes(out))
+                pos = n
+        if pos < n:
+            state["buf"] = buf[pos:]
+        if pos > run:
+            self.out(stamp, buf if run == 0 and pos == n else buf[run:pos])
 
 
-def _parse_head(head: bytes) -> tuple[str, str, int, bool]:
-    lines = head.decode("latin-1").split("\r\n")
-    parts = lines[0].split(" ")
-    method = parts[0] if parts else ""
-    path = parts[1] if len(parts) > 1 else ""
+def _parse_head(buf: bytes, start: int, end: int) -> tuple[str, str, int, bool]:
+    """Method, path, Content-Length and chunked-ness of the head ``buf[start:end]``."""
+    head = buf[start:end + 2]
+    first = head.find(b"\r\n")
+    parts = head[:first].split(b" ", 2)
+    method = parts[0].decode("latin-1")
+    path = parts[1].decode("latin-1") if len(parts) > 1 else ""
+    lower = head.lower()
     length, chunked = 0, False
-    for line in lines[1:]:
-        name, _, value = line.partition(":")
-        name = name.strip().lower()
-        if name == "content-length":
-            try:
-                length = max(0, int(value.strip()))
-            except ValueError:
-                length = 0
-        elif name == "transfer-encoding" and "chunked" in value.lower():
-            chunked = True
+    i = lower.find(b"\r\ncontent-length:")
+    if i >= 0:
+        value = head[i + 17:lower.find(b"\r\n", i + 2)].strip()
+        if value.isdigit() and len(value) < 19:
+            length = int(value)
+    i = lower.find(b"\r\ntransfer-encoding:")
+    if i >= 0 and b"chunked" in lower[i:lower.find(b"\r\n", i + 2)]:
+        chunked = True
     return method, path, length, chunked
+
+
 HttpErrorToxic.stage = HttpErrorStage

@@ -17,6 +17,7 @@ from fleetchaos.toxiproxy_server.toxics.base import Toxic, register
 
 class LatencyStage(QueueStage):
     due: tuple[float, float] | None = None  # the head's (release time, new stamp) once taken
+    zero = False  # latency and jitter <= 0: every chunk passes at once (the fast path)
 
     def delay_s(self) -> float:
         attrs = self.toxic.attributes
@@ -26,11 +27,15 @@ class LatencyStage(QueueStage):
             delay += self.link.rng.randrange(jitter * 2) - jitter  # Go: rand.Int63n(2j) - j
         return delay / 1000.0
 
-    def pass_now(self, stamp: float, data: bytes) -> bool:
-        if self.toxic.attributes["latency"] <= 0 and self.toxic.attributes["jitter"] <= 0:
+    def start(self) -> None:
+        attrs = self.toxic.attributes
+        self.zero = attrs["latency"] <= 0 and attrs["jitter"] <= 0
+
+    def push(self, stamp: float, data: bytes) -> None:
+        if self.zero and not self.queue and self.timer is None:
             self.out(stamp, data)  # sleep <= 0: Go's time.After fires at once
-            return True
-        return False
+        else:
+            QueueStage.push(self, stamp, data)
 
     def run(self) -> None:
         self.timer = None
@@ -62,6 +67,7 @@ class LatencyStage(QueueStage):
 
     def interrupt(self) -> None:
         self.due = None
+        self.start()
         super().interrupt()
 
 

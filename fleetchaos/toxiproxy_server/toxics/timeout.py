@@ -19,6 +19,11 @@ class TimeoutStage(Stage):
         if ms > 0:
             self.call_at(loop_time() + ms / 1000.0, self.link.close_now)
 
+    def interrupt(self) -> None:
+        """Updated: Go runs Pipe again, so the timer starts afresh."""
+        self.cancel()
+        self.start()
+
     def push(self, stamp: float, data: bytes) -> None:
         return  # dropped while the toxic is present
 
