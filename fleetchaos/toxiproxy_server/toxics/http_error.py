@@ -117,6 +117,7 @@ class HttpErrorStage(Stage):
                     if pos > run:
                         self.out(stamp, buf[run:pos])
                     self.link.reply_to_client(toxic.response())
+                    toxic.injected += 1  # read by the scenario engine (no-effect check)
                     run = end + 4
                 state["forward"] = not inject
                 pos = end + 4
