@@ -78,11 +78,11 @@ class LiveStatus:
                           "state": state, "observed": observed(slo)
                           if slo.get("observed") is not None else None,
                           "threshold": threshold(slo)})
-        if stopped:
+        if status.get("setup_error"):
+            clock = "set-up failed: nothing ran"
+        elif stopped:
             clock = f"stopped at {elapsed:.0f} s" + (f" · verdict {view['verdict'].upper()}"
                                                       if view.get("verdict") else "")
-        elif status.get("setup_error"):
-            clock = "set-up failed"
         elif elapsed >= duration > 0:
             clock = f"stopping… timeline ended at {duration:.0f} s"
         else:

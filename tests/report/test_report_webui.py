@@ -28,6 +28,18 @@ from fleetchaos.scenarios.journal import read_journal
 REPO = Path(__file__).resolve().parents[2]
 EVIL = "http://evil.example"
 
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    assert CHROMIUM is not None
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+             "--disable-background-networking", "--disable-component-update", "--disable-sync",
+             "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}",
+             "--virtual-time-budget=4000"]
+    return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=90)
+
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -69,13 +81,13 @@ class WebUI:
         return state
 
 
-def start_web_ui(backend: Any, tmp_path: Path, *, autostart: bool
+def start_web_ui(backend: Any, tmp_path: Path, *, autostart: bool, host: str | None = None
                  ) -> tuple[subprocess.Popen[str], WebUI]:
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("TOXIPROXY_URL", "FLEETCHAOS_UI_TOKEN")}
     env["FLEETCHAOS_ADMIN_TOKEN"] = "test-admin-token"
     argv = [sys.executable, "-m", "locust", "-f", str(REPO / "locustfile.py"), "--host",
-            backend.url, "--scenario", "api-latency", "--web-port", str(port),
+            host or backend.url, "--scenario", "api-latency", "--web-port", str(port),
             "--journal", str(tmp_path / "ui.jsonl"), "--loglevel", "WARNING"]
     if autostart:
         argv.append("--autostart")
@@ -237,6 +249,34 @@ def test_start_form_parameters_are_honoured(idle_web_ui):
 
 
 @pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.skipif(CHROMIUM is None, reason="chromium not installed (make test installs it)")
+def test_a_set_up_error_is_shown_in_the_ui_not_only_stopped_with_zeros(backend, tmp_path):
+    closed = f"http://127.0.0.1:{free_port()}"  # nothing listens: registration fails
+    proc, ui = start_web_ui(backend, tmp_path, autostart=False, host=closed)
+    try:
+        token = ui.token()
+        assert requests.post(f"{ui.base}/swarm", headers=ui.same_origin(), timeout=10,
+                             data={"user_count": "1", "spawn_rate": "1"}).status_code == 200
+        deadline = time.time() + 60
+        status: dict[str, Any] = {}
+        while time.time() < deadline and not status.get("setup_error"):
+            status = requests.get(f"{ui.base}/chaos/status", headers={TOKEN_HEADER: token},
+                                  timeout=10).json()
+            time.sleep(0.3)
+        assert status.get("setup_error") and status["live"]["clock"].startswith("set-up failed")
+        rows = requests.get(f"{ui.base}/stats/requests", timeout=10).json()["extended_stats"]
+        values = {r["item"]: r["value"] for r in rows[0]["data"]}
+        assert values["setup error"] == status["setup_error"]
+        page = chromium(tmp_path, "--dump-dom", f"{ui.base}/chaos/").stdout
+        found = re.search(r'<section id="error" role="alert" style="display: block;">([^<]*)<',
+                          page)
+        assert found and found.group(1).startswith("set-up failed: "), page[:2000]
+    finally:
+        stop_web_ui(proc)
+
+
+@pytest.mark.slow
 def test_chaos_endpoints_inject_and_remove_by_hand(web_ui):
     ui = web_ui
     h = ui.same_origin(ui.token())
@@ -280,18 +320,6 @@ def test_chaos_endpoints_inject_and_remove_by_hand(web_ui):
     manual = [r for r in read_journal(ui.journal) if r["type"] == "step" and r.get("manual")
               and r["action"] != "toxic_remove"]  # a removal by hand may be journaled as manual
     assert [r["action"] for r in manual] == ["toxic_add", "verbosity", "http_error_add"]
-
-
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
-
-
-def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    assert CHROMIUM is not None
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             "--hide-scrollbars", f"--user-data-dir={tmp_path / 'profile'}",
-             "--virtual-time-budget=4000"]
-    return subprocess.run([CHROMIUM, *flags, *args], capture_output=True, text=True, timeout=90)
 
 
 @pytest.mark.slow
