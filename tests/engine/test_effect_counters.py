@@ -1,0 +1,59 @@
+"""The counters the engine reads to say what a fault touched, against the real built-in
+Toxiproxy through FaultControl: an http_error toxic's `injected` count and a proxy's
+connection counters in /metrics. If either stops counting, every run would end
+`no-effect`, so this contract is pinned here as well as in the live runs."""
+
+from __future__ import annotations
+
+import http.server
+import threading
+
+import pytest
+import requests
+
+from fleetchaos.scenarios.fault_control import FaultControl
+
+
+@pytest.fixture
+def upstream():
+    class Ok(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_http_error_counts_what_it_answered_and_proxies_count_connections(toxiproxy,
+                                                                         upstream):
+    faults = FaultControl(toxiproxy.url)
+    listen = faults.create_proxy("fc-count-api", upstream)
+    before = faults.proxy_counters("fc-count-api")
+    assert before is not None and before.connections_total == 0
+    faults.add_toxic("fc-count-api", "fc-count-unlock", "http_error", "upstream", 1.0,
+                     {"share": 1.0, "status": 503, "method": "POST", "path": "/unlock/*"})
+    assert faults.toxic_counter("fc-count-api", "fc-count-unlock", "injected") == 0
+    with requests.Session() as session:
+        statuses = [session.post(f"http://{listen}{path}", data=b"{}", timeout=10).status_code
+                    for path in ("/unlock/1", "/unlock/2", "/other", "/unlock/3")]
+    assert statuses == [503, 503, 200, 503]
+    assert faults.toxic_counter("fc-count-api", "fc-count-unlock", "injected") == 3
+    after = faults.proxy_counters("fc-count-api")
+    assert after is not None and after.connections_total >= 1
+    assert faults.toxic_counter("fc-count-api", "no-such-toxic", "injected") is None
+    faults.delete_proxy("fc-count-api")
