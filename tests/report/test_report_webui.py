@@ -225,6 +225,14 @@ def test_other_pages_cannot_start_stop_or_inject_but_the_page_itself_can(idle_we
     assert requests.post(f"{ui.base}/stop", headers=ui.same_origin(), timeout=10
                          ).status_code == 200
     assert ui.wait_state("stopped") == "stopped"
+    # the clock stops with the run
+    first = requests.get(f"{ui.base}/chaos/status", headers={TOKEN_HEADER: token},
+                         timeout=10).json()["live"]
+    time.sleep(1.5)
+    again = requests.get(f"{ui.base}/chaos/status", headers={TOKEN_HEADER: token},
+                         timeout=10).json()["live"]
+    assert first["stopped"] and first["clock"].startswith("stopped at ")
+    assert again["elapsed_s"] == first["elapsed_s"]
 
 
 @pytest.mark.slow
