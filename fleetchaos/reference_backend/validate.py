@@ -19,6 +19,7 @@ from typing import Any
 MAX_DEPTH = 32          # JSON nesting accepted in any body or frame
 MAX_INT64 = 2**63 - 1   # SQLite INTEGER range: seq and vehicle ids beyond it are refused
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_HUGE_NUMBER = re.compile(r"[eE]\+?[0-9]{3}|[0-9]{309}")  # may overflow a float to inf
 _VEHICLE_ID = re.compile(r"[0-9]{1,19}")
 
 
@@ -36,6 +37,13 @@ def _reject_constant(name: str) -> Any:
     raise BadInput("invalid_json", f"{name} is not JSON")
 
 
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise BadInput("invalid_json", f"the number {text[:20]} overflows a double")
+    return value
+
+
 def _depth_within(value: Any, limit: int) -> bool:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
@@ -48,7 +56,8 @@ def _depth_within(value: Any, limit: int) -> bool:
 
 
 def parse_json(raw: bytes | str) -> Any:
-    """Parse a body or frame: UTF-8, standard JSON (no NaN/Infinity), at most MAX_DEPTH
+    """Parse a body or frame: UTF-8, standard JSON (no NaN/Infinity, no number that
+    overflows to infinity), at most MAX_DEPTH
     levels deep, no lone surrogate escapes (SQLite cannot bind them as text)."""
     if isinstance(raw, bytes):
         try:
@@ -58,8 +67,11 @@ def parse_json(raw: bytes | str) -> Any:
     else:
         text = raw
     too_deep = BadInput("invalid_json", f"JSON nested deeper than {MAX_DEPTH} levels")
+    # Numbers that would become inf are refused (no Infinity in stored or served JSON); the
+    # checking hook costs a call per float, so it runs only when such a number may be there.
+    hook = _finite_float if _HUGE_NUMBER.search(text) else None
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=hook)
     except RecursionError:
         raise too_deep from None
     except BadInput:
