@@ -109,9 +109,10 @@ def kinto(tmp_path: Path, started: list[subprocess.Popen[bytes]]) -> App:
     subprocess.run([str(BIN / "kinto"), "init", "--ini", str(ini), "--backend", "memory",
                     "--cache-backend", "memory"], check=True, capture_output=True, timeout=60,
                    cwd=tmp_path)
-    text = ini.read_text(encoding="utf-8")  # the docs' sed line
-    ini.write_text(text.replace("[server:main]\n", "[server:main]\nconnection_limit = 1000\n", 1),
-                   encoding="utf-8")
+    text = ini.read_text(encoding="utf-8")  # the docs' two sed lines
+    text = text.replace("[server:main]\n", "[server:main]\nconnection_limit = 1000\n", 1)
+    text = text.replace("[app:main]\n", "[app:main]\nkinto.account_cache_ttl_seconds = 3600\n", 1)
+    ini.write_text(text, encoding="utf-8")
     port = free_port()
     started.append(_spawn([str(BIN / "kinto"), "start", "--ini", str(ini), "--port", str(port)],
                           tmp_path / "kinto.log", tmp_path))
@@ -121,6 +122,8 @@ def kinto(tmp_path: Path, started: list[subprocess.Popen[bytes]]) -> App:
                         timeout=30)
     assert resp.status_code == 201, resp.text
     basic = base64.b64encode(b"fleet:s3cret").decode()
+    warm = requests.get(url + "/v1/", headers={"Authorization": f"Basic {basic}"}, timeout=60)
+    assert warm.ok and warm.json().get("user", {}).get("id") == "account:fleet", warm.text
     return App(url, {"KINTO_BASIC": basic}, docs_profile("kinto.yaml", tmp_path / "kinto.yaml"))
 
 
