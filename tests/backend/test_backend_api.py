@@ -176,9 +176,12 @@ def test_bad_options_exit_2_without_traceback(tmp_path):
     import subprocess
     import sys
 
-    for args in (["--db-pool-size", "0"], ["--host", "192.0.2.1"], ["--port", "99999"]):
+    for args in (["--db-pool-size", "0"], ["--host", "192.0.2.1"], ["--port", "99999"],
+                 ["--db-pool-size", "100000"], ["--db-acquire-timeout-s", "nan"],
+                 ["--command-timeout-s", "inf"], ["--sqlite-synchronous", "FULL; VACUUM"]):
         r = subprocess.run([sys.executable, "-m", "fleetchaos.reference_backend", "--db",
                             str(tmp_path / "x.db"), *args], capture_output=True, text=True,
                            timeout=30)
         assert r.returncode == 2, args
         assert "Traceback" not in r.stderr
+        assert args[0] in r.stderr.strip().splitlines()[-1], r.stderr
