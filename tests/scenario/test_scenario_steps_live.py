@@ -194,3 +194,30 @@ def test_bad_values_stop_the_run_before_anything_starts(backend, toxiproxy, tmp_
     assert len(lines) == 1 and lines[0].startswith("fleetchaos: error: ") and f": {key}: " in lines[0]
     assert not (tmp_path / "run.jsonl").exists()
     assert names_on(toxiproxy.url) == []
+
+
+@pytest.mark.slow
+def test_injected_errors_stay_in_the_storm_phase(backend, toxiproxy, tmp_path):
+    """api-500-storm at time-scale 0.5: the 500s end with the storm phase (15 s). The fault
+    used to be removed up to a second late, on the shape's tick, and its 500s counted in
+    the recovery phase; now it is off within milliseconds of 15 s, so at most a request or
+    two in flight at that instant can land in recovery."""
+    env = dict(os.environ, TOXIPROXY_URL=toxiproxy.url, FLEETCHAOS_ADMIN_TOKEN="test-admin-token")
+    proc = subprocess.run(
+        [sys.executable, "-m", "locust", "-f", str(REPO / "locustfile.py"), "--headless",
+         "--host", backend.url, "--scenario", "api-500-storm", "--time-scale", "0.5",
+         "--journal", str(tmp_path / "run.jsonl"), "--only-summary", "--loglevel", "WARNING"],
+        env=env, capture_output=True, text=True, timeout=180, stdin=subprocess.DEVNULL)
+    assert proc.returncode in (0, 1), proc.stderr[-2000:]
+    records = read_journal(tmp_path / "run.jsonl")
+    off = next(r for r in records if r["type"] == "step" and r["action"] == "toxic_remove")
+    assert 15.0 <= off["off_s"] <= 15.5
+    assert off["effect"]["count"] > 0
+
+    def five_hundreds(phase: str) -> int:
+        return sum(((s.get("by_action") or {}).get(a) or {}).get("by_status", {}).get("500", 0)
+                   for s in records if s["type"] == "sample" and s.get("phase") == phase
+                   for a in ("unlock", "remote_start", "canary unlock"))
+
+    assert five_hundreds("storm") > 0
+    assert five_hundreds("recovery") <= 2
