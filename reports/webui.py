@@ -2,9 +2,11 @@
 
 Locust's UI takes extra tabs as ``extended_tabs`` / ``extended_tables`` template args,
 with rows delivered inside the ``/stats/requests`` poll (``extended_stats``); that tab
-shows the timeline, live faults, fleet gauges and SLO state. Controls (add or remove a
-toxic, change verbosity) live on ``/chaos/``, a small page of our own, and go through
-the engine's ``apply_manual`` so they are validated and journaled as manual steps.
+shows the clock, the SLOs' live state, the timeline, faults (by hand too) and the fleet
+gauges. ``/chaos/`` is a page of our own (static/chaos.html: timeline strip, SLO cards,
+gauges, inline controls); its actions go through the engine's ``apply_manual`` so they
+are validated and journaled as manual steps. Everything sits behind ``webui_guard``;
+``webui_live`` judges the SLOs so far, ``webui_start`` honours the start form.
 """
 
 from __future__ import annotations
@@ -129,10 +131,18 @@ def install(environment: Any) -> None:
             return jsonify({"error": "no scenario engine in this process"}), 404
         return jsonify(live.status(engine, runner_state()))
 
+    def from_body(action: str) -> Any:
+        body = request.get_json(silent=True)
+        if body is None:
+            body = {}
+        if not isinstance(body, dict):
+            return jsonify({"error": f"{request.path}: the body must be a JSON object, got "
+                                     f"{type(body).__name__}"}), 400
+        return manual({**body, "action": action})
+
     @bp.route("/toxic", methods=["POST"])
     def add_toxic() -> Any:
-        body = request.get_json(silent=True) or {}
-        return manual({"action": "toxic_add", **body})
+        return from_body("toxic_add")
 
     @bp.route("/toxic/<name>", methods=["DELETE"])
     def remove_toxic(name: str) -> Any:
@@ -140,13 +150,11 @@ def install(environment: Any) -> None:
 
     @bp.route("/http_error", methods=["POST"])
     def http_error() -> Any:
-        body = request.get_json(silent=True) or {}
-        return manual({"action": "http_error_add", **body})
+        return from_body("http_error_add")
 
     @bp.route("/verbosity", methods=["POST"])
     def verbosity() -> Any:
-        body = request.get_json(silent=True) or {}
-        return manual({"action": "verbosity", **body})
+        return from_body("verbosity")
 
     web_ui.app.register_blueprint(bp)
     web_ui.template_args["extended_tabs"] = [{"title": "Chaos", "key": TAB_KEY}]

@@ -299,6 +299,13 @@ def test_chaos_endpoints_inject_and_remove_by_hand(web_ui):
     bad = requests.post(f"{ui.base}/chaos/toxic", headers=h,
                         json={"proxy": "nowhere", "type": "latency"})
     assert bad.status_code == 400 and "proxies" in bad.json()["error"]
+    for junk in ([1], "x", 3):  # not an object: a 400 naming it, never a 500
+        answer = requests.post(f"{ui.base}/chaos/verbosity", headers=h, json=junk)
+        assert answer.status_code == 400 and "JSON object" in answer.json()["error"]
+    # "action" in the body cannot turn an add into something else
+    sneaky = requests.post(f"{ui.base}/chaos/verbosity", headers=h,
+                           json={"action": "toxic_remove", "name": "x", "level": 2})
+    assert sneaky.status_code == 200 and sneaky.json()["action"] == "verbosity"
     assert requests.delete(f"{ui.base}/chaos/toxic/{name}", headers=h).json() == {"removed": name}
     assert requests.post(f"{ui.base}/chaos/verbosity", json={"level": 3, "cohort": 0.5},
                          headers=h).status_code == 200
@@ -327,7 +334,8 @@ def test_chaos_endpoints_inject_and_remove_by_hand(web_ui):
         "waiting", "pending", "nodata", "ok", "break"}
     manual = [r for r in read_journal(ui.journal) if r["type"] == "step" and r.get("manual")
               and r["action"] != "toxic_remove"]  # a removal by hand may be journaled as manual
-    assert [r["action"] for r in manual] == ["toxic_add", "verbosity", "http_error_add"]
+    assert [r["action"] for r in manual] == ["toxic_add", "verbosity", "verbosity",
+                                             "http_error_add"]
 
 
 @pytest.mark.slow
