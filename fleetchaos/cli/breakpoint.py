@@ -387,8 +387,10 @@ def render(space: Space, slo: str, result: SearchRun, fmt: Callable[[float | Non
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"every run of the search ({len(result.probes)})", box=box.SIMPLE_HEAD,
-                  title_justify="left")
+    folders = {str(Path(p.journal).parent) for p in result.probes}
+    where = f", journals in {folders.pop()}/" if len(folders) == 1 else ""
+    table = Table(title=f"every run of the search ({len(result.probes)}{where})",
+                  box=box.SIMPLE_HEAD, title_justify="left")
     for col in ("#", space.key, "SLO", "observed", "s", "journal"):
         table.add_column(col, justify="right" if col in ("#", "s") else "left",
                          overflow="fold")
@@ -397,7 +399,7 @@ def render(space: Space, slo: str, result: SearchRun, fmt: Callable[[float | Non
         if p.rc not in (0, 1, 4):
             state = "run failed"
         table.add_row(str(n), space.text(p.value), state, fmt(p.observed), f"{p.seconds:g}",
-                      p.journal)
+                      Path(p.journal).name if where else p.journal)
     console = Console(width=width)
     console.print(table)
     style = "bold yellow" if result.finding.status == "stopped" else "bold"
