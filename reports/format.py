@@ -109,3 +109,13 @@ def duration_text(report: Any) -> str:
     if ran > planned + 1:
         return f"{planned:g} s timeline, {ran:.0f} s with the wind-down"
     return f"{planned:g} s"
+
+
+def started_text(started: Any) -> str:
+    """'2026-01-01 00:00:00 UTC' from the header's ISO ``started_at``."""
+    from datetime import datetime
+
+    try:
+        return datetime.fromisoformat(str(started)).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
+    except ValueError:
+        return "start time unknown"

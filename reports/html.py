@@ -14,12 +14,18 @@ from __future__ import annotations
 import html
 import io
 import json
-from datetime import datetime
 from typing import Any
 
 from rich.console import Console
 
-from fleetchaos.reports.format import duration_text, effect_text, num, observed, threshold
+from fleetchaos.reports.format import (
+    duration_text,
+    effect_text,
+    num,
+    observed,
+    started_text,
+    threshold,
+)
 from fleetchaos.reports.model import RunReport
 from fleetchaos.reports.terminal import TerminalReport
 
@@ -187,11 +193,7 @@ def _timeline_strip(report: RunReport) -> str:
 
 def _facts(report: RunReport) -> str:
     h, s = report.header, report.summary
-    started = str(h.get("started_at") or s.get("started_at") or "")
-    try:
-        when = datetime.fromisoformat(started).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-    except ValueError:
-        when = started or "-"
+    when = started_text(h.get("started_at") or s.get("started_at"))
     duration = duration_text(report)
     target = h.get("target") or {}
     versions = h.get("versions") or {}

@@ -3,8 +3,6 @@ SLOs, when and how long, the fault timeline, recovery, phases and drivers."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from fleetchaos.reports.format import (
     count_5xx,
     duration_text,
@@ -14,16 +12,10 @@ from fleetchaos.reports.format import (
     pct,
     phase_unlock_ok,
     recovery_text,
+    started_text,
     threshold,
 )
 from fleetchaos.reports.model import RunReport
-
-
-def _when(started: object) -> str:
-    try:
-        return datetime.fromisoformat(str(started)).strftime("%Y-%m-%d %H:%M:%S %Z").strip()
-    except ValueError:
-        return "unknown date"
 
 
 def render_markdown(report: RunReport) -> str:
@@ -38,7 +30,7 @@ def render_markdown(report: RunReport) -> str:
         out.append(f"| {'✅ PASS' if slo.get('passed') else '❌ FAIL'} | {slo['name']} | "
                    f"{observed(slo)} | {threshold(slo)} |")
     out += ["", f"Run `{s.get('run_id')}` of scenario `{s.get('scenario')}` · "
-                f"{_when(h.get('started_at') or s.get('started_at'))} · "
+                f"{started_text(h.get('started_at') or s.get('started_at'))} · "
                 f"{duration_text(report)} · seed {s.get('seed')}", "", "### Faults", ""]
     faults = report.faults()
     if faults:

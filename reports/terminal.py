@@ -12,12 +12,14 @@ from rich.text import Text
 
 from fleetchaos.reports.format import (
     count_5xx,
+    duration_text,
     effect_text,
     num,
     observed,
     pct,
     phase_unlock_ok,
     recovery_text,
+    started_text,
     statuses,
     threshold,
 )
@@ -48,7 +50,9 @@ class TerminalReport:
         target = h.get("target") or {}
         fleet = h.get("fleet") or {}
         lines.append(f"scenario {s.get('scenario')} · run {s.get('run_id')} · seed {s.get('seed')}"
-                     f" · {num(s.get('duration_s'))} s\n")
+                     "\n")
+        lines.append(f"{started_text(h.get('started_at'))} · {duration_text(self.report)}"
+                     + (f" · on {h['hostname']}" if h.get("hostname") else "") + "\n")
         lines.append(f"target {target.get('host', '-')} ({target.get('profile', '-')}) · "
                      f"toxiproxy {target.get('toxiproxy_server', '-')} · "
                      f"{num(fleet.get('cars'))} cars, {num(fleet.get('drivers'))} drivers\n")
