@@ -363,9 +363,9 @@ def test_chaos_tab_and_page_render_in_chromium_mid_run(web_ui, tmp_path):
     chromium(tmp_path, f"--screenshot={shot}", "--window-size=1200,900", f"{ui.base}/chaos/")
     width, height, rows = read_png(shot)
     assert (width, height) == (1200, 900)
-    assert has_color(rows, (0x1B, 0x1B, 0x1B), y1=30)      # Locust-dark header bar
+    assert has_color(rows, (0x15, 0x80, 0x3D), y1=30)      # Locust's green header bar
     assert has_color(rows, (0xFE, 0xCA, 0xCA), y1=250)     # the fault on now, in the strip
-    assert has_color(rows, (0x2E, 0x7D, 0x32), y0=300)     # the controls' buttons
+    assert has_color(rows, (0x15, 0x80, 0x3D), y0=300)     # the controls' buttons
 
 
 ATTACK = """<!doctype html><title>cute cats</title><script>
