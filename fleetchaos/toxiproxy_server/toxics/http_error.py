@@ -15,10 +15,11 @@ from __future__ import annotations
 import fnmatch
 import json
 import math
+import re
 from http import HTTPStatus
 from typing import Any
 
-from fleetchaos.toxiproxy_server.stage import Stage, state_of
+from fleetchaos.toxiproxy_server.stage import Stage
 from fleetchaos.toxiproxy_server.toxics.base import Toxic, ToxicError, register
 
 MAX_HEAD = 64 * 1024
@@ -84,102 +85,118 @@ class HttpErrorToxic(Toxic):
 
 
 
+BODY_HEADER = re.compile(rb"\r\n(content-length|transfer-encoding)[ \t]*:[ \t]*([^\r]*)")
+
+
 class HttpErrorStage(Stage):
     """Parses request framing as it passes; answers the drawn requests itself.
 
     Works on positions in the chunk: forwarded bytes are a run of it, passed on as one
-    slice (the chunk itself when every byte of it goes on, the common case: no copy)."""
+    slice (the chunk itself when every byte of it goes on, the common case: no copy).
+    The parser's state lives on the stage, in locals while a chunk is parsed: this runs
+    for every request of a chaos run, so it is kept to a few C-level calls per request."""
 
     def __init__(self, toxic: Toxic, pipe: Any, at_start: bool) -> None:
         super().__init__(toxic, pipe, at_start)
-        self.state = state_of(self)
+        self.mode = "head"  # head, body, chunk_size, chunk_data, trailer, raw
+        self.left = 0  # bytes left in a body or a chunk (with its CRLF)
+        self.forward = True  # the current request goes upstream (not answered here)
+        self.buf = b""  # an incomplete head
 
     def push(self, stamp: float, data: bytes) -> None:
         toxic: HttpErrorToxic = self.toxic  # type: ignore[assignment]
-        state = self.state
-        held = state.pop("buf", b"")
-        buf = held + data if held else data
+        attrs = toxic.attributes
+        share = attrs["share"]
+        filtered = bool(attrs["method"] or attrs["path"])
+        buf = self.buf + data if self.buf else data
+        self.buf = b""
+        mode, left, forward = self.mode, self.left, self.forward
         n = len(buf)
         pos = run = 0  # buf[run:pos] is forwarded and not yet passed on
         while pos < n:
-            mode = state.get("mode", "head")
             if mode == "head":
                 end = buf.find(b"\r\n\r\n", pos)
                 if end < 0:
                     if n - pos > MAX_HEAD:  # not HTTP we understand: stop interfering
-                        state["mode"] = "raw"
+                        mode = "raw"
                         continue
                     break
-                method, path, length, chunked = _parse_head(buf, pos, end)
-                inject = (toxic.matches(method, path)
-                          and self.link.rng.random() < toxic.attributes["share"])
+                inject = share > 0 and (not filtered or toxic.matches(*_request_line(buf, pos)))
+                if inject:
+                    inject = self.link.rng.random() < share
                 if inject:
                     if pos > run:
                         self.out(stamp, buf[run:pos])
                     self.link.reply_to_client(toxic.response())
-                    toxic.injected += 1  # read by the scenario engine (no-effect check)
                     run = end + 4
-                state["forward"] = not inject
+                forward = not inject
+                length, chunked = _body_framing(buf, pos, end)
                 pos = end + 4
                 if chunked:
-                    state["mode"] = "chunk_size"
+                    mode = "chunk_size"
                 elif length:
-                    state["mode"], state["left"] = "body", length
-            elif mode in ("body", "chunk_data"):
-                take = min(state["left"], n - pos)
+                    mode, left = "body", length
+            elif mode == "body" or mode == "chunk_data":
+                take = min(left, n - pos)
                 pos += take
-                if not state["forward"]:
+                if not forward:
                     run = pos
-                state["left"] -= take
-                if state["left"] == 0:
-                    state["mode"] = "head" if mode == "body" else "chunk_size"
-            elif mode in ("chunk_size", "trailer"):
+                left -= take
+                if left == 0:
+                    mode = "head" if mode == "body" else "chunk_size"
+            elif mode == "chunk_size" or mode == "trailer":
                 end = buf.find(b"\r\n", pos)
                 if end < 0:
                     break
                 line = buf[pos:end]
                 pos = end + 2
-                if not state["forward"]:
+                if not forward:
                     run = pos
                 if mode == "trailer":
                     if not line:
-                        state["mode"] = "head"
+                        mode = "head"
                     continue
                 try:
                     size = int(line.split(b";", 1)[0].strip() or b"0", 16)
                     if size < 0:
                         raise ValueError(size)
                 except ValueError:  # not chunked framing we understand: stop interfering
-                    state["mode"] = "raw"
+                    mode = "raw"
                     continue
-                state["mode"] = "chunk_data" if size else "trailer"
-                state["left"] = size + 2  # data + CRLF
+                mode = "chunk_data" if size else "trailer"
+                left = size + 2  # data + CRLF
             else:  # raw
                 pos = n
+        self.mode, self.left, self.forward = mode, left, forward
         if pos < n:
-            state["buf"] = buf[pos:]
+            self.buf = buf[pos:]
         if pos > run:
             self.out(stamp, buf if run == 0 and pos == n else buf[run:pos])
 
 
-def _parse_head(buf: bytes, start: int, end: int) -> tuple[str, str, int, bool]:
-    """Method, path, Content-Length and chunked-ness of the head ``buf[start:end]``."""
-    head = buf[start:end + 2]
-    first = head.find(b"\r\n")
-    parts = head[:first].split(b" ", 2)
-    method = parts[0].decode("latin-1")
-    path = parts[1].decode("latin-1") if len(parts) > 1 else ""
-    lower = head.lower()
+def _request_line(buf: bytes, start: int) -> tuple[str, str]:
+    """Method and path of the request whose head starts at ``start``."""
+    parts = buf[start:buf.find(b"\r\n", start)].split(b" ", 2)
+    return parts[0].decode("latin-1"), (parts[1].decode("latin-1") if len(parts) > 1 else "")
+
+
+def _body_framing(buf: bytes, start: int, end: int) -> tuple[int, bool]:
+    """Content-Length and chunked-ness of the head ``buf[start:end]`` (first of each).
+    Most requests have neither: two finds in the lower-cased head tell, before any regex."""
+    head = buf[start:end + 2].lower()
+    has_length = head.find(b"\r\ncontent-length") >= 0
+    has_encoding = head.find(b"\r\ntransfer-encoding") >= 0
+    if not has_length and not has_encoding:
+        return 0, False
     length, chunked = 0, False
-    i = lower.find(b"\r\ncontent-length:")
-    if i >= 0:
-        value = head[i + 17:lower.find(b"\r\n", i + 2)].strip()
-        if value.isdigit() and len(value) < 19:
-            length = int(value)
-    i = lower.find(b"\r\ntransfer-encoding:")
-    if i >= 0 and b"chunked" in lower[i:lower.find(b"\r\n", i + 2)]:
-        chunked = True
-    return method, path, length, chunked
+    for match in BODY_HEADER.finditer(head):
+        name, value = match.group(1), match.group(2).strip()
+        if name == b"content-length":
+            if value.isdigit() and len(value) < 19:
+                length = int(value)
+        elif b"chunked" in value:
+            chunked = True
+    return length, chunked
 
 
 HttpErrorToxic.stage = HttpErrorStage
