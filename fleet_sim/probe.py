@@ -11,8 +11,11 @@ the CLI process.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import queue
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -166,29 +169,77 @@ def _telemetry_http(profile: Profile, base: str, variables: dict[str, Any]) -> E
     return ex
 
 
-def _telemetry_ws(profile: Profile, base: str, variables: dict[str, Any]) -> Exchange:
-    import websocket
+class _Car:
+    """The probe's car over the profile's WebSocket: connected before the actions, so a
+    backend that forwards commands to the car (as the reference one does) sees it online;
+    it acknowledges every command and reports its messages for the telemetry check."""
 
-    c = profile.contract
-    url = base.replace("https://", "wss://").replace("http://", "ws://").rstrip("/") + \
-        render(c.path, variables)
-    headers = render(dict(c.headers), variables)
-    record = make_record(1, field_names(5), random.Random(1), (0.0, 0.0))
-    ex = Exchange("telemetry", "WS", url, headers, record)
-    try:
-        ws = websocket.create_connection(url, header=[f"{k}: {v}" for k, v in headers.items()],
-                                         timeout=TIMEOUT_S)
-    except (OSError, websocket.WebSocketException) as exc:
-        status = getattr(exc, "status_code", 0) or 0
-        ex.status = int(status)
-        ex.answer = f"no WebSocket: {_short(str(exc), 200)}"
-        ex.fix = ("telemetry.path / telemetry.headers: the WebSocket upgrade failed"
-                  if status else f"is the backend running at {base}? (--host)")
-        return ex
-    try:
-        ex.status = 101
-        ws.send(json.dumps({"type": "state", "state": "online"}))
-        ws.send(json.dumps(record))
+    def __init__(self, profile: Profile, base: str, variables: dict[str, Any]) -> None:
+        self.contract = profile.contract
+        self.url = base.replace("https://", "wss://").replace("http://", "ws://").rstrip("/") \
+            + render(self.contract.path, variables)
+        self.headers = render(dict(self.contract.headers), variables)
+        self.ws: Any = None
+        self.messages: queue.Queue[Any] = queue.Queue()
+        self.error = ""
+        self.status = 0
+
+    def connect(self) -> bool:
+        import websocket
+
+        try:
+            self.ws = websocket.create_connection(
+                self.url, header=[f"{k}: {v}" for k, v in self.headers.items()],
+                timeout=TIMEOUT_S, enable_multithread=True)
+        except (OSError, websocket.WebSocketException) as exc:
+            self.status = int(getattr(exc, "status_code", 0) or 0)
+            self.error = _short(str(exc), 200)
+            return False
+        self.status = 101
+        self.ws.send(json.dumps({"type": "state", "state": "online"}))
+        threading.Thread(target=self._read, daemon=True).start()
+        return True
+
+    def _read(self) -> None:
+        import websocket
+
+        while self.ws is not None:
+            try:
+                self.ws.settimeout(None)
+                raw = self.ws.recv()
+            except (OSError, websocket.WebSocketException, AttributeError):
+                return
+            if not raw:
+                return
+            try:
+                msg = json.loads(raw)
+            except ValueError:
+                msg = None
+            if isinstance(msg, dict) and msg.get("type") == "command":
+                with contextlib.suppress(Exception):
+                    self.ws.send(json.dumps({"type": "command_ack", "id": msg.get("id"),
+                                             "result": True, "reason": ""}))
+                    if msg.get("command") == "wake_up":
+                        self.ws.send(json.dumps({"type": "state", "state": "online"}))
+                continue
+            self.messages.put((raw, msg))
+
+    def close(self) -> None:
+        ws, self.ws = self.ws, None
+        if ws is not None:
+            with contextlib.suppress(Exception):
+                ws.close()
+
+    def telemetry(self, base: str) -> Exchange:
+        c = self.contract
+        record = make_record(1, field_names(5), random.Random(1), (0.0, 0.0))
+        ex = Exchange("telemetry", "WS", self.url, self.headers, record, status=self.status)
+        if self.ws is None:
+            ex.answer = f"no WebSocket: {self.error}"
+            ex.fix = ("telemetry.path / telemetry.headers: the WebSocket upgrade failed"
+                      if self.status else f"is the backend running at {base}? (--host)")
+            return ex
+        self.ws.send(json.dumps(record))
         if c.acks_on_write:
             ex.ok = True
             ex.answer = "(written; ack_message: none, so a written record counts as acked)"
@@ -196,29 +247,22 @@ def _telemetry_ws(profile: Profile, base: str, variables: dict[str, Any]) -> Exc
         deadline = time.monotonic() + WS_ACK_WAIT_S
         seen: list[str] = []
         while time.monotonic() < deadline:
-            ws.settimeout(max(0.1, deadline - time.monotonic()))
             try:
-                raw = ws.recv()
-            except (OSError, websocket.WebSocketException):
+                raw, msg = self.messages.get(timeout=max(0.05, deadline - time.monotonic()))
+            except queue.Empty:
                 break
             seen.append(_short(str(raw), 120))
-            try:
-                msg = json.loads(raw)
-            except ValueError:
-                continue
             match = c.ack_message or {}
             if isinstance(msg, dict) and all(msg.get(k) == v for k, v in match.items()) \
                     and dig(msg, c.ack_seq) == 1:
                 ex.ok = True
                 ex.answer = _short(str(raw))
                 return ex
-        ex.answer = " | ".join(seen[:3]) or "(nothing within 5 s)"
+        ex.answer = " | ".join(seen[:3]) or f"(nothing within {WS_ACK_WAIT_S:g} s)"
         ex.fix = (f"telemetry.ack_message / telemetry.ack_seq: no message with "
                   f"{c.ack_message} and seq 1 at {c.ack_seq!r} came back; use "
                   "ack_message: none if the backend never acks")
         return ex
-    finally:
-        ws.close()
 
 
 def probe(profile: Profile, host: str, admin_token: str | None = None) -> list[Exchange]:
@@ -227,25 +271,30 @@ def probe(profile: Profile, host: str, admin_token: str | None = None) -> list[E
     out: list[Exchange] = []
     if profile.registration is not None and admin_token:
         out.append(_register(profile, host, admin_token, variables))
-    if profile.has_login:
-        ex, data = _send("login", host, profile.login, variables)
-        _judge(ex, profile.login, data, "auth.login", profile, variables)
-        out.append(ex)
-        if not ex.ok:
-            return out
-    auth = render(dict(profile.auth_header), variables)
-    for name in ORDER:
-        tpl = profile.actions.get(name)
-        if tpl is None:
-            continue
-        ex, data = _send(name, host, tpl, variables, auth)
-        _judge(ex, tpl, data, f"actions.{name}", profile, variables)
-        out.append(ex)
-    if profile.contract.transport == "http":
-        out.append(_telemetry_http(profile, host, variables))
-    else:
-        out.append(_telemetry_ws(profile, host, variables))
-    return out
+    car = _Car(profile, host, variables) if profile.contract.transport == "websocket" else None
+    try:
+        if car is not None:
+            car.connect()
+        if profile.has_login:
+            ex, data = _send("login", host, profile.login, variables)
+            _judge(ex, profile.login, data, "auth.login", profile, variables)
+            out.append(ex)
+            if not ex.ok:
+                return out
+        auth = render(dict(profile.auth_header), variables)
+        for name in ORDER:
+            tpl = profile.actions.get(name)
+            if tpl is None:
+                continue
+            ex, data = _send(name, host, tpl, variables, auth)
+            _judge(ex, tpl, data, f"actions.{name}", profile, variables)
+            out.append(ex)
+        out.append(car.telemetry(host) if car is not None
+                   else _telemetry_http(profile, host, variables))
+        return out
+    finally:
+        if car is not None:
+            car.close()
 
 
 def check_reachable(profile: Profile, host: str) -> None:

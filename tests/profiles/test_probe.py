@@ -36,6 +36,8 @@ def test_probe_the_reference_backend_end_to_end(backend):
                   "telemetry"):
         assert f"ok   {label}:" in proc.stdout
     assert '< 101 {"type": "ack", "seq": 1}' in proc.stdout  # the WebSocket ack contract
+    # the probe's car is online on its WebSocket and acks the command: a real unlock
+    assert '< 200 {"response": {"result": true' in proc.stdout.split("ok   unlock:")[1]
     assert "Bearer eyJ" in proc.stdout and "chars)" in proc.stdout  # the token is masked
 
 
