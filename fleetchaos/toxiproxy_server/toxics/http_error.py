@@ -60,6 +60,9 @@ class HttpErrorToxic(Toxic):
         return out
 
     def response(self) -> bytes:
+        """The injected answer; called once per injected request, so it also counts it
+        (``injected``, read by the scenario engine to tell a fault that touched nothing)."""
+        self.injected += 1
         status = int(self.attributes["status"])
         try:
             reason = HTTPStatus(status).phrase
