@@ -34,6 +34,7 @@ class PhoneApp:
         self.vars: dict[str, Any] = {
             "vin": ident.vin, "vehicle_id": ident.vin, "owner_email": ident.owner_email,
             "owner_password": ident.owner_password, "car_token": ident.car_token,
+            "display_name": ident.display_name,
         }
         self.token_at = 0.0
         self.have_vehicle = "list_vehicles" not in profile.actions

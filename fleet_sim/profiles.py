@@ -39,7 +39,7 @@ PHONE_VARS = frozenset({"vin", "vehicle_id", "owner_email", "owner_password", "c
                         "display_name"})
 CAR_VARS = frozenset({"vin", "car_token"})
 TELEMETRY_BODY_VARS = frozenset({"records"})
-REGISTRATION_VARS = frozenset({"admin_token", "vehicles"})
+REGISTRATION_VARS = frozenset({"admin_token", "vehicles"})  # one request for a batch of cars
 DEFAULT_RETRY = (*range(500, 600), 408, 429)
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 MAX_PROFILE_BYTES = 256 * 1024
@@ -328,7 +328,7 @@ def parse_profile(data: Any, source: str, lines: dict[str, int] | None = None) -
         batch = reg.pop("batch", 500)
         if isinstance(batch, bool) or not isinstance(batch, int) or not 1 <= batch <= 100_000:
             raise r.fail("registration.batch", "a whole number from 1 to 100000")
-        registration = r.template(reg, "registration", PHONE_VARS | REGISTRATION_VARS)
+        registration = r.template(reg, "registration", REGISTRATION_VARS)
     base_url = data.get("base_url")
     if base_url is not None and (not isinstance(base_url, str)
                                  or not re.match(r"https?://[^/\s]+", base_url)):

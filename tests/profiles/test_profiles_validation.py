@@ -153,3 +153,12 @@ def test_idempotent_defaults_by_method_and_can_be_declared(tmp_path):
                                                   "    idempotent: true")))
     assert p.actions["unlock"].idempotent
     assert not load_profile(write(tmp_path, GOOD)).actions["unlock"].idempotent
+
+
+def test_registration_knows_only_its_own_variables(tmp_path):
+    reg = ("registration:\n  method: POST\n  path: /admin/{vin}\n"
+           "  json: {vehicles: \"{vehicles}\"}\n")
+    message = refused(tmp_path, GOOD + reg)
+    assert ":19: registration.path: unknown placeholder {vin}" in message
+    ok = load_profile(write(tmp_path, GOOD + reg.replace("/admin/{vin}", "/admin/fleet")))
+    assert ok.registration is not None and ok.registration.json == {"vehicles": "{vehicles}"}
