@@ -131,6 +131,13 @@ class Engine:
         except SetupError as exc:
             self.fail_setup(str(exc))
             return False
+        except Exception as exc:  # a bug or a server misbehaving: the harness failed (exit 3)
+            self.journal.write("error", what="set-up", message=_one_line(exc),
+                               traceback=traceback.format_exc(limit=8))
+            self.setup_error = _one_line(exc)
+            self._harness_failure(f"set-up failed: {_one_line(exc)}", stop=False)
+            self.finish("set-up failed")
+            return False
         return True
 
     # --- the shape's tick ---------------------------------------------------------------
@@ -330,11 +337,19 @@ class Engine:
     # --- sampling -----------------------------------------------------------------------
     def _sample_loop(self) -> None:
         next_at = 1.0
+        failed = False
         while not self.finished:
             self._sleep_until(next_at)
             next_at += 1.0
-            if not self.finished:
+            if self.finished:
+                break
+            try:
                 self._write_sample()
+            except Exception as exc:  # one error record, then keep the clock going
+                if not failed:
+                    self.journal.write("error", what="sample", message=_one_line(exc),
+                                       traceback=traceback.format_exc(limit=8))
+                failed = True
 
     def _write_sample(self) -> None:
         if self.prepared is None:

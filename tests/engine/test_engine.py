@@ -223,3 +223,21 @@ def test_a_fault_that_cannot_be_removed_at_the_end_is_a_harness_failure(tmp_path
                    "ended: fc-fake-0-latency"]
     errors = [r for r in read_journal(tmp_path / "j.jsonl") if r["type"] == "error"]
     assert [e["what"] for e in errors] == ["rollback"]
+
+
+def test_an_unexpected_set_up_error_is_a_harness_failure(tmp_path, capsys):
+    """Not a SetupError (a bug, a server answering nonsense): exit 3 and one line, with the
+    traceback in the journal, not on the terminal."""
+    s = scenario(tmp_path, "- {at: 0.2, verbosity: 2}\n")
+    setup = FakeSetup(s)
+
+    def start(journal):
+        raise KeyError("listen")
+
+    setup.start = start  # type: ignore[method-assign]
+    engine = Engine(fake_environment(), s, setup, journal_path=str(tmp_path / "j.jsonl"))
+    assert engine.tick() is None and engine.finished
+    assert engine.environment.process_exit_code == 3
+    assert capsys.readouterr().err == "fleetchaos: harness failure: set-up failed: 'listen'\n"
+    (error,) = read_journal(tmp_path / "j.jsonl")
+    assert error["type"] == "error" and "KeyError" in error["traceback"]
