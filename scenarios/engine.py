@@ -14,13 +14,11 @@ code 3. However the run ends, every fault is removed, then the verdict is writte
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
 
 import gevent
@@ -29,6 +27,8 @@ import gevent.lock
 
 from fleetchaos.scenarios.fault_control import new_run_id
 from fleetchaos.scenarios.journal import JournalWriter, read_journal
+from fleetchaos.scenarios.manual import MANUAL_BASE, manual_step
+from fleetchaos.scenarios.outcome import exit_code, final_verdict, write_outputs
 from fleetchaos.scenarios.run_setup import (
     LocustRunSetup,
     Prepared,
@@ -36,12 +36,11 @@ from fleetchaos.scenarios.run_setup import (
     RunSetup,
     SetupError,
 )
-from fleetchaos.scenarios.schema import Scenario, ScenarioError, Step, parse_step
+from fleetchaos.scenarios.schema import Scenario, ScenarioError, Step
 from fleetchaos.scenarios.steps.base import Applied, Effect
 from fleetchaos.scenarios.summary import build_summary
 
 ENGINE_ATTR = "fleetchaos_engine"
-EXIT_CODES = {"pass": 0, "fail": 1, "incomplete": 1, "error": 3, "no-effect": 4}
 LOCK_TIMEOUT_S = 30.0
 
 __all__ = ["ENGINE_ATTR", "Engine", "SetupError", "current_engine"]
@@ -61,7 +60,7 @@ class ActiveFault:
         names = self.applied.names
         return {"key": key, "kind": self.step.action, "label": self.step.label,
                 "name": names[0] if names else self.step.label, "names": list(names),
-                "on_s": round(self.on_s, 3), "manual": self.step.index >= 1000}
+                "on_s": round(self.on_s, 3), "manual": self.step.index > MANUAL_BASE}
 
 
 class Engine:
@@ -242,7 +241,7 @@ class Engine:
         self.journal.write(
             "step", t=round(off, 3), action=fault.step.spec.undo_action, step=key,
             phase=self.scenario.phase_at(off), detail={**detail, "rollback": reason},
-            manual=fault.step.index >= 1000, label=fault.step.label, fault=fault.step.spec.fault,
+            manual=fault.step.index > MANUAL_BASE, label=fault.step.label, fault=fault.step.spec.fault,
             on_s=round(fault.on_s, 3), off_s=round(off, 3), call_s=[round(started, 3), round(off, 3)],
             effect=None if effect is None else effect.to_json())
 
@@ -264,8 +263,6 @@ class Engine:
     # --- web UI -------------------------------------------------------------------------
     def apply_manual(self, raw: dict[str, Any]) -> dict[str, Any]:
         """A step from the web UI's Chaos tab, validated like a timeline step."""
-        from fleetchaos.scenarios.checker import Checker
-
         if not self.set_up or self.finished:
             raise ScenarioError("the run is not in progress")
         action = raw.get("action")
@@ -280,22 +277,8 @@ class Engine:
                     raise ScenarioError("a step is still being applied; try again")
                 self._rollback(key, reason="removed by hand")
             return {"removed": name}
-        mapping = {"toxic_add": "toxic", "verbosity": "verbosity", "http_error_add": "http_error"}
-        if action not in mapping:
-            raise ScenarioError(f"action must be one of toxic_add, toxic_remove, verbosity, "
-                                f"http_error_add; got {action!r}")
-        body = {k: v for k, v in raw.items() if k not in ("action", "duration")}
-        spec = body if action != "verbosity" else {"level": raw.get("level"),
-                                                   "cohort": raw.get("cohort", 1.0)}
-        step_raw: dict[str, Any] = {"at": 0, mapping[action]: spec}
-        if raw.get("duration"):
-            step_raw["duration"] = raw["duration"]
-        parsed = parse_step(Checker("web UI", {}), 0, step_raw, self.scenario.proxies,
-                            self.scenario.duration_s)
+        step = manual_step(raw, self.scenario, self.manual_count + 1, self.elapsed())
         self.manual_count += 1
-        now = self.elapsed()
-        step = Step(index=1000 + self.manual_count, at_s=now, duration_s=parsed.duration_s,
-                    action=parsed.action, spec=parsed.spec)
         with self._locked() as ok:
             if not ok:
                 raise ScenarioError("a step is still being applied; try again")
@@ -420,39 +403,18 @@ class Engine:
         if self.set_up:
             self.journal.write("cleanup", reason=reason, removed=removed, left=left,
                                leftovers_found=[])
-            self.summary = self._verdict(build_summary(read_journal(self.journal.path)), reason)
+            cut_short = reason.startswith("signal") or \
+                self.elapsed() < self.scenario.duration_s - 1
+            self.summary = final_verdict(build_summary(read_journal(self.journal.path)),
+                                         harness_error=self.harness_error, cut_short=cut_short)
             for slo in self.summary["slos"]:
                 self.journal.write("slo", **slo)
             self.journal.write("summary", **self.summary)
             if self.environment.process_exit_code is None:
-                self.environment.process_exit_code = EXIT_CODES.get(self.summary["verdict"], 1)
-            self._write_outputs(read_journal(self.journal.path))
+                self.environment.process_exit_code = exit_code(self.summary["verdict"])
+            write_outputs(self.outputs, self.summary, read_journal(self.journal.path))
         self.journal.close()
         return self.summary
-
-    def _verdict(self, summary: dict[str, Any], reason: str) -> dict[str, Any]:
-        if self.harness_error is not None:
-            summary["verdict"] = "error"  # the harness failed: no verdict on the SLOs
-            summary["error"] = self.harness_error
-        elif reason.startswith("signal") or self.elapsed() < self.scenario.duration_s - 1:
-            summary["verdict"] = "incomplete"  # cut short: no verdict on the SLOs
-        elif summary.get("verdict") == "no-effect":
-            for fault in summary.get("no_effect", []):
-                print(f"fleetchaos: no-effect: {fault['message']}", file=sys.stderr, flush=True)
-        return summary
-
-    def _write_outputs(self, records: list[dict[str, Any]]) -> None:
-        summary_path = self.outputs.get("summary")
-        if summary_path and self.summary is not None:
-            Path(summary_path).parent.mkdir(parents=True, exist_ok=True)
-            Path(summary_path).write_text(json.dumps(self.summary, indent=2) + "\n")
-        wanted = {k: self.outputs.get(k) for k in ("junit", "html", "markdown")}
-        if any(wanted.values()):
-            try:
-                from fleetchaos.reports.export import write_all
-            except ImportError:
-                return
-            write_all(records, **wanted)
 
 
 def _one_line(exc: BaseException) -> str:
