@@ -29,9 +29,9 @@ COMMAND = ".venv/bin/python -m bench.demo_spread"
 RUNS = 5
 
 
-def _num(value: Any) -> str:
+def _num(value: Any, none: str = "no data") -> str:
     if value is None:
-        return "no data"
+        return none
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
@@ -73,7 +73,7 @@ def body(agg: dict[str, Any], load: tuple[float, float], wall_s: float) -> str:
         spread = s.get("spread") or {}
         lines.append(
             f"| {s['name']} | {s['op']} {_num(s['threshold'])} | {_num(s['median'])} | "
-            f"{_num(spread.get('min'))} | {_num(spread.get('max'))} | {_num(s['margin'])} | "
+            f"{_num(spread.get('min'))} | {_num(spread.get('max'))} | {_num(s['margin'], '-')} | "
             f"{s['passed_runs']}/{s['runs']} | {s['agree']}/{s['runs']} | "
             f"{reading(s, agg['recovery']['statuses'])} |")
     statuses = agg["recovery"]["statuses"]
@@ -85,7 +85,8 @@ def body(agg: dict[str, Any], load: tuple[float, float], wall_s: float) -> str:
             for st, sec in zip(statuses, seconds, strict=False)) + ".",
         "",
         "Margin is the distance from the threshold in the metric's unit, positive on the "
-        "passing side. The demo's flood is meant to breach its SLOs; what matters here is "
+        "passing side (\"-\": no run had one, as when no run recovered). The demo's "
+        "flood is meant to breach its SLOs; what matters here is "
         "whether each SLO gives the same verdict every time. A not-recovered run's "
         "recovery figure is how long the run went on after the flood (a lower bound).",
     ]

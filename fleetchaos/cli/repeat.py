@@ -4,8 +4,8 @@ One run's verdict mixes the system under test with the noise of a shared machine
 same seed gives the same fleet (identities, needs, cohorts, draws), but a real backend
 on a real scheduler answers a little differently each time. Repeating says which part
 is noise: per SLO, the median of the observations, their spread (min and max), the
-median margin (distance from the threshold, positive on the passing side) and how many
-runs passed.
+median margin (distance from the threshold, positive on the passing side; "-" when no
+run had one, as a recovery that did not happen) and how many runs passed.
 
 Verdict rule (``--pass-rule``): ``all`` (default) passes an SLO only when every run
 passed it; ``majority`` when more than half did. The repeat passes when every SLO
@@ -76,9 +76,9 @@ def aggregate(summaries: list[dict[str, Any]], rule: str = "all") -> dict[str, A
     }
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, none: str = "no data") -> str:
     if value is None:
-        return "no data"
+        return none
     if isinstance(value, float):
         return f"{value:.4g}"
     return str(value)
@@ -94,7 +94,7 @@ def render(agg: dict[str, Any]) -> str:
         spread = s["spread"] or {}
         name = str(s["name"])[:52]
         lines.append(f"{name:<52} {_fmt(s['median']):>9} {_fmt(spread.get('min')):>9} "
-                     f"{_fmt(spread.get('max')):>9} {_fmt(s['margin']):>9} "
+                     f"{_fmt(spread.get('max')):>9} {_fmt(s['margin'], '-'):>9} "
                      f"{s['passed_runs']:>3}/{s['runs']:<3}")
     lines.append(f"verdict: {agg['verdict'].upper()} "
                  f"({sum(1 for s in agg['slos'] if s['passed'])}/{len(agg['slos'])} SLOs "
@@ -128,7 +128,8 @@ def run_repeated(opts: Any, times: int, rule: str = "all",
         summaries.append(summary)
         harness_failed = harness_failed or result.exit_code == EXIT_HARNESS
         verdict = summary.get("verdict")
-        print(f"run {k + 1}/{times}: {verdict} (exit {result.exit_code}, journal "
+        recovery = (summary.get("recovery") or {}).get("text") or "no recovery figure"
+        print(f"run {k + 1}/{times}: {verdict} (exit {result.exit_code}; {recovery}; journal "
               f"{summary['journal']})", flush=True)
         if result.exit_code == EXIT_HARNESS and result.message:
             print(f"fleetchaos: run {k + 1}: {result.message}", file=sys.stderr)
