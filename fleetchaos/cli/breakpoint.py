@@ -107,6 +107,35 @@ def next_value(space: Space, outcomes: Outcomes, repeat_near: int) -> float | No
     for edge in (hi, lo):
         if len(outcomes[edge]) < repeat_near:
             return edge
+    return _tighten_band(space, outcomes, repeat_near)
+
+
+def _tighten_band(space: Space, outcomes: Outcomes, repeat_near: int) -> float | None:
+    """Narrow the band once the majority boundary stands: below the first value that ever
+    broke, find a value that held in ``repeat_near`` runs within the resolution (and above
+    the last value that ever held, one that broke in as many), each by bisection."""
+    first_fail = min((v for v, r in outcomes.items() if not all(r)), default=None)
+    last_held = max((v for v, r in outcomes.items() if any(r)), default=None)
+    if first_fail is not None:
+        solid = max((v for v, r in outcomes.items() if all(r) and v < first_fail),
+                    default=None)
+        if solid is not None:
+            if len(outcomes[solid]) < repeat_near:
+                return solid
+            if first_fail - solid > space.resolution:
+                mid = space.midpoint(solid, first_fail)
+                if solid < mid < first_fail:
+                    return mid
+    if last_held is not None:
+        solid = min((v for v, r in outcomes.items() if not any(r) and v > last_held),
+                    default=None)
+        if solid is not None:
+            if len(outcomes[solid]) < repeat_near:
+                return solid
+            if solid - last_held > space.resolution:
+                mid = space.midpoint(last_held, solid)
+                if last_held < mid < solid:
+                    return mid
     return None
 
 

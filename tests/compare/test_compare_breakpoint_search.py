@@ -97,6 +97,29 @@ def test_a_lucky_hold_above_the_boundary_is_outvoted(tmp_path: Path) -> None:
     assert (f.held_at, f.broke_at) == (22.0, 24.0)
 
 
+def test_the_band_is_narrowed_below_a_flaky_edge(tmp_path: Path) -> None:
+    """Every value from 10 to 15 breaks on its first run and holds after (noise that
+    reaches far below the real break at 16): the boundary stays at 16, and the band's
+    low edge is bisected down to a value that held in all its runs (9), not left at LO."""
+    runner = FakeRunner(breaks_at=16, flips={(v, 1) for v in range(10, 16)})
+    _, result = run_search(INT_SPACE, runner, tmp_path)
+    f = result.finding
+    assert (f.status, f.breaking_point, f.held_at, f.broke_at) == ("found", 16.0, 9.0, 16.0)
+    assert set(f.flaky) <= set(range(10, 16)) and 15.0 in f.flaky
+    assert runner.calls.count(9.0) == 3
+
+
+def test_a_flaky_last_hold_does_not_leave_the_band_at_lo(tmp_path: Path) -> None:
+    """As in a real search of the 2021 flood (15 held, broke, held; 16 broke 3 of 3): the
+    band's low edge was LO (1), the only value that had held every time; it is bisected
+    up to 14 now, each candidate held in three runs."""
+    runner = FakeRunner(breaks_at=16, flips={(15.0, 2)})
+    _, result = run_search(INT_SPACE, runner, tmp_path)
+    f = result.finding
+    assert (f.breaking_point, f.held_at, f.broke_at, f.flaky) == (16.0, 14.0, 16.0, [15.0])
+    assert all(runner.calls.count(v) == 3 for v in (14.0, 15.0, 16.0))
+
+
 def test_holds_everywhere_and_broken_everywhere(tmp_path: Path) -> None:
     _, result = run_search(INT_SPACE, FakeRunner(breaks_at=1000), tmp_path, name="a.jsonl")
     assert result.finding.status == "holds_at_hi" and result.finding.breaking_point is None
