@@ -273,7 +273,7 @@ def _slos(v: Checker, raw: Any, phases: list[Phase], base: str) -> list[Slo]:
             raise v.fail(key, "exactly one of min or max")
         op, threshold = (">=", s["min"]) if "min" in s else ("<=", s["max"])
         threshold = v.number(threshold, f"{key}.{'min' if op == '>=' else 'max'}",
-                             minimum=0)
+                             minimum=0, maximum=1 if metric.endswith("_ratio") else None)
         name = str(s.get("name") or f"{metric} {op} {threshold:g} ({phase})")
         out.append(Slo(name, phase, metric, op, threshold))
     return out

@@ -161,3 +161,9 @@ def test_validate_refuses_an_action_the_target_profile_does_not_define():
     ok = subprocess.run([sys.executable, "-m", "fleetchaos.cli", "validate", "api-500-storm",
                          "--target", "owner-api"], capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0, ok.stderr
+
+
+def test_a_ratio_threshold_above_one_is_refused(tmp_path):
+    """`min: 95` meant 95 %: a ratio SLO could never pass, so it is refused at load time."""
+    message = refused(tmp_path, "verbosity: 2", BASE.replace("min: 0.9", "min: 95"))
+    assert ":12: slos.0.min: expected a number >= 0 and <= 1, got 95" in message
