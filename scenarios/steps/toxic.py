@@ -83,6 +83,11 @@ class ToxicStep(StepSpec):
 
     @classmethod
     def parse(cls, check: Checker, key: str, raw: Any, ctx: ParseContext) -> ToxicStep:
+        if isinstance(raw, dict) and ("actions" in raw or "transport" in raw):
+            which = "actions" if "actions" in raw else "transport"
+            raise check.fail(f"{key}.{which}", "proxy: api (the phones' requests) or proxy: "
+                             "telemetry (the cars'): a toxic acts on every connection of a "
+                             "proxy; only http_error aims at profile actions")
         spec = check.mapping(raw, key, {"proxy", "type", "stream", "toxicity", "attributes"})
         proxy = check_proxy(check, f"{key}.proxy", spec.get("proxy"), ctx)
         hint = " (http_error is its own step: http_error: {...})" \

@@ -105,6 +105,8 @@ def test_nan_and_infinity_from_overrides_are_refused(tmp_path, item, key):
     ("http_error: {actions: [unlock], status: 700}", "timeline.0.http_error.status",
      "an HTTP status code"),
     ("users: {cars: 2.5}", "timeline.0.users.cars", "a whole number"),
+    ("toxic: {actions: [unlock], type: latency}", "timeline.0.toxic.actions",
+     "only http_error aims at profile actions"),
     ("proxy_down: db", "timeline.0.proxy_down", "one of the proxies"),
 ])
 def test_step_values_are_checked_at_load_time(tmp_path, step, key, expected):
