@@ -10,7 +10,6 @@ documented error body (docs/reference-backend-api.md).
 from __future__ import annotations
 
 import json
-import math
 import re
 import time
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ from typing import Any
 
 MAX_DEPTH = 32          # JSON nesting accepted in any body or frame
 MAX_INT64 = 2**63 - 1   # SQLite INTEGER range: seq and vehicle ids beyond it are refused
+MAX_TS = 1e11           # unix seconds (year 5138): vehicle_data serves ts * 1000 as an integer
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _VEHICLE_ID = re.compile(r"[0-9]{1,19}")
 _STRICT_JSON = json.JSONEncoder(allow_nan=False)  # built once: json.dumps(..., allow_nan=False)
@@ -131,13 +131,10 @@ def telemetry_record(msg: Any) -> Record:
         raise BadInput("invalid_record", "ts must be a number (unix seconds)")
     if not ts_raw:
         ts = time.time()  # no timestamp from the car (null or 0): the time it arrived
+    elif not 0 < ts_raw <= MAX_TS:  # also refuses NaN; 1e308 would overflow ts * 1000 later
+        raise BadInput("invalid_record", f"ts must be unix seconds from 0 to {MAX_TS:.0e}")
     else:
-        try:
-            ts = float(ts_raw)
-        except OverflowError:
-            ts = math.inf
-        if not math.isfinite(ts):
-            raise BadInput("invalid_record", "ts must be a finite number (unix seconds)")
+        ts = float(ts_raw)
     is_resend = msg.get("is_resend")
     if is_resend is not None and not isinstance(is_resend, bool):
         raise BadInput("invalid_record", "is_resend must be true or false")

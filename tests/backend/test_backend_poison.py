@@ -80,6 +80,8 @@ HTTP_POISON = [
     ("ts-infinity", "telemetry", raw_records('{"seq": 1, "ts": Infinity}'), "json", 1, {400}),
     ("ts-abc", "telemetry", json.dumps({"records": [record(ts="abc")]}), "json", 1, {400}),
     ("ts-list", "telemetry", json.dumps({"records": [record(ts=[1])]}), "json", 1, {400}),
+    ("ts-1e308", "telemetry", json.dumps({"records": [record(ts=1e308)]}), "json", 1, {400}),
+    ("ts-negative", "telemetry", json.dumps({"records": [record(ts=-5)]}), "json", 1, {400}),
     ("ts-huge-int", "telemetry", raw_records('{"seq": 1, "ts": 1' + "0" * 400 + "}"), "json",
      1, {400}),
     ("seq-2^64-x5", "telemetry", json.dumps({"records": [record(seq=2**64)]}), "json", 5, {400}),
@@ -183,6 +185,7 @@ WS_POISON = [
     ("ts-nan", '{"type": "telemetry", "seq": 1, "ts": NaN}', 1),
     ("ts-abc", json.dumps({"type": "telemetry", **record(ts="abc")}), 1),
     ("ts-list", json.dumps({"type": "telemetry", **record(ts=[1])}), 1),
+    ("ts-1e308", json.dumps({"type": "telemetry", **record(ts=1e308)}), 1),
     ("seq-2^64-x5", json.dumps({"type": "telemetry", **record(seq=2**64)}), 5),
     ("seq-2^70", json.dumps({"type": "telemetry", **record(seq=2**70)}), 1),
     ("seq-negative", json.dumps({"type": "telemetry", **record(seq=-5)}), 1),
@@ -344,3 +347,20 @@ def test_bad_input_costs_no_pooled_connection_time(world):
     finally:
         ws.close()
     assert waits() == before
+
+
+def test_vehicle_data_still_serves_after_extreme_records(world):
+    """vehicle_data serves the latest record's ts * 1000 as an integer: a stored ts of
+    1e308 made that inf and every later vehicle_data of the car a 500."""
+    ws = open_ws(world.url, world.poisoner)
+    try:
+        for ts in (1e308, 1e300, -1.0):
+            ws.send(json.dumps({"type": "telemetry", **record(seq=next(SEQ), ts=ts)}))
+            kind, msg = ws_answer(ws)
+            assert kind == "frame" and msg["type"] == "error", msg
+        resp = requests.get(f"{world.url}/api/1/vehicles/{world.poisoner['id']}/vehicle_data",
+                            headers=bearer(world.token), timeout=30)
+        assert resp.status_code == 200, resp.text[:200]
+    finally:
+        ws.close()
+    assert_backend_still_stores(world)
