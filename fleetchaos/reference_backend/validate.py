@@ -20,8 +20,8 @@ MAX_INT64 = 2**63 - 1   # SQLite INTEGER range: seq and vehicle ids beyond it ar
 MAX_TS = 1e11           # unix seconds (year 5138): vehicle_data serves ts * 1000 as an integer
 _SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 _VEHICLE_ID = re.compile(r"[0-9]{1,19}")
-_STRICT_JSON = json.JSONEncoder(allow_nan=False)  # built once: json.dumps(..., allow_nan=False)
-                                                  # would build an encoder per record
+# Built once: json.dumps(..., allow_nan=False) would build an encoder for every record.
+_STRICT_JSON = json.JSONEncoder(allow_nan=False)
 
 
 class BadInput(ValueError):
