@@ -14,6 +14,7 @@ with GET /extensions (404 on a real Toxiproxy).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import socket
@@ -24,13 +25,15 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
+import requests
 from toxiproxy.api import APIConsumer
-from toxiproxy.exceptions import NotFound
+from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
 from toxiproxy.server import Toxiproxy
 
 from fleetchaos.scenarios.steps.base import ProxyCounters
 
 PREFIX = "fc-"
+CALL_TIMEOUT_S = 10.0  # a fault call that takes longer is a failed step, not a hung run
 
 
 def marker(run_id: str) -> str:
@@ -134,7 +137,8 @@ class FaultControl:
         return str(proxy.listen)
 
     def set_enabled(self, name: str, enabled: bool) -> None:
-        self._proxy(name).enable() if enabled else self._proxy(name).disable()
+        self._call("post", f"/proxies/{name}", f"{'enable' if enabled else 'disable'} proxy "
+                   f"{name}", json={"enabled": enabled})
 
     def delete_proxy(self, name: str) -> None:
         proxy = self.server.get_proxy(name)
@@ -150,15 +154,41 @@ class FaultControl:
     # --- toxics -------------------------------------------------------------------------
     def add_toxic(self, proxy: str, name: str, toxic_type: str, stream: str = "downstream",
                   toxicity: float = 1.0, attributes: dict[str, Any] | None = None) -> None:
-        self._proxy(proxy).add_toxic(name=name, type=toxic_type, stream=stream,
-                                     toxicity=toxicity, attributes=attributes or {})
+        """One POST (no lookup first: a fault goes on as soon as the call returns)."""
+        self._call("post", f"/proxies/{proxy}/toxics", f"add toxic {name} to {proxy}",
+                   json={"name": name, "type": toxic_type, "stream": stream,
+                         "toxicity": toxicity, "attributes": attributes or {}})
 
     def update_toxic(self, proxy: str, name: str, attributes: dict[str, Any]) -> None:
-        APIConsumer.post(f"/proxies/{proxy}/toxics/{name}", json={"attributes": attributes})
+        self._call("post", f"/proxies/{proxy}/toxics/{name}", f"update toxic {name}",
+                   json={"attributes": attributes})
 
     def remove_toxic(self, proxy: str, name: str) -> None:
-        with contextlib.suppress(NotFound):
-            self._proxy(proxy).destroy_toxic(name)
+        """Delete a toxic; one that is already gone (or whose proxy is) counts as removed."""
+        self._call("delete", f"/proxies/{proxy}/toxics/{name}",
+                   f"remove toxic {name} from {proxy}", missing_ok=True)
+
+    def _call(self, method: str, path: str, what: str, *, missing_ok: bool = False,
+              **kwargs: Any) -> Any:
+        """A Toxiproxy API call through toxiproxy-python that fails loudly: any answer but
+        2xx raises FaultError with Toxiproxy's error text (toxiproxy-python lets a 500
+        through silently), and nothing waits longer than CALL_TIMEOUT_S for a hung server.
+        ``missing_ok``: a 404 (already gone) is no error."""
+        try:
+            resp = getattr(APIConsumer, method)(path, timeout=CALL_TIMEOUT_S, **kwargs)
+        except NotFound as exc:
+            if missing_ok:
+                return None
+            raise FaultError(f"{what}: not on the Toxiproxy server at {self.url} "
+                             f"({_error_text(exc.args)})") from None
+        except (InvalidToxic, ProxyExists) as exc:
+            raise FaultError(f"{what}: Toxiproxy refused it: {_error_text(exc.args)}") from None
+        except requests.RequestException as exc:
+            raise FaultError(f"{what}: Toxiproxy at {self.url} did not answer: {exc}") from None
+        if not 200 <= resp.status_code < 300:
+            raise FaultError(f"{what}: Toxiproxy answered {resp.status_code}: "
+                             f"{_error_text((resp.content,))}")
+        return resp
 
     def toxic_counter(self, proxy: str, name: str, counter: str) -> int | None:
         """An extension counter the built-in server adds to a toxic's JSON (``injected`` of
@@ -245,3 +275,14 @@ class FaultControl:
                 self.delete_proxy(pname)
                 removed.append(pname)
         return removed
+
+
+def _error_text(args: tuple[Any, ...]) -> str:
+    """Toxiproxy's ``{"error": ...}`` text from an answer body, else the body itself."""
+    raw = args[0] if args else b""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
+    try:
+        data = json.loads(text)
+    except ValueError:
+        return " ".join(text.split())[:200]
+    return str(data.get("error", data))[:200] if isinstance(data, dict) else text[:200]

@@ -57,3 +57,28 @@ def test_http_error_counts_what_it_answered_and_proxies_count_connections(toxipr
     assert after is not None and after.connections_total >= 1
     assert faults.toxic_counter("fc-count-api", "no-such-toxic", "injected") is None
     faults.delete_proxy("fc-count-api")
+
+
+def test_fault_calls_fail_loudly(toxiproxy, upstream):
+    """toxiproxy-python lets some errors through silently; FaultControl raises on every
+    refusal with Toxiproxy's own error text, so a step that did not apply is never journaled
+    as on (the engine then rolls back and exits 3)."""
+    from fleetchaos.scenarios.fault_control import FaultError
+
+    faults = FaultControl(toxiproxy.url)
+    faults.create_proxy("fc-loud-api", upstream)
+    with pytest.raises(FaultError, match="add toxic fc-loud-x to fc-loud-api: Toxiproxy "):
+        faults.add_toxic("fc-loud-api", "fc-loud-x", "latency", "sideways", 1.0,
+                         {"latency": 1})
+    with pytest.raises(FaultError, match="Toxiproxy "):
+        faults.add_toxic("fc-loud-api", "fc-loud-y", "no_such_toxic")
+    faults.add_toxic("fc-loud-api", "fc-loud-z", "latency", attributes={"latency": 1})
+    with pytest.raises(FaultError):  # same name twice: Toxiproxy answers 409
+        faults.add_toxic("fc-loud-api", "fc-loud-z", "latency", attributes={"latency": 1})
+    faults.remove_toxic("fc-loud-api", "fc-loud-z")
+    faults.remove_toxic("fc-loud-api", "fc-loud-z")  # already gone: fine
+    faults.set_enabled("fc-loud-api", False)
+    faults.set_enabled("fc-loud-api", True)
+    faults.delete_proxy("fc-loud-api")
+    with pytest.raises(FaultError, match="not on the Toxiproxy server"):
+        faults.add_toxic("fc-loud-api", "fc-loud-w", "latency")
