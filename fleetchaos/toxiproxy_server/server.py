@@ -6,8 +6,10 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import resource
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -82,6 +84,43 @@ async def serve(args: argparse.Namespace, config: list[dict[str, Any]]) -> int:
     return rc
 
 
+class OneLinePerSecond(logging.Filter):
+    """At most one line a second per logger, never a traceback: a server whose stderr may be
+    a pipe must not write one per bad request (aiohttp logs each malformed HTTP request
+    with its traceback; a full, unread pipe would freeze the server)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.last: dict[str, float] = {}
+        self.suppressed: dict[str, int] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        now = time.monotonic()
+        if now - self.last.get(record.name, -1e9) < 1.0:
+            self.suppressed[record.name] = self.suppressed.get(record.name, 0) + 1
+            return False
+        self.last[record.name] = now
+        message = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            exc = record.exc_info[1]
+            first = (str(exc).strip().splitlines() or [""])[0]
+            message += f": {type(exc).__name__}: {first}"
+        more = self.suppressed.pop(record.name, 0)
+        if more:
+            message += f" ({more} more since the last line)"
+        record.msg, record.args = message[:500], ()
+        record.exc_info = record.exc_text = None
+        record.stack_info = None
+        return True
+
+
+def quiet_logging() -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(OneLinePerSecond())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
+
+
 def raise_fd_limit() -> None:
     """Thousands of proxied connections need twice as many descriptors."""
     with contextlib.suppress(ValueError, OSError):
@@ -92,6 +131,7 @@ def raise_fd_limit() -> None:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     config = load_config(args.config) if args.config else []
+    quiet_logging()
     raise_fd_limit()
     try:
         import uvloop

@@ -199,8 +199,9 @@ def test_out_of_range_port_exits_2_with_one_line(argv):
 
 def test_failing_requests_through_http_error_leave_stderr_quiet(tmp_path):
     """The old server wrote a traceback per malformed request to a stderr nobody read and
-    froze once the pipe filled; now such input is passed through untouched (raw mode) and
-    any toxic failure logs at most one line a second."""
+    froze once the pipe filled; now such input is passed through untouched (raw mode), any
+    toxic failure logs at most one line a second, and so does the API's HTTP layer for
+    malformed requests (no traceback)."""
     log = tmp_path / "server.log"
     with log.open("wb") as err, echo_server() as port:
         proc = subprocess.Popen([sys.executable, "-m", "fleetchaos.toxiproxy_server",
@@ -218,6 +219,12 @@ def test_failing_requests_through_http_error_leave_stderr_quiet(tmp_path):
                     reader = Reader(s)
                     s.sendall(bad)
                     reader.wait(len(bad), 5)
+            api = ("127.0.0.1", ready["port"])
+            for i in range(50):  # malformed HTTP to the API: aiohttp logs each with a traceback
+                with socket.create_connection(api, timeout=5) as s:
+                    s.sendall(b"GET / HTTP/1.1\r\nContent-Length: -5\r\n\r\n" if i % 2
+                              else b"\x00\x01 garbage\r\n\r\n")
+                    s.recv(1000)
             start = time.monotonic()
             assert requests.get(f"{url}/version", timeout=5).ok
             assert time.monotonic() - start < 5
