@@ -26,8 +26,8 @@ from yaml.resolver import BaseResolver
 MAX_BYTES = 256 * 1024  # the largest built-in scenario is under 4 KiB
 MAX_DEPTH = 32
 MAX_ALIASES = 100
-MAX_NODES = 10_000
-MAX_TOKENS = 30_000  # the pure-Python scanner costs ~10 µs a token
+MAX_NODES = 5_000  # the largest built-in scenario or profile has 123
+MAX_TOKENS = 15_000  # (288 tokens); the pure-Python scanner costs 10-25 µs a token
 MAX_NUMBER_CHARS = 40  # longer than any duration, count or ratio a human would write
 
 TAG_STR = "tag:yaml.org,2002:str"

@@ -33,6 +33,7 @@ h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
 
 HOSTILE = {
     "brackets-300KB": b"[" * 300_000,
+    "brackets-250KB": b"[" * 250_000,  # under the size limit: the depth bound stops it
     "flow-10000-deep": b"[" * 10_000 + b"]" * 10_000,
     "block-10000-deep": b"- " * 10_000 + b"x\n",
     "mapping-5000-deep": b"".join(b" " * i + b"k:\n" for i in range(5_000))[:250_000],
@@ -40,6 +41,7 @@ HOSTILE = {
     "ones-flow-250KB": b"[" + b"1," * 120_000 + b"1]",
     "alias-bomb": BOMB,
     "many-keys": b"".join(b"k%d: 1\n" % i for i in range(30_000)),
+    "many-keys-200KB": b"".join(b"k%d: 1\n" % i for i in range(20_000)),
 }
 
 TYPED = {
