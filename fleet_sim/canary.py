@@ -119,12 +119,12 @@ class CanaryCar:
 
     def __init__(self, environment: Any, config: FleetConfig, profile: Profile,
                  ident: Identity) -> None:
-        from fleetchaos.fleet_sim.car_link import WebSocketTransport
+        from fleetchaos.fleet_sim.car_link import streaming_transport
 
         self.environment = environment
         variables = {"vin": ident.vin, "car_token": ident.car_token}
-        self.transport = WebSocketTransport(config.telemetry_url, profile, variables,
-                                            self._fire, self._on_message)
+        self.transport = streaming_transport(config.telemetry_url, profile, variables,
+                                             self._fire, self._on_message)
 
     def _fire(self, **event: Any) -> None:
         event["name"] = stats_name(str(event.get("name", "")))
@@ -180,7 +180,7 @@ class CanaryUser(User):
         self.app = CanaryApp(session, self.profile, self.ident)
         self.car: CanaryCar | None = None
         self.car_greenlet: gevent.Greenlet | None = None
-        if self.profile.telemetry.get("transport") == "websocket":
+        if self.profile.telemetry.get("transport") in ("websocket", "mqtt"):
             self.car = CanaryCar(self.environment, config, self.profile, self.ident)
             self.car_greenlet = gevent.spawn(self.car.keep_connected)
         self.probes = gevent.pool.Pool(MAX_IN_FLIGHT)

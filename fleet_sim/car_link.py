@@ -1,5 +1,6 @@
 """A car's telemetry connection: WebSocket (acks and commands on the same link) or HTTP
-batches. The transport is an object with ``connect/send/close``, so MQTT can be added.
+batches, or MQTT (fleet_sim/mqtt_link.py). A transport is an object with
+``connect/send/send_control/close``: one car class, several transports.
 
 What acknowledges a record is the profile's telemetry contract (TelemetryContract):
 over HTTP an accepted status (default any 2xx) acks the whole batch unless the profile
@@ -187,6 +188,16 @@ class WebSocketTransport:
         if ws is not None:
             with contextlib.suppress(Exception):
                 ws.close(timeout=0.5)
+
+
+def streaming_transport(url: str, profile: Profile, variables: dict[str, Any], fire: Fire,
+                        on_message: Callable[[dict[str, Any]], None]) -> Any:
+    """The car's long-lived link: WebSocket, or MQTT through a broker (fleet_sim/mqtt_link.py)."""
+    if profile.contract.transport == "mqtt":
+        from fleetchaos.fleet_sim.mqtt_link import MqttTransport
+
+        return MqttTransport(url, profile, variables, fire, on_message)
+    return WebSocketTransport(url, profile, variables, fire, on_message)
 
 
 class HttpBatchTransport:

@@ -19,7 +19,7 @@ from locust.contrib.fasthttp import FastHttpSession
 from locust.runners import WorkerRunner
 
 from fleetchaos.fleet_sim import knobs, stats
-from fleetchaos.fleet_sim.car_link import HttpBatchTransport, Unacked, WebSocketTransport
+from fleetchaos.fleet_sim.car_link import HttpBatchTransport, Unacked, streaming_transport
 from fleetchaos.fleet_sim.config import FleetConfig
 from fleetchaos.fleet_sim.identities import (
     IndexPool,
@@ -136,8 +136,8 @@ class CarUser(User):
         if self.profile.telemetry["transport"] == "http":
             return HttpBatchTransport(_session(self.environment, config.telemetry_url, self),
                                       self.profile, variables)
-        return WebSocketTransport(config.telemetry_url, self.profile, variables,
-                                  self.environment.events.request.fire, self._on_message)
+        return streaming_transport(config.telemetry_url, self.profile, variables,
+                                   self.environment.events.request.fire, self._on_message)
 
     def on_stop(self) -> None:
         self.transport.close()
@@ -156,7 +156,7 @@ class CarUser(User):
             if rtt is not None:
                 stats.COUNTERS.add("telemetry_acked")
                 self.environment.events.request.fire(
-                    request_type="WS", name="telemetry", response_time=rtt * 1000,
+                    request_type=self.transport.kind, name="telemetry", response_time=rtt * 1000,
                     response_length=0, exception=None)
         elif kind == "command":
             stats.COUNTERS.add("commands_received")

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fleetchaos.fleet_sim.mqtt_profile import MQTT_KEYS, MqttSettings, parse_mqtt
 from fleetchaos.fleet_sim.placeholders import NAME, PlaceholderError, check_tree, render
 from fleetchaos.scenarios.yaml_safe import YamlRefused, load_with_lines
 
@@ -81,6 +82,7 @@ class TelemetryContract:
     max_resends: int = 3  # per record; then it is dropped (counted)
     backoff_s: float | None = None  # first resend after this (default: the fleet's ack timeout)
     backoff_max_s: float = 60.0  # resend waits double up to this
+    mqtt: MqttSettings | None = None  # transport mqtt: topics, QoS, session (fleet_sim/mqtt_profile.py)
 
     @property
     def acks_on_write(self) -> bool:
@@ -239,11 +241,16 @@ def _extracted(data: dict[str, Any]) -> set[str]:
 
 def _telemetry(r: _Reader, data: Any) -> tuple[dict[str, Any], TelemetryContract]:
     allowed = {"transport", "path", "method", "headers", "json", "accept", "acked",
-               "ack_message", "ack_seq", "resend"}
+               "ack_message", "ack_seq", "resend"} | MQTT_KEYS
     t = r.mapping(data, "telemetry", allowed)
     transport = t.get("transport")
-    if transport not in ("websocket", "http"):
-        raise r.fail("telemetry.transport", "websocket or http")
+    if transport not in ("websocket", "http", "mqtt"):
+        raise r.fail("telemetry.transport", "websocket, http or mqtt")
+    if transport == "mqtt":
+        return _mqtt_telemetry(r, t)
+    for k in sorted(MQTT_KEYS & set(t)):
+        raise r.fail(f"telemetry.{k}", f"no {k} with transport {transport} (it applies to "
+                                       "transport mqtt)", prefix="")
     path = t.get("path")
     if not isinstance(path, str) or not path.startswith("/"):
         raise r.fail("telemetry.path", "a path starting with /")
@@ -277,6 +284,29 @@ def _telemetry(r: _Reader, data: Any) -> tuple[dict[str, Any], TelemetryContract
                 raise r.fail("telemetry.ack_message", "fields an ack message has, e.g. "
                                                       "{type: ack}, or none")
     ack_seq = r.text(t.get("ack_seq", "seq"), "telemetry.ack_seq")
+    max_resends, backoff, backoff_max = _resend(r, t)
+    contract = TelemetryContract(
+        transport=str(transport), path=path, method=str(method), headers=headers, json=body,
+        accept=accept, acked=acked, ack_message=ack_message, ack_seq=ack_seq,
+        max_resends=max_resends, backoff_s=backoff, backoff_max_s=backoff_max)
+    return {"transport": transport, "path": path, "headers": headers}, contract
+
+
+def _mqtt_telemetry(r: _Reader, t: dict[str, Any]) -> tuple[dict[str, Any], TelemetryContract]:
+    """Telemetry over MQTT: one PUBLISH per record; QoS 1 acked by the broker's PUBACK."""
+    for k in ("path", "headers", "method", "json", "accept", "acked", "ack_message", "ack_seq"):
+        if k in t:
+            raise r.fail(f"telemetry.{k}", f"no {k} with transport mqtt (topics, qos and the "
+                                           "session keys say how cars publish)", prefix="")
+    settings = parse_mqtt(r, t, CAR_VARS)
+    max_resends, backoff, backoff_max = _resend(r, t)
+    contract = TelemetryContract(transport="mqtt", path=settings.topic, ack_message=None,
+                                 max_resends=max_resends, backoff_s=backoff,
+                                 backoff_max_s=backoff_max, mqtt=settings)
+    return {"transport": "mqtt", "path": settings.topic, "headers": {}}, contract
+
+
+def _resend(r: _Reader, t: dict[str, Any]) -> tuple[int, float | None, float]:
     resend = r.mapping(t.get("resend") or {}, "telemetry.resend",
                        {"max", "backoff_s", "backoff_max_s"})
     max_resends = resend.get("max", 3)
@@ -288,11 +318,7 @@ def _telemetry(r: _Reader, data: Any) -> tuple[dict[str, Any], TelemetryContract
         backoff = r.number(resend["backoff_s"], "telemetry.resend.backoff_s", 0.01, 3600)
     backoff_max = r.number(resend.get("backoff_max_s", 60.0), "telemetry.resend.backoff_max_s",
                            0.01, 86400)
-    contract = TelemetryContract(
-        transport=str(transport), path=path, method=str(method), headers=headers, json=body,
-        accept=accept, acked=acked, ack_message=ack_message, ack_seq=ack_seq,
-        max_resends=max_resends, backoff_s=backoff, backoff_max_s=backoff_max)
-    return {"transport": transport, "path": path, "headers": headers}, contract
+    return max_resends, backoff, backoff_max
 
 
 def parse_profile(data: Any, source: str, lines: dict[str, int] | None = None) -> Profile:

@@ -1,0 +1,266 @@
+"""A car's MQTT link (paho-mqtt): the same ``connect/send/send_control/close`` shape as the
+WebSocket transport, so the car is one class with two transports, not two fleets.
+
+- One client per car (client id from the profile's template), MQTT 3.1.1 or 5, clean or
+  persistent session, keep-alive, username/password or a client certificate, and a
+  Last Will (``{"type": "state", "state": "offline"}``, retained, on the state topic).
+- Telemetry: one PUBLISH per record on the telemetry topic. QoS 0 counts as acked once
+  written; QoS 1 is acked when the broker's PUBACK arrives (``acked = PUBACK``).
+- Commands: the car subscribes to its command topic; its answers go to the reply topic.
+- The network loop is paho's ``loop()`` driven from a greenlet of our own (no thread of
+  paho's): under Locust's gevent monkey-patching its ``select`` yields to the other cars.
+  Reconnecting is the car's own loop (1 s doubling to 256 s), not paho's.
+- paho keeps every QoS 1 PUBLISH not yet acknowledged and sends it again after a
+  reconnect (its ``_messages_reconnect_reset_out``): that is the car's MQTT outbox. The
+  car's generic resend timer therefore does not publish a record paho still holds; the
+  record is counted resent, paho delivers it once the link is back.
+
+Locust stats: ``mqtt_connect`` (CONNECT to CONNACK), ``telemetry`` (PUBLISH to PUBACK)
+and ``command`` (command received to the reply's PUBACK), request type ``MQTT``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import gevent
+import gevent.event
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
+
+from fleetchaos.fleet_sim.mqtt_profile import MqttSettings
+from fleetchaos.fleet_sim.profiles import Profile, render
+from fleetchaos.fleet_sim.stats import COUNTERS
+
+CONNACK_TIMEOUT_S = 10.0
+LOOP_TIMEOUT_S = 1.0
+OFFLINE = json.dumps({"type": "state", "state": "offline"})
+
+Fire = Callable[..., None]
+
+
+def broker_address(url: str) -> tuple[str, int]:
+    """host and port from ``mqtt://h:p`` or the run's ``http://h:p`` telemetry proxy URL."""
+    parts = urlsplit(url if "://" in url else f"mqtt://{url}")
+    if not parts.hostname:
+        raise ValueError(f"no broker address in {url!r}")
+    return parts.hostname, parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+
+class ConnectRefused(ConnectionError):
+    """The broker answered CONNACK with a failure (bad credentials, not authorised, ...)."""
+
+
+class MqttTransport:
+    kind = "MQTT"
+
+    def __init__(self, url: str, profile: Profile, variables: dict[str, Any],
+                 fire: Fire, on_message: Callable[[dict[str, Any]], None]) -> None:
+        settings = profile.contract.mqtt
+        if settings is None:
+            raise ValueError(f"profile {profile.name} does not use transport mqtt")
+        self.settings: MqttSettings = settings
+        self.host, self.port = broker_address(url)
+        self.topic = str(render(settings.topic, variables))
+        self.command_topic = str(render(settings.command_topic, variables))
+        self.reply_topic = str(render(settings.reply_topic, variables))
+        self.state_topic = str(render(settings.state_topic, variables))
+        self.fire = fire
+        self.on_message = on_message
+        self.client = self._client(settings, variables)
+        self.started_once = False
+        self.up = False
+        self.loop_greenlet: gevent.Greenlet | None = None
+        self.connack: gevent.event.AsyncResult | None = None
+        self.held: dict[int, tuple[int, float]] = {}  # mid -> (record seq, sent at): not PUBACKed
+        self.held_seqs: set[int] = set()
+        self.replies: dict[int, float] = {}  # mid of a command reply -> when the command came
+        self.commands_at: dict[str, float] = {}  # command id -> when it arrived
+
+    def _client(self, s: MqttSettings, variables: dict[str, Any]) -> mqtt.Client:
+        v5 = s.protocol == "5"
+        client = mqtt.Client(CallbackAPIVersion.VERSION2,
+                             client_id=str(render(s.client_id, variables)),
+                             clean_session=None if v5 else s.clean_session,
+                             protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+                             reconnect_on_failure=False)
+        client.connect_timeout = CONNACK_TIMEOUT_S
+        client.max_inflight_messages_set(20)  # the broker's default receive window
+        if s.username is not None:
+            client.username_pw_set(str(render(s.username, variables)),
+                                   None if s.password is None else str(render(s.password,
+                                                                              variables)))
+        if s.tls:
+            client.tls_set(ca_certs=s.tls.get("ca"), certfile=s.tls.get("cert"),
+                           keyfile=s.tls.get("key"))
+        client.will_set(str(render(s.state_topic, variables)), OFFLINE, qos=1, retain=True)
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_message = self._on_mqtt_message
+        client.on_publish = self._on_publish
+        return client
+
+    @property
+    def connected(self) -> bool:
+        return self.up
+
+    # --- connection ---------------------------------------------------------------------
+
+    def connect(self) -> bool:
+        """CONNECT and wait for the CONNACK; False (a failed ``mqtt_connect``) otherwise."""
+        start = time.perf_counter()
+        self.connack = gevent.event.AsyncResult()
+        try:
+            if not self.started_once:
+                props = None
+                if self.settings.protocol == "5":
+                    from paho.mqtt.packettypes import PacketTypes
+                    from paho.mqtt.properties import Properties
+
+                    props = Properties(PacketTypes.CONNECT)
+                    # a persistent v5 session outlives the connection; clean_start says restart
+                    props.SessionExpiryInterval = 0 if self.settings.clean_session else 3600
+                self.client.connect(self.host, self.port, self.settings.keepalive_s,
+                                    clean_start=self.settings.clean_session
+                                    if self.settings.protocol == "5" else
+                                    mqtt.MQTT_CLEAN_START_FIRST_ONLY, properties=props)
+            else:
+                self.client.reconnect()
+            self.started_once = True
+            self._start_loop()
+            reason = self.connack.get(timeout=CONNACK_TIMEOUT_S)
+            if reason is not None:
+                raise ConnectRefused(f"broker refused the connection: {reason}")
+        except (OSError, gevent.Timeout, ValueError) as exc:
+            if isinstance(exc, gevent.Timeout):
+                exc = TimeoutError(f"no CONNACK within {CONNACK_TIMEOUT_S:.0f} s")
+            self._fire_connect(start, exc)
+            self._drop_socket()
+            return False
+        self.client.subscribe(self.command_topic, qos=1)
+        self._fire_connect(start, None)
+        return True
+
+    def _fire_connect(self, start: float, exc: BaseException | None) -> None:
+        self.fire(request_type="MQTT", name="mqtt_connect",
+                  response_time=(time.perf_counter() - start) * 1000, response_length=0,
+                  exception=exc)
+
+    def _start_loop(self) -> None:
+        if self.loop_greenlet is None or self.loop_greenlet.dead:
+            self.loop_greenlet = gevent.spawn(self._loop)
+
+    def _loop(self) -> None:
+        """paho's network loop on this greenlet: reads, writes, keep-alive pings."""
+        while True:
+            rc = self.client.loop(timeout=LOOP_TIMEOUT_S)
+            if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                break
+        self.up = False
+        if self.connack is not None and not self.connack.ready():
+            self.connack.set_exception(ConnectionError(f"link lost before CONNACK: "
+                                                       f"{mqtt.error_string(rc)}"))
+
+    def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
+                    properties: Any) -> None:
+        ok = not reason.is_failure
+        self.up = ok
+        if self.connack is not None and not self.connack.ready():
+            self.connack.set(None if ok else str(reason))
+
+    def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
+                       properties: Any) -> None:
+        self.up = False
+
+    def _drop_socket(self) -> None:
+        self.up = False
+        with contextlib.suppress(Exception):
+            sock = self.client.socket()
+            if sock is not None:
+                sock.close()
+
+    # --- telemetry ----------------------------------------------------------------------
+
+    def send(self, records: list[dict[str, Any]]) -> list[int] | None:
+        """Publish each record; QoS 0: the seqs (acked on write); QoS 1: [] (PUBACKs come
+        through on_message as acks). None means the link is down."""
+        if not self.up:
+            return None
+        qos = self.settings.qos
+        written: list[int] = []
+        for record in records:
+            if record["seq"] in self.held_seqs:
+                continue  # still in paho's outbox: it sends it again after a reconnect
+            payload = json.dumps(record, separators=(",", ":"))
+            info = self.client.publish(self.topic, payload, qos=qos)
+            if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
+                continue
+            COUNTERS.add("telemetry_bytes", len(payload))
+            if qos:
+                self.held[info.mid] = (record["seq"], time.perf_counter())
+                self.held_seqs.add(record["seq"])
+            elif info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                written.append(record["seq"])
+            if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
+                self.up = False
+                return None
+        return written
+
+    def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
+                    properties: Any) -> None:
+        held = self.held.pop(mid, None)
+        if held is not None:
+            seq, _sent = held
+            self.held_seqs.discard(seq)
+            if self.settings.qos:
+                self.on_message({"type": "ack", "seq": seq})
+            return
+        came = self.replies.pop(mid, None)
+        if came is not None:
+            self.fire(request_type="MQTT", name="command",
+                      response_time=(time.perf_counter() - came) * 1000, response_length=0,
+                      exception=None)
+
+    # --- commands and state -------------------------------------------------------------
+
+    def _on_mqtt_message(self, client: mqtt.Client, userdata: Any,
+                         message: mqtt.MQTTMessage) -> None:
+        try:
+            msg = json.loads(message.payload)
+        except ValueError:
+            return
+        if isinstance(msg, dict):
+            msg.setdefault("type", "command")
+            if len(self.commands_at) < 1000:
+                self.commands_at[str(msg.get("id"))] = time.perf_counter()
+            self.on_message(msg)
+
+    def send_control(self, msg: dict[str, Any]) -> None:
+        """state -> the state topic (retained, as the Last Will); command_ack -> the reply topic."""
+        if not self.up:
+            return
+        if msg.get("type") == "state":
+            self.client.publish(self.state_topic, json.dumps(msg), qos=1, retain=True)
+            return
+        received = self.commands_at.pop(str(msg.get("id")), None)
+        info = self.client.publish(self.reply_topic, json.dumps(msg), qos=1)
+        if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self.replies[info.mid] = received if received is not None else time.perf_counter()
+
+    def close(self) -> None:
+        """DISCONNECT (the Last Will is not sent: a car switched off cleanly says offline)."""
+        if self.up:
+            with contextlib.suppress(Exception):
+                self.client.publish(self.state_topic, OFFLINE, qos=0, retain=True)
+                self.client.disconnect()
+                self.client.loop(timeout=0.1)
+        self.up = False
+        if self.loop_greenlet is not None:
+            self.loop_greenlet.kill(block=False)
+            self.loop_greenlet = None
+        self._drop_socket()

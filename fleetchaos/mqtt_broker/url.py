@@ -1,0 +1,34 @@
+"""``mqtt://host:port`` (and ``mqtts://``): the one way a broker is named (MQTT_URL, profiles,
+``--mqtt-url``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
+
+
+@dataclass(frozen=True)
+class MqttAddress:
+    host: str
+    port: int
+    tls: bool
+
+    @property
+    def url(self) -> str:
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
+
+
+def parse_mqtt_url(url: str, *, what: str = "MQTT URL") -> MqttAddress:
+    """Parse ``mqtt://host[:port]``; ValueError names ``what`` and says what was expected."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{what} {url!r}: expected mqtt://host:port") from None
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname \
+            or parts.path not in ("", "/") or parts.query:
+        raise ValueError(f"{what} {url!r}: expected mqtt://host:port (or mqtts://)")
+    return MqttAddress(parts.hostname, port or DEFAULT_PORTS[parts.scheme],
+                       parts.scheme == "mqtts")
