@@ -32,8 +32,8 @@ def test_validate_and_probe_pass_on_the_healthy_service(request, app_name):
     assert f"ok: profile {app.profile}" in proc.stdout
     proc, _ = fleetchaos(["probe", "--target", str(app.profile), "--host", app.url], app.env)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert proc.stdout.count("ok   ") == 3  # unlock, remote_start, telemetry
-    assert "all 3 answers are what the profile expects" in proc.stdout
+    assert proc.stdout.count("ok   ") == 4  # vehicle_data, unlock, remote_start, telemetry
+    assert "all 4 answers are what the profile expects" in proc.stdout
 
 
 @pytest.mark.parametrize("app_name", APPS)
