@@ -122,7 +122,7 @@ class MqttTransport:
                     from paho.mqtt.packettypes import PacketTypes
                     from paho.mqtt.properties import Properties
 
-                    props = Properties(PacketTypes.CONNECT)
+                    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
                     # a persistent v5 session outlives the connection; clean_start says restart
                     props.SessionExpiryInterval = 0 if self.settings.clean_session else 3600
                 self.client.connect(self.host, self.port, self.settings.keepalive_s,

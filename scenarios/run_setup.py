@@ -73,6 +73,7 @@ class LocustRunSetup:
         self.fault_control = fault_control or _fault_control
         self.builtin_toxiproxy: Any = None
         self.faults: Any = None
+        self.broker_monitor: Any = None  # the MQTT broker's $SYS figures (MQTT profiles)
 
     def start(self, journal: JournalWriter) -> Prepared:
         try:
@@ -89,6 +90,9 @@ class LocustRunSetup:
         self._stop()
 
     def _stop(self) -> None:
+        if self.broker_monitor is not None:
+            self.broker_monitor.stop()
+            self.broker_monitor = None
         if self.builtin_toxiproxy is not None:
             self.builtin_toxiproxy.stop()
             self.builtin_toxiproxy = None
@@ -120,6 +124,7 @@ class LocustRunSetup:
         except ProfileError as exc:
             raise SetupError(str(exc)) from None
         targets = ProfileTargets(profile)
+        broker_url = _broker_url(scenario, profile, run.allow_remote)
         try:  # every fault aimed through the profile must find its request there
             check_aims(scenario.timeline, profile, scenario.source)
         except TargetError as exc:
@@ -144,7 +149,11 @@ class LocustRunSetup:
         listen: dict[str, str] = {}
         for name, upstream in scenario.proxies.items():
             target = backend_addr if upstream == "backend" else upstream
-            if upstream != "backend":
+            if broker_url and (upstream == "broker" or (upstream == "backend"
+                                                        and name == "telemetry")):
+                # cars over MQTT: their link goes through this proxy to the broker
+                target = _host_port(broker_url)
+            elif upstream != "backend":
                 try:
                     check_loopback(target, what=f"proxies.{name} upstream",
                                    allow_remote=run.allow_remote)
@@ -187,7 +196,8 @@ class LocustRunSetup:
                               "toxiproxy_server": "built-in"
                               if self.builtin_toxiproxy
                               or os.environ.get("FLEETCHAOS_TOXIPROXY_BUILTIN")
-                              else "external", "proxies": dict(listen)},
+                              else "external", "proxies": dict(listen),
+                              **({"mqtt_url": broker_url} if broker_url else {})},
                       fleet={"cars": cars, "drivers": drivers, "registered": registered,
                              **{k: v for k, v in config.items()
                                 if k not in ("admin_token", "fallbacks", "telemetry")}},
@@ -198,6 +208,19 @@ class LocustRunSetup:
                       leftovers_removed=leftovers)
         journal.write("schedule", t=0.0, **schedule_record(scenario, applied))
         sampler = Sampler(environment, stats.snapshot)
+        sample = sampler.sample
+        if broker_url:
+            from fleetchaos.mqtt_broker.sys_monitor import SysMonitor
+
+            monitor = self.broker_monitor = SysMonitor(broker_url)
+            try:
+                monitor.start()
+            except OSError as exc:
+                raise SetupError(f"MQTT broker {broker_url} does not answer: "
+                                 f"{exc.strerror or exc}") from None
+
+            def sample() -> dict[str, Any]:
+                return {**sampler.sample(), "broker": monitor.figures()}
 
         def cleanup() -> tuple[list[str], list[str]]:
             return faults.remove_leftovers(run_id=run.run_id), faults.marked(run.run_id)
@@ -207,12 +230,39 @@ class LocustRunSetup:
                       proxy_names=proxy_names, marker=marker(run.run_id),
                       knob_baseline=baseline)
         return Prepared(
-            env=env, listen=listen, sample=sampler.sample,
+            env=env, listen=listen, sample=sample,
             latest_fleet=lambda: sampler.latest_fleet,
             user_count=lambda: environment.runner.user_count if environment.runner else 0,
             user_classes=fleet_user_classes,
             spawn_rate=float(scenario.fleet.get("spawn_rate", 200)),
             cleanup=cleanup, stop=self._stop, wall_t0=wall_t0)
+
+
+def _broker_url(scenario: Scenario, profile: Any, allow_remote: bool) -> str | None:
+    """The MQTT broker of a run whose cars speak MQTT (or that proxies ``broker``):
+    MQTT_URL (set by ``fleetchaos run``, which starts one), else the profile's own."""
+    mqtt = getattr(profile.contract, "mqtt", None)
+    if mqtt is None and "broker" not in scenario.proxies.values():
+        return None
+    url = os.environ.get("MQTT_URL") or (mqtt.broker if mqtt is not None else None)
+    if not url:
+        raise SetupError("no MQTT broker: set MQTT_URL=mqtt://host:port (fleetchaos run "
+                         "starts a broker itself when MQTT_URL is unset)")
+    from fleetchaos.mqtt_broker.url import parse_mqtt_url
+
+    try:
+        parse_mqtt_url(url, what="MQTT_URL")
+        check_loopback(url, what="MQTT_URL", allow_remote=allow_remote)
+    except ValueError as exc:  # TargetNotAllowed is a ValueError too
+        raise SetupError(str(exc)) from None
+    return str(url)
+
+
+def _host_port(mqtt_url: str) -> str:
+    from fleetchaos.mqtt_broker.url import parse_mqtt_url
+
+    address = parse_mqtt_url(mqtt_url)
+    return f"{address.host}:{address.port}"
 
 
 def _launch_builtin(seed: int) -> Any:

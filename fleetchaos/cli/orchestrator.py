@@ -46,6 +46,7 @@ from fleetchaos.scenarios.fault_control import new_run_id
 from fleetchaos.scenarios.schema import Scenario
 
 REFERENCE_PROFILE = "reference"
+REFERENCE_PROFILES = (REFERENCE_PROFILE, "reference-mqtt")  # run against the built-in backend
 LOCUST_STOP_GRACE_S = 30.0
 
 
@@ -104,6 +105,7 @@ class Services:
     toxiproxy_url: str
     admin_token: str | None
     started: list[ChildProcess] = field(default_factory=list)
+    mqtt_url: str | None = None  # the broker of a run whose cars speak MQTT (docs/mqtt.md)
 
 
 def locustfile_path() -> str:
@@ -154,8 +156,14 @@ def services_for(opts: RunOptions, profile: str) -> Iterator[Services]:
         backend_url = opts.host or profile_base_url(profile)
         if backend_url:
             check_loopback(backend_url, what="backend --host", allow_remote=opts.allow_remote)
-        elif profile != REFERENCE_PROFILE:
+        elif profile not in REFERENCE_PROFILES:
             raise UsageError(f"profile {profile!r} names no base_url: pass --host URL of your backend")
+        mqtt_settings = profile_mqtt(profile)
+        mqtt_url = None
+        if mqtt_settings is not None:  # cars over MQTT: the user's broker, checked now
+            mqtt_url = os.environ.get("MQTT_URL") or mqtt_settings.broker
+            if mqtt_url:
+                check_broker_or_exit(mqtt_url, mqtt_settings, opts)
         toxiproxy_url = opts.toxiproxy_url or os.environ.get("TOXIPROXY_URL")
         if toxiproxy_url:
             what = "toxiproxy_url" if opts.toxiproxy_url else "TOXIPROXY_URL"
@@ -167,6 +175,13 @@ def services_for(opts: RunOptions, profile: str) -> Iterator[Services]:
                 seed=opts.seed, log_path=str(opts.log_path("toxiproxy")))
             started.append(proxy)
             toxiproxy_url = proxy.url
+        if mqtt_settings is not None and not mqtt_url:  # MQTT_URL unset: our own Mosquitto
+            from fleetchaos import mqtt_broker
+
+            broker = mqtt_broker.run_in_subprocess(
+                opts.out_dir / f"{opts.run_id}.mqtt", log_path=str(opts.log_path("mqtt")))
+            started.append(broker)
+            mqtt_url = broker.url
 
         admin_token: str | None = os.environ.get("FLEETCHAOS_ADMIN_TOKEN")
         if not backend_url:  # the reference profile without --host: the built-in backend
@@ -174,17 +189,43 @@ def services_for(opts: RunOptions, profile: str) -> Iterator[Services]:
 
             opts.out_dir.mkdir(parents=True, exist_ok=True)
             db = opts.out_dir / f"{opts.run_id}.backend.db"
+            ingest: dict[str, Any] = {"mqtt_url": mqtt_url} if mqtt_url else {}
             backend = reference_backend.run_in_subprocess(
-                db_path=str(db), log_path=str(opts.log_path("backend")))
+                db_path=str(db), log_path=str(opts.log_path("backend")), **ingest)
             started.append(backend)
             backend_url = backend.url
             admin_token = str(backend.info.get("admin_token") or "") or None
-        yield Services(backend_url, toxiproxy_url, admin_token, started)
+        yield Services(backend_url, toxiproxy_url, admin_token, started, mqtt_url)
     except (ChildProcessError, TargetNotAllowed) as exc:
         raise UsageError(str(exc)) from None
     finally:
         for child in reversed(started):
             child.stop()
+
+
+def profile_mqtt(profile: str) -> Any:
+    """The profile's MQTT settings when its cars speak MQTT, else None."""
+    from fleetchaos.fleet_sim.profiles import load_profile
+
+    try:
+        return load_profile(profile).contract.mqtt
+    except (OSError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+
+
+def check_broker_or_exit(url: str, settings: Any, opts: RunOptions) -> None:
+    """A user's broker (MQTT_URL or the profile's): loopback, reachable, accepts the cars."""
+    from fleetchaos.fleet_sim.config import _default_fallbacks
+    from fleetchaos.fleet_sim.identities import identity
+    from fleetchaos.mqtt_broker.check import BrokerCheckFailed, check_broker
+
+    what = "MQTT_URL" if os.environ.get("MQTT_URL") else "telemetry.broker"
+    try:
+        check_loopback(url, what=what, allow_remote=opts.allow_remote)
+        car = identity(opts.seed if opts.seed is not None else 2021, 0, _default_fallbacks())
+        check_broker(url, settings, {"vin": car.vin, "car_token": car.car_token})
+    except (BrokerCheckFailed, ValueError) as exc:  # TargetNotAllowed is a ValueError
+        raise UsageError(str(exc)) from None
 
 
 def free_loopback_port() -> int:
@@ -270,6 +311,8 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
     stopped_because: str | None = None
     env = dict(os.environ)
     env["TOXIPROXY_URL"] = services.toxiproxy_url
+    if services.mqtt_url:
+        env["MQTT_URL"] = services.mqtt_url
     if any(c.name == "toxiproxy server" for c in services.started):
         env["FLEETCHAOS_TOXIPROXY_BUILTIN"] = "1"
     if services.admin_token:
@@ -446,7 +489,8 @@ def execute(opts: RunOptions) -> RunResult:
             print(f"fleetchaos: removed {len(left)} fault(s) the run left: {', '.join(left)}",
                   file=sys.stderr)
         logs = {"locust": locust_log}
-        logs.update({"toxiproxy" if "toxiproxy" in c.name else "backend": c.log_path
+        logs.update({"toxiproxy" if "toxiproxy" in c.name else
+                     "mqtt" if "mqtt" in c.name else "backend": c.log_path
                      for c in services.started if c.log_path is not None})
     rc, signalled = end.rc, end.signalled
     journal_cut = cut_partial_last_line(opts.journal_path)  # a write the disk refused

@@ -43,6 +43,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--admin-token", default=os.environ.get("FLEETCHAOS_ADMIN_TOKEN"))
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow binding a non-loopback address")
+    parser.add_argument("--mqtt-url", default=None,
+                        help="also ingest telemetry from this MQTT broker (mqtt://host:port); "
+                             "see docs/mqtt.md")
+    parser.add_argument("--mqtt-inflight", type=int, default=64,
+                        help="MQTT consumer: stores running at once (default 64)")
+    parser.add_argument("--mqtt-batch", type=int, default=20,
+                        help="MQTT consumer: records of one car per transaction (default 20)")
     for f in fields(Capacity):
         default = getattr(Capacity(), f.name)
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(default), default=default,
@@ -57,6 +64,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             check_knob(f.name, getattr(ns, f.name))
         except ValueError as exc:
             parser.error(f"--{f.name.replace('_', '-')}: {exc}")
+    if ns.mqtt_url is not None:
+        from fleetchaos.reference_backend.mqtt_ingest import check_mqtt_options
+
+        try:
+            check_mqtt_options(ns.mqtt_url, ns.mqtt_inflight, ns.mqtt_batch, ns.allow_remote)
+        except ValueError as exc:
+            parser.error(str(exc))
     return ns
 
 
@@ -82,10 +96,23 @@ async def serve(ns: argparse.Namespace) -> int:
                          signer=TokenSigner(secrets.token_bytes(32), capacity.token_ttl_s),
                          admin_token=ns.admin_token or secrets.token_urlsafe(16))
     state.car_tokens.update(pool.query("SELECT vin, car_token FROM vehicles"))
+    ingest = None
+    if ns.mqtt_url is not None:
+        from fleetchaos.reference_backend.mqtt_ingest import MqttIngest
+
+        ingest = MqttIngest(state, ns.mqtt_url, inflight=ns.mqtt_inflight, batch=ns.mqtt_batch)
+        try:
+            await ingest.start()
+        except ConnectionError as exc:
+            print(f"fleetchaos backend: error: {exc}", file=sys.stderr)
+            pool.close()
+            return 2
 
     async def close_cars() -> None:
         """Stop quickly even under a flood: queued writes give up, the links close together
         (one by one, each waiting for its car's close reply, 20 flooding cars took 2.6 s)."""
+        if ingest is not None:
+            await ingest.stop()
         pool.stop_waiters()
         closing = [asyncio.create_task(link.ws.close(code=1001, message=b"server shutting down"))
                    for link in list(state.cars.links.values())]
@@ -95,7 +122,8 @@ async def serve(ns: argparse.Namespace) -> int:
     try:
         return await serve_until_signalled(
             build_app(state), ns.host, ns.port, name="fleetchaos backend",
-            ready_info={"admin_token": state.admin_token, "db": db_path}, on_stop=close_cars)
+            ready_info={"admin_token": state.admin_token, "db": db_path,
+                        "mqtt_url": ns.mqtt_url}, on_stop=close_cars)
     finally:
         pool.close()  # every connection, so SQLite removes its -wal and -shm files
 
