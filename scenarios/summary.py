@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleetchaos.scenarios.effects import fault_effects, no_effect
+from fleetchaos.scenarios.effects import fault_effects, faults_during, no_effect
 from fleetchaos.scenarios.metrics import (
     UNLOCK_ACTIONS,
     is_fleet_api,
@@ -97,9 +97,12 @@ def _slo_result(slo: dict[str, Any], phase_metrics: dict[str, dict[str, float | 
                 "passed": evaluate(slo, observed), "margin": margin(slo, observed)}
     seconds = recovery.get("seconds")
     recovered = recovery["status"] == "recovered"
-    return {**slo, "observed": seconds, "passed": recovered and evaluate(slo, seconds),
-            "margin": margin(slo, seconds) if recovered else None,
-            "detail": recovery["text"]}
+    out = {**slo, "observed": seconds, "passed": recovered and evaluate(slo, seconds),
+           "margin": margin(slo, seconds) if recovered else None,
+           "detail": recovery["text"]}
+    if recovery["status"] == "not_recovered":
+        out["lower_bound"] = True  # not recovered after `observed` s: print "> 19.6 s"
+    return out
 
 
 def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -135,6 +138,8 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     verdict = ("pass" if all(s["passed"] for s in slos_out) else "fail") if complete \
         else "incomplete"
     faults = fault_effects(records)
+    for phase_out in phases_out:  # which faults were really on in each phase, and when
+        phase_out["faults"] = faults_during(faults, phase_out["start_s"], phase_out["end_s"])
     untouched = no_effect(faults)
     if complete and untouched:
         verdict = "no-effect"  # a fault touched nothing: the SLOs prove nothing either way

@@ -96,7 +96,7 @@ def test_summary_not_recovered_fails_the_slo_even_below_the_threshold():
     summary = build_summary(journal(down_between(10, 25), duration=25.0, slos=[RECOVERY_SLO]))
     slo = summary["slos"][0]
     assert summary["recovery"]["status"] == "not_recovered"
-    assert slo["passed"] is False and slo["margin"] is None
+    assert slo["passed"] is False and slo["margin"] is None and slo["lower_bound"] is True
     assert slo["detail"].startswith("did not recover")
     assert summary["recovery_s"] is None
 
