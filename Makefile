@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint format bench browser clean help
+.PHONY: demo test lint format bench browser broker clean help
 
 help:
 	@echo "make demo   - reproduce the 2021 lockout against the built-in backend and print the report"
@@ -33,13 +33,23 @@ browser:
 	      || echo "chromium could not be installed: browser tests will skip"; \
 	  else echo "chromium not found and not root: browser tests will skip"; fi; }
 
+# Mosquitto for the MQTT tests and runs (cars over MQTT, docs/mqtt.md): from Debian when we
+# are root and it is missing; otherwise those tests skip and say why.
+broker:
+	@command -v mosquitto >/dev/null 2>&1 || test -x /usr/sbin/mosquitto || { \
+	  if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing Debian mosquitto for the MQTT tests"; \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq mosquitto >/dev/null) \
+	      || echo "mosquitto could not be installed: MQTT tests will skip"; \
+	  else echo "mosquitto not found and not root: MQTT tests will skip"; fi; }
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 
 # pytest runs from its own script (not `python -m pytest`), so the checkout's folders are
 # not importable under their bare names: tests import the installed `fleetchaos` only.
-test: $(STAMP) browser
+test: $(STAMP) browser broker
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
 	@$(VENV)/bin/pytest $(PYTEST_ARGS); rc=$$?; \
