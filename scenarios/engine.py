@@ -58,9 +58,11 @@ class ActiveFault:
 
     def status(self, key: str) -> dict[str, Any]:
         names = self.applied.names
+        spec = self.step.spec.to_json()  # proxy and toxic type: the /metrics fault labels
         return {"key": key, "kind": self.step.action, "label": self.step.label,
                 "name": names[0] if names else self.step.label, "names": list(names),
-                "on_s": round(self.on_s, 3), "manual": self.step.index > MANUAL_BASE}
+                "on_s": round(self.on_s, 3), "manual": self.step.index > MANUAL_BASE,
+                "proxy": spec.get("proxy"), "spec": spec}
 
 
 class Engine:

@@ -1,0 +1,99 @@
+"""The /metrics endpoint: a small WSGI server in a greenlet of the Locust master.
+
+It binds 127.0.0.1 only and answers GET (and HEAD) /metrics with the page a
+``RunSource`` renders; everything else is 404 or 405. Requests whose Host header is a
+DNS name other than ``localhost`` are refused (403): a page on the open web that
+rebinds its own name to 127.0.0.1 could otherwise read the run's figures. Standalone
+rather than a route of Locust's web UI so headless runs (CI, `fleetchaos run`) have it.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from fleetchaos.metrics.exposition import CONTENT_TYPE
+
+BIND_HOST = "127.0.0.1"
+PATH = "/metrics"
+
+StartResponse = Callable[..., Any]
+
+
+def host_allowed(host_header: str | None) -> bool:
+    """No Host (HTTP/1.0), ``localhost`` or a loopback address literal, with any port."""
+    if not host_header:
+        return True
+    host = host_header.strip().lower()
+    if host.startswith("["):
+        host = host[1:host.find("]")] if "]" in host else ""
+    elif host.count(":") == 1:
+        host = host.split(":", 1)[0]
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+class MetricsApp:
+    """The WSGI application; ``page`` renders the exposition text."""
+
+    def __init__(self, page: Callable[[], str]) -> None:
+        self.page = page
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = environ.get("REQUEST_METHOD", "GET")
+        if not host_allowed(environ.get("HTTP_HOST")):
+            return _plain(start_response, "403 Forbidden",
+                          "fleetchaos metrics: Host must be localhost or a loopback address\n")
+        if environ.get("PATH_INFO") != PATH:
+            return _plain(start_response, "404 Not Found",
+                          f"fleetchaos metrics: the figures are at {PATH}\n")
+        if method not in ("GET", "HEAD"):
+            return _plain(start_response, "405 Method Not Allowed",
+                          f"fleetchaos metrics: {PATH} answers GET only\n",
+                          [("Allow", "GET, HEAD")])
+        try:
+            body = self.page().encode("utf-8")
+        except Exception as exc:  # a bug must not take the run down with it: say it, 500
+            return _plain(start_response, "500 Internal Server Error",
+                          f"fleetchaos metrics: {type(exc).__name__}: {exc}\n")
+        start_response("200 OK", [("Content-Type", CONTENT_TYPE),
+                                  ("Content-Length", str(len(body))),
+                                  ("Cache-Control", "no-store")])
+        return [b""] if method == "HEAD" else [body]
+
+
+def _plain(start_response: StartResponse, status: str, text: str,
+           extra: list[tuple[str, str]] | None = None) -> list[bytes]:
+    body = text.encode("utf-8")
+    start_response(status, [("Content-Type", "text/plain; charset=utf-8"),
+                            ("Content-Length", str(len(body))), *(extra or [])])
+    return [body]
+
+
+class MetricsServer:
+    """gevent's WSGI server on 127.0.0.1:``port`` (0: a free port, see ``port`` after start)."""
+
+    def __init__(self, page: Callable[[], str], port: int) -> None:
+        from gevent.pywsgi import WSGIServer
+
+        self.server = WSGIServer((BIND_HOST, port), MetricsApp(page), log=None,
+                                 error_log=sys.stderr)
+        self.port = port
+
+    def start(self) -> None:
+        """Bind and serve from a greenlet; OSError when the port cannot be bound."""
+        self.server.start()
+        self.port = int(self.server.server_port)
+
+    @property
+    def url(self) -> str:
+        return f"http://{BIND_HOST}:{self.port}{PATH}"
+
+    def stop(self) -> None:
+        self.server.stop(timeout=1)
