@@ -289,8 +289,16 @@ def probe(profile: Profile, host: str, admin_token: str | None = None) -> list[E
             ex, data = _send(name, host, tpl, variables, auth)
             _judge(ex, tpl, data, f"actions.{name}", profile, variables)
             out.append(ex)
-        out.append(car.telemetry(host) if car is not None
-                   else _telemetry_http(profile, host, variables))
+        if car is not None:
+            out.append(car.telemetry(host))
+        elif profile.contract.transport == "http":
+            out.append(_telemetry_http(profile, host, variables))
+        else:  # MQTT goes to a broker, not to --host: `fleetchaos run` checks the broker
+            out.append(Exchange("telemetry", profile.contract.transport.upper(),
+                                render(profile.contract.path, variables), {}, None, ok=True,
+                                answer="(not probed)",
+                                notes=[f"telemetry over {profile.contract.transport} goes to "
+                                       "a broker, not to --host; fleetchaos run checks it"]))
         return out
     finally:
         if car is not None:
