@@ -47,6 +47,9 @@ def _arguments(parser: Any) -> None:
     group.add_argument("--allow-remote", action="store_true", default=False,
                        include_in_web_ui=False,
                        help="allow targets outside 127.0.0.0/8 and ::1")
+    group.add_argument("--metrics-port", type=int, default=None, include_in_web_ui=False,
+                       help="serve Prometheus metrics on 127.0.0.1:PORT/metrics while the run "
+                            "goes on (0: a free port, printed on stderr; default: off)")
 
 
 @events.init.add_listener
@@ -62,6 +65,8 @@ def _create_engine(environment: Any, **_: Any) -> None:
     except ScenarioError as exc:
         print(f"fleetchaos: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
+    if opts.metrics_port is not None:
+        _serve_metrics(environment, opts.metrics_port)
     try:
         engine = Engine(environment, scenario, run_id=opts.run_id or None,
                         journal_path=opts.journal or None, admin_token=opts.admin_token or None,
@@ -99,6 +104,23 @@ def _create_engine(environment: Any, **_: Any) -> None:
         except ImportError:
             return
         install(environment)
+
+
+def _serve_metrics(environment: Any, port: int) -> None:
+    """The /metrics endpoint (fleetchaos.metrics), before the engine so a port that cannot
+    be bound stops the run before anything is created."""
+    if not 0 <= port <= 65535:
+        print(f"fleetchaos: error: --metrics-port {port}: not a TCP port (0..65535; 0 picks "
+              "a free one)", file=sys.stderr, flush=True)
+        sys.exit(2)
+    from fleetchaos.metrics import install
+
+    try:
+        install(environment, port)
+    except OSError as exc:
+        print(f"fleetchaos: error: --metrics-port {port}: cannot listen on 127.0.0.1:{port}: "
+              f"{exc.strerror or exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
 
 
 @events.test_stop.add_listener

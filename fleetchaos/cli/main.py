@@ -91,6 +91,9 @@ def _add_run_options(p: argparse.ArgumentParser, *, outputs: bool = True) -> Non
                    help="directory for the journal, logs and the backend database")
     p.add_argument("--allow-remote", action="store_true",
                    help="allow targets outside 127.0.0.0/8 and ::1 (off by default)")
+    p.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
+                   help="serve Prometheus metrics on 127.0.0.1:PORT/metrics during the run "
+                        "(0: a free port, printed; docs/metrics.md)")
     if outputs:
         p.add_argument("--journal", type=Path, metavar="PATH", help="journal (JSON Lines) path")
         p.add_argument("--summary", type=Path, metavar="PATH", help="write the summary JSON")
@@ -161,6 +164,9 @@ def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True
         raise UsageError(f"--workers must be at least 1, got {ns.workers}")
     if ns.time_scale is not None and not ns.time_scale > 0:
         raise UsageError(f"--time-scale must be a positive number, got {ns.time_scale}")
+    if ns.metrics_port is not None and not 0 <= ns.metrics_port <= 65535:
+        raise UsageError(f"--metrics-port must be a TCP port (0..65535, 0 picks a free one), "
+                         f"got {ns.metrics_port}")
     opts = RunOptions(
         scenario=scenario, target=ns.target, host=ns.host, seed=ns.seed,
         time_scale=ns.time_scale or 1.0, sets=list(ns.sets), out_dir=ns.out,
@@ -173,6 +179,7 @@ def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True
         opts.live = False
     if not headless:
         opts.web_port = ns.web_port
+    opts.metrics_port = ns.metrics_port
     global _crash_log
     _crash_log = opts.log_path("cli")
     return opts

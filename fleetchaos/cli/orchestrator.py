@@ -70,6 +70,7 @@ class RunOptions:
     allow_remote: bool = False
     headless: bool = True
     web_port: int = 8089
+    metrics_port: int | None = None  # Prometheus /metrics on 127.0.0.1 (0: a free port)
     live: bool = True
     quiet: bool = False  # no terminal report, no file list (the Python API)
     api: bool = False  # called from Python: errors name keyword arguments, not CLI options
@@ -263,6 +264,8 @@ def locust_argv(opts: RunOptions, services: Services, profile: str) -> list[str]
         argv += ["--headless", "--only-summary"]
     else:
         argv += ["--web-host", "127.0.0.1", "--web-port", str(opts.web_port)]
+    if opts.metrics_port is not None:
+        argv += ["--metrics-port", str(opts.metrics_port)]
     return argv
 
 
@@ -318,6 +321,8 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
     if services.admin_token:
         env["FLEETCHAOS_ADMIN_TOKEN"] = services.admin_token
     ui_token = ""
+    if opts.metrics_port == 0:  # pick the port here, so it can be printed before Locust runs
+        opts.metrics_port = free_loopback_port()
     if not opts.headless:  # the Chaos API's per-run token: printed below, passed to Locust
         from fleetchaos.reports.webui_guard import TOKEN_ENV, new_token
 
@@ -337,6 +342,11 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
             preexec_fn=preexec_die_with_parent(),  # SIGTERM to Locust when we die, even by SIGKILL
         )
         with _Interrupts(child) as interrupts:
+            if opts.metrics_port is not None:  # Locust's stderr goes to its log: say it here
+                from fleetchaos.metrics import ANNOUNCE
+
+                print(ANNOUNCE.format(url=f"http://127.0.0.1:{opts.metrics_port}/metrics"),
+                      file=sys.stderr, flush=True)
             if not opts.headless:
                 from fleetchaos.reports.webui_guard import ui_banner
 
