@@ -78,6 +78,8 @@ class Pipe:
         self.head_eof: Callable[[], None] = self.sink_eof
         self.pending: list[bytes | None] | None = []  # read before the upstream answered
         self.dest_paused = False
+        self.held = 0  # bytes the stages hold (kept by Stage.set_held)
+        self.high_water = HIGH_WATER
         self.done = False  # EOF passed on
         self.nbytes = 0
         self.direct = False  # connected, no stage acts on this stream: write at once
@@ -175,7 +177,7 @@ class Pipe:
         """Read the source only while the destination keeps up and the stages hold little."""
         link = self.link
         want = (link.connected and not link.closed and not self.dest_paused
-                and sum(stage.held for stage in self.stages) <= HIGH_WATER)
+                and self.held <= HIGH_WATER)
         transport = self.source.transport
         if transport is None or transport.is_closing() or want == transport.is_reading():
             return

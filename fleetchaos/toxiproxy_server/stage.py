@@ -81,9 +81,14 @@ class Stage:
         self.timer = loop.call_at(when, self.pipe.guarded(fn))
 
     def set_held(self, n: int) -> None:
-        if n != self.held:
-            self.held = n
-            self.pipe.update_reading()
+        """Count what this stage holds; the pipe re-checks reading only when its total
+        crosses the high-water mark."""
+        pipe = self.pipe
+        before = pipe.held
+        pipe.held = after = before + n - self.held
+        self.held = n
+        if (before > pipe.high_water) != (after > pipe.high_water):
+            pipe.update_reading()
 
 
 class QueueStage(Stage):
@@ -154,6 +159,7 @@ class QueueStage(Stage):
     def cancel(self) -> None:
         super().cancel()
         self.queue.clear()
+        self.pipe.held -= self.held
         self.held = 0
 
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import threading
 import time
+from pathlib import Path
 
 import requests
 from timing import Reader, add_toxic, connect, make_proxy
@@ -230,3 +232,45 @@ def test_removing_latency_releases_what_it_holds_at_once(server):
             reader.wait(5000)
             assert bytes(reader.got) == b"".join(bytes([48 + i]) * 1000 for i in range(5))
             assert reader.when(5000) - start < 0.7, reader.times
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmRSS")
+
+
+def test_toxic_path_stops_reading_when_the_client_does_not(toxiproxy):
+    """Backpressure through the stages: an upstream pushing 48 MB at a client that reads
+    nothing for a while must not make the server buffer it (the stages hold at most about
+    1 MiB before the source stops being read; Toxiproxy blocks on its channels)."""
+    payload = b"z" * (48 << 20)
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def firehose() -> None:
+        conn, _ = listener.accept()
+        with conn, contextlib.suppress(OSError):
+            conn.sendall(payload)
+
+    threading.Thread(target=firehose, daemon=True).start()
+    try:
+        addr = make_proxy(toxiproxy.url, "fire", port)
+        add_toxic(toxiproxy.url, "fire", type="latency", attributes={"latency": 2000})
+        before = _rss_kib(toxiproxy.pid)
+        with connect(addr, 30) as s:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+            time.sleep(1.5)  # the client reads nothing; the latency stage holds what came
+            grown = _rss_kib(toxiproxy.pid) - before
+            requests.delete(f"{toxiproxy.url}/proxies/fire/toxics/latency_downstream")
+            got = 0
+            while got < len(payload):
+                chunk = s.recv(1 << 20)
+                if not chunk:
+                    break
+                got += len(chunk)
+        assert got == len(payload)
+        assert grown < 24 * 1024, f"server grew {grown} KiB while the client did not read"
+    finally:
+        listener.close()

@@ -14,6 +14,8 @@ from __future__ import annotations
 from fleetchaos.toxiproxy_server.stage import QueueStage, loop_time
 from fleetchaos.toxiproxy_server.toxics.base import Toxic, register
 
+CLOCK_SLACK_S = 1e-4  # the loop's clock ticks in ms: a float hair early is due, not a re-arm
+
 
 class LatencyStage(QueueStage):
     due: tuple[float, float] | None = None  # the head's (release time, new stamp) once taken
@@ -52,7 +54,7 @@ class LatencyStage(QueueStage):
                 sleep = self.delay_s() - (now - stamp)
                 due = self.due = (now + sleep, stamp + sleep)
             release, new_stamp = due
-            if release > now:
+            if release > now + CLOCK_SLACK_S:
                 self.call_at(release, self.run)
                 return
             self.due = None
