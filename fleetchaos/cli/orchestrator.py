@@ -342,7 +342,7 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
             preexec_fn=preexec_die_with_parent(),  # SIGTERM to Locust when we die, even by SIGKILL
         )
         with _Interrupts(child) as interrupts:
-            if opts.metrics_port is not None:  # Locust's stderr goes to its log: say it here
+            if opts.metrics_port is not None and opts.headless:  # stderr goes to the log
                 from fleetchaos.metrics import ANNOUNCE
 
                 print(ANNOUNCE.format(url=f"http://127.0.0.1:{opts.metrics_port}/metrics"),
