@@ -7,8 +7,9 @@ WebSocket transport, so the car is one class with two transports, not two fleets
 - Telemetry: one PUBLISH per record on the telemetry topic. QoS 0 counts as acked once
   written; QoS 1 is acked when the broker's PUBACK arrives (``acked = PUBACK``).
 - Commands: the car subscribes to its command topic; its answers go to the reply topic.
-- The network loop is paho's ``loop()`` driven from a greenlet of our own (no thread of
-  paho's): under Locust's gevent monkey-patching its ``select`` yields to the other cars.
+- The network loop is paho's ``loop_read/loop_write/loop_misc`` driven from a greenlet of
+  our own waiting in gevent's ``poll`` (no thread of paho's, no ``select`` and its 1024
+  file-descriptor limit): under Locust's gevent it yields to the other cars.
   Reconnecting is the car's own loop (1 s doubling to 256 s), not paho's.
 - paho keeps every QoS 1 PUBLISH not yet acknowledged and sends it again after a
   reconnect (its ``_messages_reconnect_reset_out``): that is the car's MQTT outbox. The
@@ -25,11 +26,13 @@ import contextlib
 import json
 import time
 from collections.abc import Callable
+from select import POLLERR, POLLHUP, POLLIN, POLLOUT
 from typing import Any
 from urllib.parse import urlsplit
 
 import gevent
 import gevent.event
+import gevent.select
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
@@ -38,7 +41,7 @@ from fleetchaos.fleet_sim.profiles import Profile, render
 from fleetchaos.fleet_sim.stats import COUNTERS
 
 CONNACK_TIMEOUT_S = 10.0
-LOOP_TIMEOUT_S = 1.0
+LOOP_WAKE_S = (1.0, 10.0)  # bounds of the loop's wait (a quarter of the keep-alive between)
 OFFLINE = json.dumps({"type": "state", "state": "offline"})
 
 Fire = Callable[..., None]
@@ -156,9 +159,32 @@ class MqttTransport:
             self.loop_greenlet = gevent.spawn(self._loop)
 
     def _loop(self) -> None:
-        """paho's network loop on this greenlet: reads, writes, keep-alive pings."""
-        while True:
-            rc = self.client.loop(timeout=LOOP_TIMEOUT_S)
+        """paho's network loop on this greenlet: reads, writes, keep-alive pings.
+
+        Not ``client.loop()``: it waits in ``select``, which refuses file descriptors past
+        1024 (FD_SETSIZE) -- a third of 500 cars failed to connect that way, since each
+        paho client holds three. gevent's ``poll`` (libev) has no such limit; paho's
+        ``loop_read``/``loop_write``/``loop_misc`` do the rest, as its docs describe for
+        an external event loop. paho writes a PUBLISH right away in the publishing
+        greenlet; we wait for writability only while its outgoing buffer is not empty.
+        """
+        client = self.client
+        sock = client.socket()
+        # the wait only paces keep-alive checks (a closed link makes the socket readable),
+        # so a quarter of the keep-alive is enough and idle cars do not wake every second
+        low, high = LOOP_WAKE_S
+        timeout_ms = 1000 * min(high, max(low, self.settings.keepalive_s / 4))
+        poller = gevent.select.poll()
+        rc = MQTTErrorCode.MQTT_ERR_SUCCESS
+        while sock is not None and client.socket() is sock:
+            poller.register(sock, POLLIN | (POLLOUT if client.want_write() else 0))
+            for _fd, event in poller.poll(timeout_ms):
+                if event & (POLLIN | POLLERR | POLLHUP):
+                    rc = client.loop_read()
+                if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and event & POLLOUT:
+                    rc = client.loop_write()
+            if rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                rc = client.loop_misc()
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
                 break
         self.up = False

@@ -9,6 +9,7 @@ from gevent import monkey
 monkey.patch_all()
 
 import json  # noqa: E402
+import resource  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 
@@ -19,6 +20,8 @@ from paho.mqtt.enums import CallbackAPIVersion  # noqa: E402
 from fleetchaos.fleet_sim.mqtt_link import MqttTransport  # noqa: E402
 from fleetchaos.fleet_sim.profiles import parse_profile  # noqa: E402
 
+_soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (_hard, _hard))  # three descriptors per paho client
 url, case, protocol, qos = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
 telemetry = {"transport": "mqtt", "protocol": protocol, "qos": qos, "keepalive_s": 5,
              "clean_session": case != "persistent"}
@@ -92,7 +95,7 @@ elif case == "persistent":
     wait(lambda: car.commands(), 5.0)
     out["commands"] = car.commands()
 elif case == "many":
-    cars = [Car(f"VIN{i:04d}") for i in range(60)]
+    cars = [Car(f"VIN{i:04d}") for i in range(400)]
     start = time.monotonic()
     pool = [gevent.spawn(c.t.connect) for c in cars]
     gevent.joinall(pool, timeout=60)

@@ -56,11 +56,13 @@ def test_a_persistent_session_gets_the_command_sent_while_it_was_away(broker, pr
     assert [c["id"] for c in out["commands"]] == ["while-away"]
 
 
-def test_sixty_cars_in_one_gevent_process_connect_and_get_acked(broker):
-    """paho's loop runs on a greenlet per car: one car's select must not block the others."""
+def test_four_hundred_cars_in_one_gevent_process_connect_and_get_acked(broker):
+    """One greenlet per car runs paho's loop; 400 cars hold 1,200 descriptors, past
+    select()'s FD_SETSIZE of 1024: paho's own loop() failed a third of 500 cars with
+    'The connection was lost'; waiting in gevent's poll has no such limit."""
     out = drive(broker.url, "many")
-    assert out["connected"] == 60 and out["acked"] == 60
-    assert out["seconds"] < 30  # generous: about 1 s here
+    assert out["connected"] == 400 and out["acked"] == 400
+    assert out["seconds"] < 60  # generous: about 1 s here
 
 
 def test_bad_credentials_fail_mqtt_connect_with_the_brokers_reason(tmp_path):
