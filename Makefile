@@ -61,6 +61,7 @@ bench: $(STAMP)
 	$(PY) -m bench.fleet_capacity
 	$(PY) -m bench.fleet_overhead
 	$(PY) -m bench.demo_spread
+	$(PY) -m bench.mqtt_capacity
 
 clean:
 	rm -rf $(VENV) .pytest_cache fleetchaos-out
