@@ -19,7 +19,7 @@ from fleetchaos.toxiproxy_server.toxics.base import JsonFloat, json_kind
 
 VERSION = "2.12.0"
 NAME_RE = re.compile(r"^[A-Za-z0-9_.\-]{1,128}$")
-MAX_BODY = 1024 * 1024
+MAX_BODY = 64 * 1024 * 1024  # Toxiproxy has no limit; this one only guards memory
 
 log = logging.getLogger("toxiproxy_server")
 
@@ -27,8 +27,15 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def _json(data: Any, status: int = 200) -> web.Response:
-    return web.Response(text=json.dumps(data) + "\n", status=status,
+    """Compact JSON, as Go's json.Marshal writes it."""
+    return web.Response(text=json.dumps(data, separators=(",", ":")) + "\n", status=status,
                         content_type="application/json", charset="utf-8")
+
+
+def _big_int(text: str) -> int | JsonFloat:
+    """An integer literal; past int64 it stays a number literal (Go quotes it in errors)
+    instead of tripping Python's 4,300-digit conversion limit."""
+    return int(text) if len(text) < 20 else JsonFloat(text)
 
 
 def _error(status: int, message: str) -> web.Response:
@@ -129,14 +136,42 @@ async def _body(request: web.Request) -> Any:
     raw = await request.read()
     if len(raw) > MAX_BODY:
         raise ApiError(413, "request body too large")
-    if not raw.strip():
+    text = raw.decode("utf-8", "surrogateescape").lstrip(" \t\r\n")
+    if not text:
         raise ApiError(400, "bad request body: EOF")
     try:
-        return json.loads(raw, parse_float=JsonFloat)
+        # Go's Decoder.Decode reads the first value and leaves whatever follows unread
+        return DECODER.raw_decode(text)[0]
     except RecursionError:  # Go's decoder stops at 10,000 levels
         raise ApiError(400, "bad request body: exceeded max depth") from None
+    except json.JSONDecodeError as exc:
+        raise ApiError(400, f"bad request body: {_go_syntax_error(exc)}") from None
     except ValueError as exc:
         raise ApiError(400, f"bad request body: {exc}") from None
+
+
+DECODER = json.JSONDecoder(parse_float=JsonFloat, parse_int=_big_int)
+
+
+def _go_quote(char: str) -> str:
+    """A character as Go's quoteChar shows it ('x', '\\'', '\\xff' for a non-UTF-8 byte)."""
+    if "\udc80" <= char <= "\udcff":
+        return f"'\\x{ord(char) - 0xDC00:02x}'"
+    return "'\\''" if char == "'" else repr(char)
+
+
+def _go_syntax_error(exc: json.JSONDecodeError) -> str:
+    """Go's encoding/json wording for the common syntax errors; Python's for the rest."""
+    if exc.pos >= len(exc.doc) or exc.msg.startswith("Unterminated"):
+        return "unexpected EOF"
+    quoted = _go_quote(exc.doc[exc.pos])
+    if exc.msg == "Expecting value":
+        return f"invalid character {quoted} looking for beginning of value"
+    if exc.msg.startswith("Expecting property name"):
+        return f"invalid character {quoted} looking for beginning of object key string"
+    if exc.msg == "Expecting ':' delimiter":
+        return f"invalid character {quoted} after object key"
+    return f"{exc.msg}: line {exc.lineno} column {exc.colno}"
 
 
 def build_app(collection: Collection) -> web.Application:
@@ -162,7 +197,8 @@ def build_app(collection: Collection) -> web.Application:
 
     @routes.get("/version")
     async def version(request: web.Request) -> web.Response:
-        return _json({"version": VERSION})
+        return web.Response(text=json.dumps({"version": VERSION}) + "\n",  # Go's Sprintf
+                            content_type="application/json", charset="utf-8")
 
     @routes.get("/extensions")
     async def extensions(request: web.Request) -> web.Response:
@@ -181,7 +217,10 @@ def build_app(collection: Collection) -> web.Application:
 
     @routes.post("/populate")
     async def populate(request: web.Request) -> web.Response:
-        proxies, error = await collection.populate(await _body(request))
+        try:
+            proxies, error = await collection.populate(await _body(request))
+        except ApiError as exc:  # Go answers every populate error with the proxies done
+            proxies, error = [], exc
         # Go marshals an empty slice built by append as null
         listed = [p.to_json() for p in proxies] or None
         if error is not None:

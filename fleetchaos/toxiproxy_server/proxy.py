@@ -121,7 +121,7 @@ class Proxy:
         attributes = body.get("attributes")
         if attributes is not None and not isinstance(attributes, dict):
             raise ApiError(400, f"bad request body: json: cannot unmarshal {json_kind(attributes)}"
-                           " into Go struct field ToxicWrapper.attributes of type toxics.Toxic")
+                           " into Go struct field ToxicWrapper.attributes of type toxics.NoopToxic")
         stream = body.get("stream")
         stream = "downstream" if stream is None else stream
         if stream.lower() not in STREAMS:
@@ -148,11 +148,11 @@ class Proxy:
             raise ApiError(400, f"bad request body: json: cannot unmarshal {json_kind(body)} "
                            "into Go value of type struct { Attributes interface {} "
                            '"json:\\"attributes\\""; Toxicity float32 "json:\\"toxicity\\"" }')
-        toxicity = _toxicity(body.get("toxicity"), toxic.toxicity)
+        toxicity = _toxicity(body.get("toxicity"), toxic.toxicity, "")
         attributes = body.get("attributes")
         if attributes is not None and not isinstance(attributes, dict):
             raise ApiError(400, f"bad request body: json: cannot unmarshal {json_kind(attributes)}"
-                           " into Go struct field .attributes of type toxics.Toxic")
+                           f" into Go struct field .attributes of type toxics.{toxic.go_struct}")
         try:
             toxic.update_attributes(attributes or {})
         except ToxicError as exc:
@@ -186,7 +186,7 @@ def _go_string(body: dict[str, Any], key: str, struct: str) -> None:
                        f"into Go struct field {struct}.{key} of type string")
 
 
-def _toxicity(value: Any, default: float) -> float:
+def _toxicity(value: Any, default: float, struct: str = "ToxicWrapper") -> float:
     """Go decodes toxicity into a float32: any JSON number that fits (no range check)."""
     if value is None:
         return default
@@ -195,5 +195,5 @@ def _toxicity(value: Any, default: float) -> float:
         shown = f"number {number_text(value)}" if json_kind(value) == "number" \
             else json_kind(value)
         raise ApiError(400, f"bad request body: json: cannot unmarshal {shown} into Go struct "
-                       "field ToxicWrapper.toxicity of type float32")
+                       f"field {struct}.toxicity of type float32")
     return float(value)

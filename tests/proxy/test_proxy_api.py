@@ -95,7 +95,10 @@ def test_error_cases(api, method, path, body, status):
     assert resp.status_code == status
     if status == 200:
         return
-    assert resp.json() == {"error": resp.json()["error"], "status": status}
+    expected = {"error": resp.json()["error"], "status": status}
+    if path == "/populate":  # Go's Populate answers errors with the proxies done so far
+        expected["proxies"] = None
+    assert resp.json() == expected
     assert "X-Toxiproxy-Request-Id" in resp.headers
 
 

@@ -99,7 +99,7 @@ class Toxic:
         """Go's rules for the known integer fields; unknown keys are dropped, as Go does."""
         out = {}
         for key in self.defaults:
-            where = f"{self.go_struct}.attributes.{key}"
+            where = f".attributes.{key}"  # Go decodes through an anonymous struct
             out[key] = decode_int(attrs.get(key, self.defaults[key]), where, self.go_int)
         return out
 
