@@ -244,6 +244,11 @@ def _broker_url(scenario: Scenario, profile: Any, allow_remote: bool) -> str | N
     mqtt = getattr(profile.contract, "mqtt", None)
     if mqtt is None and "broker" not in scenario.proxies.values():
         return None
+    if mqtt is None:
+        raise SetupError(f"{scenario.source}: proxies: 'broker' carries cars' MQTT, but the "
+                         f"profile {profile.name} sends telemetry over "
+                         f"{profile.contract.transport} (use an MQTT profile, e.g. --target "
+                         "reference-mqtt, or proxy 'backend')")
     url = os.environ.get("MQTT_URL") or (mqtt.broker if mqtt is not None else None)
     if not url:
         raise SetupError("no MQTT broker: set MQTT_URL=mqtt://host:port (fleetchaos run "
