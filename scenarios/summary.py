@@ -153,7 +153,9 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
                     "p50_time_to_access_s": _q(times, 0.5),
                     "p95_time_to_access_s": _q(times, 0.95)},
         "recovery": recovery,
-        "recovery_s": recovery.get("seconds") if recovery["status"] == "recovered" else None,
+        # the older field, kept for readers of earlier summaries: only when there is a
+        # recovery time (never a bare null; `recovery` says what happened otherwise)
+        **({"recovery_s": recovery["seconds"]} if recovery["status"] == "recovered" else {}),
         "faults_left": len(cleanup.get("left", [])) if cleanup else None,
         "faults": faults, "no_effect": untouched,
         "totals": {"requests": whole["requests"], "failures": whole["failures"],

@@ -241,3 +241,19 @@ def test_an_unexpected_set_up_error_is_a_harness_failure(tmp_path, capsys):
     assert capsys.readouterr().err == "fleetchaos: harness failure: set-up failed: 'listen'\n"
     (error,) = read_journal(tmp_path / "j.jsonl")
     assert error["type"] == "error" and "KeyError" in error["traceback"]
+
+
+def test_each_phase_lists_the_faults_really_on_in_it(tmp_path):
+    s = scenario(tmp_path, """\
+        - {at: 0.3, duration: 0.4, toxic: {proxy: api, type: latency, attributes: {latency: 5}}}
+        """)
+    setup = FakeSetup(s)
+    setup.faults.live = 3
+    engine = Engine(fake_environment(), s, setup, journal_path=str(tmp_path / "j.jsonl"))
+    run(engine)
+    assert engine.summary is not None
+    phases = {p["name"]: p["faults"] for p in engine.summary["phases"]}
+    assert phases["before"] == [] and phases["after"] == []
+    (during,) = phases["during"]
+    assert during["label"] == "latency 5 ms on api (downstream)"
+    assert 0.3 <= during["on_s"] < during["off_s"] <= 1.0
