@@ -177,8 +177,13 @@ class MqttTransport:
         poller = gevent.select.poll()
         rc = MQTTErrorCode.MQTT_ERR_SUCCESS
         while sock is not None and client.socket() is sock:
-            poller.register(sock, POLLIN | (POLLOUT if client.want_write() else 0))
-            for _fd, event in poller.poll(timeout_ms):
+            try:
+                poller.register(sock, POLLIN | (POLLOUT if client.want_write() else 0))
+                ready = poller.poll(timeout_ms)
+            except (OSError, ValueError):  # the socket was closed under us (a failed connect)
+                rc = MQTTErrorCode.MQTT_ERR_CONN_LOST
+                break
+            for _fd, event in ready:
                 if event & (POLLIN | POLLERR | POLLHUP):
                     rc = client.loop_read()
                 if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and event & POLLOUT:
