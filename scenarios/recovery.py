@@ -35,9 +35,15 @@ def canary_settings(header: dict[str, Any], schedule: dict[str, Any] | None = No
     """The canary as the run applied it (the ``schedule`` record), else as declared."""
     declared = ((header.get("fleet") or {}).get("canary")) or {}
     applied = (schedule or {}).get("canary") or {}
-    out = {**DEFAULTS, **declared, **applied}
+    out = {**DEFAULTS, **(declared if isinstance(declared, dict) else {}),
+           **(applied if isinstance(applied, dict) else {})}
     if isinstance(out["actions"], str):
         out["actions"] = [out["actions"]]
+    for key in ("count", "window_s"):  # a journal from elsewhere: odd values read as defaults
+        if isinstance(out[key], bool) or not isinstance(out[key], int | float):
+            out[key] = DEFAULTS[key]
+    if not isinstance(out["actions"], list):
+        out["actions"] = DEFAULTS["actions"]
     return out
 
 
@@ -62,15 +68,18 @@ def fault_window(header: dict[str, Any], steps: list[dict[str, Any]]
     A fault stayed on when it had no duration or when the run's own clean-up rolled
     it back (a rollback whose reason is "run ended ...").
     """
-    faults = [s for s in header.get("timeline", []) if s.get("action") != "users"]
-    manual_on = [s for s in steps if s.get("manual") and s.get("action") not in FAULT_ACTIONS_OFF]
+    faults = [s for s in header.get("timeline") or [] if isinstance(s, dict)
+              and s.get("action") != "users" and isinstance(s.get("at_s"), int | float)]
+    manual_on = [s for s in steps if s.get("manual") and s.get("action") not in FAULT_ACTIONS_OFF
+                 and isinstance(s.get("t"), int | float)]
     starts = [float(s["at_s"]) for s in faults] + [float(s["t"]) for s in manual_on]
     if not starts:
         return None, None, False
     reasons = [(s, str((s.get("detail") or {}).get("rollback", ""))) for s in steps]
-    ends = [float(s["end_s"]) for s in faults if s.get("end_s") is not None]
+    ends = [float(s["end_s"]) for s in faults if isinstance(s.get("end_s"), int | float)]
     ends += [float(s.get("off_s") or s["t"]) for s, why in reasons
-             if why and not why.startswith("run ended")]  # off_s: when it really went off
+             if why and not why.startswith("run ended")
+             and isinstance(s.get("off_s") or s.get("t"), int | float)]  # off_s: really off
     open_ended = any(s.get("end_s") is None for s in faults) or any(
         why.startswith("run ended") for _s, why in reasons)
     return min(starts), (max(ends) if ends else None), open_ended
@@ -79,8 +88,10 @@ def fault_window(header: dict[str, Any], steps: list[dict[str, Any]]
 def measure(records: list[dict[str, Any]]) -> dict[str, Any]:
     header = next((r for r in records if r.get("type") == "header"), {})
     steps = [r for r in records if r.get("type") == "step"]
-    horizon = float(header.get("duration_s") or float("inf")) + 0.5
-    samples = [r for r in records if r.get("type") == "sample" and float(r["t"]) <= horizon]
+    duration = header.get("duration_s")
+    horizon = (float(duration) if isinstance(duration, int | float) else float("inf")) + 0.5
+    samples = [r for r in records if r.get("type") == "sample"
+               and isinstance(r.get("t"), int | float) and r["t"] <= horizon]
     schedule = next((r for r in records if r.get("type") == "schedule"), None)
     settings = canary_settings(header, schedule)
     actions = list(settings["actions"])

@@ -118,3 +118,14 @@ def test_canary_success_ratio_per_phase_and_kept_out_of_fleet_metrics():
     assert by_name["canary in fault"]["margin"] == -0.95
     assert by_name["fleet unlocks"]["observed"] == 0.75  # the canary's failures not in it
     assert by_name["5xx"]["observed"] == 0.25
+
+
+def test_odd_journals_read_as_defaults_not_exceptions():
+    odd = [{"type": "header", "t": 0.0, "duration_s": "?", "fleet": {"canary": {
+               "window_s": "x", "actions": 5}},
+            "timeline": [{"action": "proxy_down"}, "junk", {"at_s": 1.0, "end_s": "later"}]},
+           {"type": "sample"}, {"type": "step", "detail": {"rollback": "duration ended"}},
+           {"type": "sample", "t": 1.0, "by_action": {"canary unlock": {"by_status": {"200": 2}}}},
+           {"type": "cleanup", "t": 2.0}]
+    assert measure(odd)["status"] in ("fault_active", "not_recovered", "no_fault")
+    assert build_summary(odd)["recovery"]["text"]
