@@ -1,13 +1,18 @@
 """One scrape of a live run: the engine's status, the SLOs judged on the journal so far,
 Locust's user count, turned into the exposition page.
 
-The SLOs come from the journal (the only place the run's per-phase figures live) through
-``reports.webui_live.LiveStatus``. Reading it blocks the master's gevent loop for a time
-that grows with the journal (about 20-50 ms for a 60 s run's 330 KB on the shared
-2-core machine, so seconds after an hour), so it is re-read at most every
-``max(1 s, BUDGET_FACTOR x the last read's cost)``: however often Prometheus (or several
-dashboards) scrape, the SLO figures take at most 1/BUDGET_FACTOR of the loop. The other
-figures (fleet, clock, faults) are always current.
+The SLO figures come from the journal, the only place the run's per-phase figures live:
+``build_summary`` over the records so far, the same judgement the web UI's SLO cards use.
+That costs time that grows with the run (docs/benchmarks/metrics.md), and on the master's
+gevent loop it would delay the engine's step timers and Locust's own work. So it runs in
+a thread of gevent's pool, in the background:
+
+- A scrape never waits for it. It serves the last result.
+- A new read starts only when the last one is done, and not before
+  ``max(MIN_REFRESH_S, BUDGET_FACTOR x the last read's cost)``. The SLO figures thus take
+  about 1/BUDGET_FACTOR of the process at most, however often Prometheus scrapes.
+
+The fleet, clock and fault figures are always current.
 """
 
 from __future__ import annotations
@@ -21,6 +26,31 @@ from fleetchaos.metrics.exposition import render
 
 MIN_REFRESH_S = 1.0
 BUDGET_FACTOR = 20.0
+
+Spawn = Callable[..., Any]  # spawn(fn, *args): run fn(*args) in the background
+
+
+def judge_journal(path: str) -> list[dict[str, Any]]:
+    """SLO results (``summary.slos`` shape) of the journal so far: the run's own verdict
+    once it has one, else ``build_summary`` on the records written until now."""
+    from fleetchaos.scenarios.journal import read_journal
+    from fleetchaos.scenarios.summary import build_summary
+
+    try:
+        records = read_journal(path)
+    except OSError:  # not created yet (before set-up)
+        return []
+    if not any(r.get("type") == "header" for r in records):
+        return []
+    summary = next((r for r in reversed(records) if r.get("type") == "summary"), None)
+    return list((summary or build_summary(records)).get("slos") or [])
+
+
+def in_gevent_thread(fn: Callable[..., Any], *args: Any) -> None:
+    """Run ``fn(*args)`` in a real thread of gevent's pool (the loop keeps running)."""
+    import gevent
+
+    gevent.get_hub().threadpool.spawn(fn, *args)
 
 
 def phase_state(status: dict[str, Any], phase: str, elapsed: float) -> str:
@@ -36,30 +66,42 @@ def phase_state(status: dict[str, Any], phase: str, elapsed: float) -> str:
 class RunSource:
     """Renders the current page for the run of one Locust environment."""
 
-    def __init__(self, environment: Any, live: Any = None,
+    def __init__(self, environment: Any, *,
+                 judge: Callable[[str], list[dict[str, Any]]] = judge_journal,
+                 spawn: Spawn = in_gevent_thread,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        if live is None:
-            from fleetchaos.reports.webui_live import LiveStatus
-
-            live = LiveStatus()
         self.environment = environment
-        self.live = live
+        self.judge = judge
+        self.spawn = spawn
         self.clock = clock
-        self._slos: list[dict[str, Any]] = []
+        self.slos: list[dict[str, Any]] = []
+        self.last_cost_s = 0.0
+        self.reads = 0
         self._next_read = -1e18
-        self._finished_read = False
+        self._busy = False
+        self._read_finished = False  # the last read started after the run had finished
 
-    def slo_results(self, engine: Any, finished: bool) -> list[dict[str, Any]]:
-        """The SLO results judged on the journal, re-read within the time budget (and
-        once more when the run has finished, for the verdict)."""
-        now = self.clock()
-        if now >= self._next_read or (finished and not self._finished_read):
-            self.live.invalidate()
-            self._slos = list(self.live.journal_view(engine).get("slos") or [])
-            cost = self.clock() - now
-            self._next_read = now + max(MIN_REFRESH_S, BUDGET_FACTOR * cost)
-            self._finished_read = finished
-        return self._slos
+    def slo_results(self, journal_path: str, finished: bool) -> list[dict[str, Any]]:
+        """The last SLO results; starts a background read when one is due (and once more
+        after the run has finished, for its verdict)."""
+        due = self.clock() >= self._next_read or (finished and not self._read_finished)
+        if due and not self._busy:
+            self._busy = True
+            self.spawn(self._read, journal_path, finished)
+        return self.slos
+
+    def _read(self, journal_path: str, finished: bool) -> None:
+        start = self.clock()
+        try:
+            self.slos = self.judge(journal_path)
+        except Exception:  # a half-written run must never break the page: keep the last
+            pass
+        finally:
+            self.last_cost_s = self.clock() - start
+            self._next_read = start + max(MIN_REFRESH_S, BUDGET_FACTOR * self.last_cost_s)
+            self._read_finished = finished
+            self.reads += 1
+            self._busy = False
 
     def page(self) -> str:
         from fleetchaos.reports.live import judge_slo
@@ -72,7 +114,7 @@ class RunSource:
         elapsed = float(status.get("elapsed_s") or 0.0)
         finished = bool(status.get("finished"))
         slos = []
-        for slo in self.slo_results(engine, finished):
+        for slo in self.slo_results(str(engine.journal.path), finished):
             state = judge_slo(slo, phase_state(status, str(slo.get("phase", "all")), elapsed),
                               finished=finished)
             slos.append({**slo, "state": state})
