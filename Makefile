@@ -62,6 +62,7 @@ bench: $(STAMP)
 	$(PY) -m bench.fleet_overhead
 	$(PY) -m bench.demo_spread
 	$(PY) -m bench.mqtt_capacity
+	$(PY) -m bench.metrics_scrape
 
 clean:
 	rm -rf $(VENV) .pytest_cache fleetchaos-out
