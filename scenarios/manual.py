@@ -19,7 +19,7 @@ ACTIONS = {"toxic_add": "toxic", "verbosity": "verbosity", "http_error_add": "ht
 def manual_step(raw: dict[str, Any], scenario: Scenario, number: int, now_s: float) -> Step:
     """The web UI's ``{"action": "toxic_add", ...}`` as step ``MANUAL_BASE + number``."""
     action = raw.get("action")
-    if action not in ACTIONS:
+    if not isinstance(action, str) or action not in ACTIONS:
         raise ScenarioError(f"action must be one of {', '.join(ACTIONS)}, toxic_remove; "
                             f"got {action!r}")
     body = {k: v for k, v in raw.items() if k not in ("action", "duration")}

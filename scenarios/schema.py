@@ -264,10 +264,10 @@ def _slos(v: Checker, raw: Any, phases: list[Phase], base: str) -> list[Slo]:
         key = f"{base}.{i}"
         s = v.mapping(s, key, {"name", "phase", "metric", "min", "max"})
         metric = s.get("metric")
-        if metric not in METRICS:
+        if not isinstance(metric, str) or metric not in METRICS:
             raise v.fail(f"{key}.metric", f"one of {', '.join(METRICS)}")
         phase = s.get("phase", "all")
-        if phase not in names:
+        if not isinstance(phase, str) or phase not in names:
             raise v.fail(f"{key}.phase", f"a phase name ({', '.join(sorted(names))})")
         if ("min" in s) == ("max" in s):
             raise v.fail(key, "exactly one of min or max")

@@ -40,7 +40,7 @@ MAX_ATTRIBUTE = 10**9
 
 
 def check_proxy(check: Checker, key: str, value: Any, ctx: ParseContext) -> str:
-    if value not in ctx.proxies:
+    if not isinstance(value, str) or value not in ctx.proxies:
         raise check.fail(key, f"one of the proxies ({', '.join(ctx.proxies)})")
     return str(value)
 
