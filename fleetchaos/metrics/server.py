@@ -10,7 +10,6 @@ rather than a route of Locust's web UI so headless runs (CI, `fleetchaos run`) h
 from __future__ import annotations
 
 import ipaddress
-import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -76,14 +75,37 @@ def _plain(start_response: StartResponse, status: str, text: str,
     return [body]
 
 
+BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-length: 0\r\n\r\n"
+
+
+def _quiet_handler() -> Any:
+    """gevent's request handler, answering bad client input 400 without a word on stderr.
+
+    pywsgi prints a traceback for client input it did not expect. gevent 26.9 does it
+    for a request line ending ``HTTP/9``: its version check indexes a 1-tuple. It also
+    logs one line per malformed request. Either way, anything on loopback could flood the
+    run's log.
+    """
+    from gevent.pywsgi import WSGIHandler
+
+    class QuietHandler(WSGIHandler):  # type: ignore[misc]
+        def _handle_client_error(self, ex: BaseException) -> tuple[str, bytes]:
+            return ("400", BAD_REQUEST)
+
+    return QuietHandler
+
+
 class MetricsServer:
     """gevent's WSGI server on 127.0.0.1:``port`` (0: a free port, see ``port`` after start)."""
 
     def __init__(self, page: Callable[[], str], port: int) -> None:
         from gevent.pywsgi import WSGIServer
 
-        self.server = WSGIServer((BIND_HOST, port), MetricsApp(page), log=None,
-                                 error_log=sys.stderr)
+        # No access log, and no error log: gevent writes one stderr line per malformed
+        # request, which anything on loopback could turn into a flood of the run's log.
+        # The app itself never raises (a render bug is a 500 with its one line).
+        self.server = WSGIServer((BIND_HOST, port), MetricsApp(page), log=None, error_log=None,
+                                 handler_class=_quiet_handler())
         self.port = port
 
     def start(self) -> None:

@@ -4,6 +4,12 @@ other than localhost is what a rebinding page would send), and a bug in renderin
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import sys
+import textwrap
+import urllib.request
+
 import pytest
 
 from fleetchaos.metrics.exposition import CONTENT_TYPE
@@ -65,3 +71,33 @@ def test_a_rendering_bug_is_a_500_with_one_line():
 
     status, _, body = call(MetricsApp(broken))
     assert status.startswith("500") and body.count("\n") == 1 and "KeyError" in body
+
+
+def test_malformed_requests_leave_no_trace_on_stderr_and_the_server_serves_on():
+    """gevent's pywsgi writes one stderr line per malformed request by default; here
+    that would let anything on loopback flood the run's log."""
+    code = textwrap.dedent("""\
+        from gevent import monkey; monkey.patch_all()
+        import gevent
+        from fleetchaos.metrics.server import MetricsServer
+        server = MetricsServer(lambda: "fleetchaos_x 1\\n", 0)
+        server.start()
+        print(server.port, flush=True)
+        gevent.sleep(60)
+        """)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        for garbage in (b"\x00\x01garbage \r\n\r\n", b"GET\r\n\r\n", b"GET /metrics HTTP/9\r\n\r\n",
+                        b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: x\r\n\r\n") * 10:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(garbage)
+                assert sock.recv(200).startswith(b"HTTP/1.1 400 "), garbage
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            assert response.read() == b"fleetchaos_x 1\n"
+    finally:
+        child.kill()
+        _, err = child.communicate(timeout=30)
+    assert len(err.splitlines()) < 5, err
