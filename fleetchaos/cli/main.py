@@ -167,6 +167,12 @@ def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True
     if ns.metrics_port is not None and not 0 <= ns.metrics_port <= 65535:
         raise UsageError(f"--metrics-port must be a TCP port (0..65535, 0 picks a free one), "
                          f"got {ns.metrics_port}")
+    if ns.metrics_port:  # a fixed port already taken: say so before anything starts
+        from fleetchaos.metrics.server import bind_problem
+
+        problem = bind_problem(ns.metrics_port)
+        if problem is not None:
+            raise UsageError(f"--metrics-port {ns.metrics_port}: {problem}")
     opts = RunOptions(
         scenario=scenario, target=ns.target, host=ns.host, seed=ns.seed,
         time_scale=ns.time_scale or 1.0, sets=list(ns.sets), out_dir=ns.out,

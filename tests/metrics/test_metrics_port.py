@@ -57,3 +57,15 @@ def test_plain_locust_exits_2_when_the_port_is_taken(tmp_path):
     line = one_line(proc.stderr)
     assert f"--metrics-port {port}: cannot listen on 127.0.0.1:{port}" in line
     assert not (tmp_path / "j.jsonl").exists()
+
+
+def test_fleetchaos_run_refuses_a_taken_port_before_starting_anything(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        proc = run([sys.executable, "-m", "fleetchaos.cli", "run", "baseline", "--metrics-port",
+                    str(port), "--out", str(tmp_path / "out")], tmp_path)
+    assert proc.returncode == 2
+    assert f"--metrics-port {port}: cannot listen on 127.0.0.1:{port}" in one_line(proc.stderr)
+    assert not (tmp_path / "out").exists()  # no backend, no Toxiproxy, no Locust started
