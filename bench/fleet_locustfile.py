@@ -6,8 +6,8 @@ import resource
 
 from locust import events
 
-from fleetchaos.fleet_sim import stats
 from fleetchaos.fleet_sim.locust_users import CarUser
+from fleetchaos.fleet_sim.runtime import runtime_of
 
 __all__ = ["CarUser"]
 
@@ -17,7 +17,8 @@ def _dump(environment, **_):
     usage = resource.getrusage(resource.RUSAGE_SELF)
     path = os.path.join(os.environ["FLEET_BENCH_OUT"], f"{os.getpid()}.json")
     with open(path, "w") as fh:
-        json.dump({"fleet": stats.COUNTERS.as_dict(), "cpu_s": usage.ru_utime + usage.ru_stime,
+        json.dump({"fleet": runtime_of(environment).counters.as_dict(),
+                   "cpu_s": usage.ru_utime + usage.ru_stime,
                    "max_rss_kb": usage.ru_maxrss}, fh)
 
 
@@ -25,11 +26,13 @@ def _dump(environment, **_):
 def _connected(environment, **_):
     import gevent
 
+    counters = runtime_of(environment).counters
+
     def watch():
         peak = 0
         while True:
             gevent.sleep(1)
-            peak = max(peak, stats.COUNTERS.data["cars_connected"])
-            stats.COUNTERS.data["peak_connected"] = peak
+            peak = max(peak, counters.data["cars_connected"])
+            counters.data["peak_connected"] = peak
 
     gevent.spawn(watch)

@@ -33,13 +33,12 @@ import requests
 from locust import User, task
 from locust.contrib.fasthttp import FastHttpSession
 
-from fleetchaos.fleet_sim import knobs
 from fleetchaos.fleet_sim.config import FleetConfig
-from fleetchaos.fleet_sim.identities import Identity, IndexPool, identity
+from fleetchaos.fleet_sim.identities import Identity, identity
 from fleetchaos.fleet_sim.phone_app import PhoneApp
 from fleetchaos.fleet_sim.profiles import Profile, load_profile, render
 from fleetchaos.fleet_sim.registration import RegistrationError, registration_payload
-from fleetchaos.fleet_sim.stats import COUNTERS
+from fleetchaos.fleet_sim.runtime import runtime_of
 from fleetchaos.fleet_sim.timing import sleep_until
 
 PREFIX = "canary "
@@ -124,7 +123,8 @@ class CanaryCar:
         self.environment = environment
         variables = {"vin": ident.vin, "car_token": ident.car_token}
         self.transport = streaming_transport(config.telemetry_url, profile, variables,
-                                             self._fire, self._on_message)
+                                             self._fire, self._on_message,
+                                             counters=runtime_of(environment).counters)
 
     def _fire(self, **event: Any) -> None:
         event["name"] = stats_name(str(event.get("name", "")))
@@ -153,9 +153,6 @@ class CanaryCar:
         self.transport.close()
 
 
-_pool = IndexPool()
-
-
 class CanaryUser(User):
     """The probe: ``count`` of them per run (``fleet.canary.count``), never weighted."""
 
@@ -163,21 +160,22 @@ class CanaryUser(User):
     weight = 1
 
     def on_start(self) -> None:
-        from fleetchaos.fleet_sim.locust_users import _worker_index, profile_for
+        from fleetchaos.fleet_sim.locust_users import _worker_index
 
-        config = knobs.current()
+        self.runtime = runtime_of(self.environment)
+        config = self.runtime.config
         self.settings = CanarySettings.from_mapping(config.canary)
         # within the registered range even when a worker gets more canaries than its shard
-        self.k = _pool.take(_worker_index(self.environment), config.workers,
-                            max(1, self.settings.count))
+        self.k = self.runtime.pools["canary"].take(_worker_index(self.environment),
+                                                   config.workers, max(1, self.settings.count))
         self.ident = identity(config.seed, index_of(self.k), config.fallbacks)
-        self.profile = profile_for(config)
+        self.profile = self.runtime.profile_for(config)
         session = FastHttpSession(base_url=config.api_url, user=self,
                                   request_event=self.environment.events.request,
                                   connection_timeout=HTTP_TIMEOUT_S,
                                   network_timeout=HTTP_TIMEOUT_S, max_retries=0,
                                   concurrency=MAX_IN_FLIGHT)  # one connection per probe
-        self.app = CanaryApp(session, self.profile, self.ident)
+        self.app = CanaryApp(session, self.profile, self.ident, self.runtime.counters)
         self.car: CanaryCar | None = None
         self.car_greenlet: gevent.Greenlet | None = None
         if self.profile.telemetry.get("transport") in ("websocket", "mqtt"):
@@ -191,7 +189,7 @@ class CanaryUser(User):
             self.car_greenlet.kill(block=False)
         if self.car is not None:
             self.car.close()
-        _pool.give_back(self.k)
+        self.runtime.pools["canary"].give_back(self.k)
 
     @task
     def probe_forever(self) -> None:
@@ -199,7 +197,7 @@ class CanaryUser(User):
         while True:
             for action in self.settings.actions:
                 if self.probes.full():
-                    COUNTERS.status(stats_name(action), 0)  # skipped: counts as a failure
+                    self.runtime.counters.status(stats_name(action), 0)  # skipped: counts as a failure
                 else:
                     self.probes.spawn(self.probe, action)
             next_at += self.settings.interval_s
@@ -210,12 +208,12 @@ class CanaryUser(User):
         """One probe: log in and find the car if not done yet, then the action."""
         status = self.app.ensure_token()
         if status not in self.profile.login.success:
-            COUNTERS.status(stats_name(action), status)
+            self.runtime.counters.status(stats_name(action), status)
             return
         if not self.app.have_vehicle:
             status = self.app.step("list_vehicles")
             if status not in self.profile.actions["list_vehicles"].success:
-                COUNTERS.status(stats_name(action), status)
+                self.runtime.counters.status(stats_name(action), status)
                 return
             self.app.have_vehicle = True
         self.app.step(action)

@@ -1,6 +1,8 @@
 """A car's telemetry connection: WebSocket (acks and commands on the same link) or HTTP
 batches, or MQTT (fleet_sim/mqtt_link.py). A transport is an object with
-``connect/send/send_control/close``: one car class, several transports.
+``connect/send/send_control/close``: one car class, several transports. Each is handed
+the counters of its Locust environment's runtime (fleet_sim/runtime.py); without them
+(a link used on its own) it counts into a private FleetCounters.
 
 What acknowledges a record is the profile's telemetry contract (TelemetryContract):
 over HTTP an accepted status (default any 2xx) acks the whole batch unless the profile
@@ -27,7 +29,7 @@ import gevent
 import websocket
 
 from fleetchaos.fleet_sim.profiles import Profile, TelemetryContract, dig, render
-from fleetchaos.fleet_sim.stats import COUNTERS
+from fleetchaos.fleet_sim.stats import FleetCounters
 
 MAX_UNACKED = 2000  # per car; beyond it the oldest records are dropped (counted)
 DUE_SCAN = 64  # how many of the oldest unacked records each send looks at
@@ -48,7 +50,9 @@ class _Pending:
 class Unacked:
     """Records sent and not yet acked, oldest first, with their resend count."""
 
-    def __init__(self, contract: TelemetryContract | None = None) -> None:
+    def __init__(self, contract: TelemetryContract | None = None,
+                 counters: FleetCounters | None = None) -> None:
+        self.counters = counters if counters is not None else FleetCounters()
         self.items: OrderedDict[int, _Pending] = OrderedDict()
         self.max_resends = 3 if contract is None else contract.max_resends
         self.backoff_s = None if contract is None else contract.backoff_s
@@ -66,7 +70,7 @@ class Unacked:
             self.items.move_to_end(record["seq"])
         while len(self.items) > MAX_UNACKED:
             self.items.popitem(last=False)
-            COUNTERS.add("telemetry_dropped")
+            self.counters.add("telemetry_dropped")
 
     def ack(self, seq: int) -> float | None:
         item = self.items.pop(seq, None)
@@ -94,7 +98,7 @@ class Unacked:
         for seq in dropped:
             del self.items[seq]
         if dropped:
-            COUNTERS.add("telemetry_dropped", len(dropped))
+            self.counters.add("telemetry_dropped", len(dropped))
         return out
 
 
@@ -102,7 +106,9 @@ class WebSocketTransport:
     kind = "WS"
 
     def __init__(self, base_url: str, profile: Profile, variables: dict[str, Any],
-                 fire: Fire, on_message: Callable[[dict[str, Any]], None]) -> None:
+                 fire: Fire, on_message: Callable[[dict[str, Any]], None],
+                 counters: FleetCounters | None = None) -> None:
+        self.counters = counters if counters is not None else FleetCounters()
         scheme_url = base_url.replace("https://", "wss://").replace("http://", "ws://")
         self.url = scheme_url.rstrip("/") + render(profile.telemetry["path"], variables)
         self.headers = [f"{k}: {v}" for k, v in
@@ -170,7 +176,7 @@ class WebSocketTransport:
             for record in records:
                 payload = json.dumps(record, separators=(",", ":"))
                 self.ws.send(payload)
-                COUNTERS.add("telemetry_bytes", len(payload))
+                self.counters.add("telemetry_bytes", len(payload))
         except (OSError, websocket.WebSocketException):
             self.close()
             return None
@@ -191,13 +197,14 @@ class WebSocketTransport:
 
 
 def streaming_transport(url: str, profile: Profile, variables: dict[str, Any], fire: Fire,
-                        on_message: Callable[[dict[str, Any]], None]) -> Any:
+                        on_message: Callable[[dict[str, Any]], None],
+                        counters: FleetCounters | None = None) -> Any:
     """The car's long-lived link: WebSocket, or MQTT through a broker (fleet_sim/mqtt_link.py)."""
     if profile.contract.transport == "mqtt":
         from fleetchaos.fleet_sim.mqtt_link import MqttTransport
 
-        return MqttTransport(url, profile, variables, fire, on_message)
-    return WebSocketTransport(url, profile, variables, fire, on_message)
+        return MqttTransport(url, profile, variables, fire, on_message, counters=counters)
+    return WebSocketTransport(url, profile, variables, fire, on_message, counters=counters)
 
 
 class HttpBatchTransport:
@@ -207,7 +214,9 @@ class HttpBatchTransport:
 
     kind = "POST"
 
-    def __init__(self, session: Any, profile: Profile, variables: dict[str, Any]) -> None:
+    def __init__(self, session: Any, profile: Profile, variables: dict[str, Any],
+                 counters: FleetCounters | None = None) -> None:
+        self.counters = counters if counters is not None else FleetCounters()
         self.session = session
         self.contract = profile.contract
         self.variables = dict(variables)
@@ -223,12 +232,12 @@ class HttpBatchTransport:
         c = self.contract
         body = render(c.json, {**self.variables, "records": records})
         payload = json.dumps(body, separators=(",", ":"))
-        COUNTERS.add("telemetry_bytes", len(payload))
+        self.counters.add("telemetry_bytes", len(payload))
         with self.session.request(c.method, self.path, name="telemetry", data=payload,
                                   headers={**self.headers, "Content-Type": "application/json"},
                                   catch_response=True) as resp:
             status = int(resp.status_code or 0)
-            COUNTERS.status("telemetry", status)
+            self.counters.status("telemetry", status)
             if status not in c.accept:
                 resp.failure(f"HTTP {status}" if status else "connection error")
                 return None

@@ -2,7 +2,8 @@
 
 On a master, ``broadcast`` sends the change to every worker as the Locust message
 ``fleetchaos_knobs`` (and the whole current config to workers that join later); on a
-local runner it applies in process. Users read ``current()`` on every loop, so a
+local runner it applies in process. The config lives in the environment's runtime
+(fleet_sim/runtime.py); users read ``current(self.environment)`` on every loop, so a
 verbosity change reaches live cars at once.
 """
 
@@ -15,12 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from fleetchaos.fleet_sim.config import FleetConfig
+from fleetchaos.fleet_sim.runtime import runtime_of
 
 MESSAGE = "fleetchaos_knobs"
 ENV_CONFIG = "FLEETCHAOS_FLEET_CONFIG"
-
-_current = FleetConfig()
-_listeners: list[Callable[[FleetConfig], None]] = []
 
 
 def initial_from_env() -> FleetConfig | None:
@@ -32,32 +31,27 @@ def initial_from_env() -> FleetConfig | None:
     return FleetConfig.from_dict(json.loads(text))
 
 
-def current() -> FleetConfig:
-    return _current
+def current(environment: Any) -> FleetConfig:
+    return runtime_of(environment).config
 
 
-def apply(changes: dict[str, Any]) -> FleetConfig:
-    global _current
-    _current = _current.merged(changes)
-    for listener in list(_listeners):
-        listener(_current)
-    return _current
+def apply(environment: Any, changes: dict[str, Any]) -> FleetConfig:
+    return runtime_of(environment).apply(changes)
 
 
-def reset(config: FleetConfig | None = None) -> None:
-    global _current
-    _current = config or FleetConfig()
+def reset(environment: Any, config: FleetConfig | None = None) -> None:
+    runtime_of(environment).reset(config)
 
 
-def on_change(listener: Callable[[FleetConfig], None]) -> None:
-    _listeners.append(listener)
+def on_change(environment: Any, listener: Callable[[FleetConfig], None]) -> None:
+    runtime_of(environment).on_change(listener)
 
 
 def broadcast(environment: Any, changes: dict[str, Any]) -> FleetConfig:
     """Apply here and, on a master, send to every worker."""
     from locust.runners import MasterRunner
 
-    config = apply(changes)
+    config = apply(environment, changes)
     runner = environment.runner
     if isinstance(runner, MasterRunner):
         runner.send_message(MESSAGE, changes)
@@ -70,9 +64,10 @@ def install(environment: Any) -> None:
 
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
-        runner.register_message(MESSAGE, lambda msg, **_: apply(msg.data))
+        runner.register_message(MESSAGE, lambda msg, **_: apply(environment, msg.data))
     elif isinstance(runner, MasterRunner):
         def welcome(client_id: str, **_: Any) -> None:
-            runner.send_message(MESSAGE, _current.to_dict(), client_id=client_id)
+            runner.send_message(MESSAGE, current(environment).to_dict(),
+                                client_id=client_id)
 
         environment.events.worker_connect.add_listener(welcome)

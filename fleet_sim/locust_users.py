@@ -3,7 +3,9 @@
 
 Importing this module registers the fleet's Locust hooks (knobs, counters, the
 driver-outcome event). Each user takes the next free identity of its process's shard,
-so no two users anywhere share a car or a driver.
+so no two users anywhere share a car or a driver. The state users share (config,
+counters, identity pools, loaded profiles) is their environment's runtime
+(``runtime_of(self.environment)``, fleet_sim/runtime.py), never a module global.
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from fleetchaos.fleet_sim import knobs, stats
 from fleetchaos.fleet_sim.car_link import HttpBatchTransport, Unacked, streaming_transport
 from fleetchaos.fleet_sim.config import FleetConfig
 from fleetchaos.fleet_sim.identities import (
-    IndexPool,
     fleet_schedule,
     identity,
     in_cohort,
@@ -31,9 +32,9 @@ from fleetchaos.fleet_sim.identities import (
     rng_for,
 )
 from fleetchaos.fleet_sim.phone_app import PhoneApp
-from fleetchaos.fleet_sim.profiles import Profile, load_profile
 from fleetchaos.fleet_sim.registration import register_fleet
 from fleetchaos.fleet_sim.retry import RetryPolicy, TokenBucket, make_policy
+from fleetchaos.fleet_sim.runtime import runtime_of
 from fleetchaos.fleet_sim.telemetry import effective, field_names, make_record
 from fleetchaos.fleet_sim.timing import sleep_until
 
@@ -44,18 +45,6 @@ REMOTE_START_SHARE = 0.2  # est: share of needs that use remote start instead of
 HTTP_TIMEOUT_S = 10.0  # the vehicle-command client's timeout
 RESEND_BATCH = 10  # (est) unacked records a car resends alongside each new one
 LATE_GRACE_S = 5.0  # a driver spawned late still acts on needs planned this long before
-_profiles: dict[str, Profile] = {}
-
-
-def profile_for(config: FleetConfig) -> Profile:
-    if config.profile not in _profiles:
-        _profiles[config.profile] = load_profile(config.profile)
-    return _profiles[config.profile]
-
-
-_pools = {"car": IndexPool(), "driver": IndexPool()}
-
-
 def _worker_index(environment: Any) -> int:
     runner = environment.runner
     return max(0, getattr(runner, "worker_index", 0)) if isinstance(runner, WorkerRunner) else 0
@@ -67,14 +56,14 @@ def set_fleet_size(cars: int, drivers: int) -> None:
     DriverUser.fixed_count = drivers
 
 
-def fleet_user_classes() -> list[type[User]]:
+def fleet_user_classes(environment: Any) -> list[type[User]]:
     """The classes the load shape hands Locust: the canary first, then cars and drivers.
 
     Every class has a fixed count, so the shape's user total is their sum.
     """
     from fleetchaos.fleet_sim.canary import CanaryUser
 
-    CanaryUser.fixed_count = int(knobs.current().canary.get("count", 1))
+    CanaryUser.fixed_count = int(knobs.current(environment).canary.get("count", 1))
     return [CanaryUser, CarUser, DriverUser]
 
 
@@ -118,35 +107,37 @@ class CarUser(User):
     weight = 1
 
     def on_start(self) -> None:
-        config = knobs.current()
-        self.index = _pools["car"].take(_worker_index(self.environment), config.workers,
-                                        config.cars)
+        self.runtime = runtime_of(self.environment)
+        config = self.runtime.config
+        self.index = self.runtime.pools["car"].take(_worker_index(self.environment),
+                                                    config.workers, config.cars)
         self.ident = identity(config.seed, self.index, config.fallbacks)
         self.rng = rng_for(config.seed, self.index, "car")
-        self.profile = profile_for(config)
-        self.unacked = Unacked(self.profile.contract)
+        self.profile = self.runtime.profile_for(config)
+        self.unacked = Unacked(self.profile.contract, self.runtime.counters)
         self.seq = 0
         self.asleep = self.rng.random() < float(config.telemetry.get("asleep_share", 0.1))
         self.transport = self._transport(config)
-        stats.COUNTERS.add("cars_total")
+        self.runtime.counters.add("cars_total")
         self.online_counted = False
 
     def _transport(self, config: FleetConfig) -> Any:
         variables = {"vin": self.ident.vin, "car_token": self.ident.car_token}
         if self.profile.telemetry["transport"] == "http":
             return HttpBatchTransport(_session(self.environment, config.telemetry_url, self),
-                                      self.profile, variables)
+                                      self.profile, variables, self.runtime.counters)
         return streaming_transport(config.telemetry_url, self.profile, variables,
-                                   self.environment.events.request.fire, self._on_message)
+                                   self.environment.events.request.fire, self._on_message,
+                                   self.runtime.counters)
 
     def on_stop(self) -> None:
         self.transport.close()
         self._count_connected(False)
-        _pools["car"].give_back(self.index)
+        self.runtime.pools["car"].give_back(self.index)
 
     def _count_connected(self, up: bool) -> None:
         if up != self.online_counted:
-            stats.COUNTERS.add("cars_connected", 1 if up else -1)
+            self.runtime.counters.add("cars_connected", 1 if up else -1)
             self.online_counted = up
 
     def _on_message(self, msg: dict[str, Any]) -> None:
@@ -154,21 +145,21 @@ class CarUser(User):
         if kind == "ack":
             rtt = self.unacked.ack(msg.get("seq", -1))
             if rtt is not None:
-                stats.COUNTERS.add("telemetry_acked")
+                self.runtime.counters.add("telemetry_acked")
                 self.environment.events.request.fire(
                     request_type=self.transport.kind, name="telemetry", response_time=rtt * 1000,
                     response_length=0, exception=None)
         elif kind == "command":
-            stats.COUNTERS.add("commands_received")
+            self.runtime.counters.add("commands_received")
             if msg.get("command") == "wake_up":
-                gevent.spawn_later(float(knobs.current().telemetry.get("wake_delay_s", 3.0)),
+                gevent.spawn_later(float(self.runtime.config.telemetry.get("wake_delay_s", 3.0)),
                                    self._wake)
                 return
             if self.asleep:
                 return  # an asleep car does not act (the backend answers 408 before this)
             self.transport.send_control({"type": "command_ack", "id": msg.get("id"),
                                          "result": True, "reason": ""})
-            stats.COUNTERS.add("commands_acked")
+            self.runtime.counters.add("commands_acked")
 
     def _wake(self) -> None:
         self.asleep = False
@@ -190,7 +181,7 @@ class CarUser(User):
                 self._count_connected(True)
                 self.transport.send_control({"type": "state",
                                              "state": "asleep" if self.asleep else "online"})
-            config = knobs.current()
+            config = self.runtime.config
             tel = config.telemetry
             if self.asleep:
                 gevent.sleep(1.0)
@@ -217,14 +208,14 @@ class CarUser(User):
                 request_type=self.transport.kind, name="telemetry",
                 response_time=float(config.telemetry["ack_timeout_s"]) * 1000,
                 response_length=0, exception=TimeoutError("no ack: resent"))
-        stats.COUNTERS.add("telemetry_resent", len(resend))
+        self.runtime.counters.add("telemetry_resent", len(resend))
         batch = [*resend, record]
         self.unacked.add(record)
-        stats.COUNTERS.add("telemetry_sent")
+        self.runtime.counters.add("telemetry_sent")
         acked = self.transport.send(batch)
         for seq in acked or []:
             if self.unacked.ack(seq) is not None:
-                stats.COUNTERS.add("telemetry_acked")
+                self.runtime.counters.add("telemetry_acked")
 
 
 class DriverUser(User):
@@ -234,20 +225,21 @@ class DriverUser(User):
     weight = 1
 
     def on_start(self) -> None:
-        config = knobs.current()
-        self.index = _pools["driver"].take(_worker_index(self.environment), config.workers,
-                                           config.drivers)
+        self.runtime = runtime_of(self.environment)
+        config = self.runtime.config
+        self.index = self.runtime.pools["driver"].take(_worker_index(self.environment),
+                                                       config.workers, config.drivers)
         self.ident = identity(config.seed, self.index, config.fallbacks)
-        self.profile = profile_for(config)
+        self.profile = self.runtime.profile_for(config)
         self.session = _session(self.environment, config.api_url, self)
-        self.app = PhoneApp(self.session, self.profile, self.ident)
+        self.app = PhoneApp(self.session, self.profile, self.ident, self.runtime.counters)
         self.bucket = TokenBucket()
         self.spawned = time.monotonic()
         self.started = run_start(config, self.spawned)
         self.needs = iter_need_times(config.seed, self.index, config.need_interval_s)
 
     def on_stop(self) -> None:
-        _pools["driver"].give_back(self.index)
+        self.runtime.pools["driver"].give_back(self.index)
 
     @task
     def live(self) -> None:
@@ -260,8 +252,8 @@ class DriverUser(User):
             self.need_to_get_in(n, at)
 
     def need_to_get_in(self, need: int = 0, planned_s: float | None = None) -> None:
-        config = knobs.current()
-        stats.COUNTERS.add("drivers_needing")
+        config = self.runtime.config
+        self.runtime.counters.add("drivers_needing")
         rng = need_rng(config.seed, self.index, need)
         command = "unlock"
         if rng.random() < REMOTE_START_SHARE and "remote_start" in self.profile.actions:
@@ -305,9 +297,9 @@ def _install(environment: Any, **_: Any) -> None:
     knobs.install(environment)
     standalone = knobs.initial_from_env()
     if standalone is not None:
-        knobs.reset(standalone)
+        knobs.reset(environment, standalone)
         set_fleet_size(standalone.cars, standalone.drivers)
-        fleet_user_classes()  # the canary's fixed count too (0 would make it a weighted class)
+        fleet_user_classes(environment)  # the canary's fixed count too (0 would make it a weighted class)
 
 
 @events.test_start.add_listener
@@ -317,8 +309,8 @@ def _standalone_registration(environment: Any, **_: Any) -> None:
         return
     from fleetchaos.fleet_sim.canary import register_canary
 
-    register_fleet(knobs.current())
-    register_canary(knobs.current())
+    register_fleet(knobs.current(environment))
+    register_canary(knobs.current(environment))
 
 
 __all__ = ["CarUser", "DriverUser", "fleet_user_classes", "schedule_record", "set_fleet_size"]

@@ -38,7 +38,7 @@ from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from fleetchaos.fleet_sim.mqtt_profile import MqttSettings
 from fleetchaos.fleet_sim.profiles import Profile, render
-from fleetchaos.fleet_sim.stats import COUNTERS
+from fleetchaos.fleet_sim.stats import FleetCounters
 
 CONNACK_TIMEOUT_S = 10.0
 LOOP_WAKE_S = (1.0, 10.0)  # bounds of the loop's wait (a quarter of the keep-alive between)
@@ -63,7 +63,9 @@ class MqttTransport:
     kind = "MQTT"
 
     def __init__(self, url: str, profile: Profile, variables: dict[str, Any],
-                 fire: Fire, on_message: Callable[[dict[str, Any]], None]) -> None:
+                 fire: Fire, on_message: Callable[[dict[str, Any]], None],
+                 counters: FleetCounters | None = None) -> None:
+        self.counters = counters if counters is not None else FleetCounters()
         settings = profile.contract.mqtt
         if settings is None:
             raise ValueError(f"profile {profile.name} does not use transport mqtt")
@@ -231,7 +233,7 @@ class MqttTransport:
             info = self.client.publish(self.topic, payload, qos=qos)
             if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
                 continue
-            COUNTERS.add("telemetry_bytes", len(payload))
+            self.counters.add("telemetry_bytes", len(payload))
             if qos:
                 self.held[info.mid] = (record["seq"], time.perf_counter())
                 self.held_seqs.add(record["seq"])

@@ -2,8 +2,8 @@
 wake and poll, then the command — every request named by its action in Locust's stats.
 
 Runs inside a Locust user (gevent); ``session`` is a FastHttpSession pointed at the
-API proxy. Returns the status that decided the attempt; 0 stands for a connection
-error or timeout.
+API proxy, ``counters`` the fleet counters of the user's environment (fleet_sim/runtime.py).
+Returns the status that decided the attempt; 0 stands for a connection error or timeout.
 
 A profile without ``auth.login`` (a static header or API key) never logs in. A request
 the profile marks idempotent (GET, PUT and DELETE are by default) that fails because a
@@ -22,13 +22,15 @@ from geventhttpclient.response import HTTPConnectionClosed
 
 from fleetchaos.fleet_sim.identities import Identity
 from fleetchaos.fleet_sim.profiles import Profile, RequestTemplate, dig, render
-from fleetchaos.fleet_sim.stats import COUNTERS
+from fleetchaos.fleet_sim.stats import FleetCounters
 
 WAKE_POLL_S = 2.0  # est: the vehicle-command client polls every 10 s; a phone app polls faster
 
 
 class PhoneApp:
-    def __init__(self, session: Any, profile: Profile, ident: Identity) -> None:
+    def __init__(self, session: Any, profile: Profile, ident: Identity,
+                 counters: FleetCounters | None = None) -> None:
+        self.counters = counters if counters is not None else FleetCounters()
         self.session = session
         self.profile = profile
         self.vars: dict[str, Any] = {
@@ -67,12 +69,12 @@ class PhoneApp:
                         and stale_connection(resp.error):
                     retried = True
                     self.answered = False
-                    COUNTERS.add("keepalive_retries")
+                    self.counters.add("keepalive_retries")
                     resp.request_meta["name"] = f"{action} keep-alive retry"
                     resp.failure(f"reused connection closed: {resp.error}")
                     continue
                 self.answered = status != 0
-                COUNTERS.status(action, status)
+                self.counters.status(action, status)
                 if status in tpl.success:
                     resp.success()
                     data = None

@@ -2,7 +2,8 @@
 
 Each process counts its own cars and drivers; workers send their cumulative counters
 with every report to the master, which sums the latest report of each worker, so a
-distributed run reads like a single-process one.
+distributed run reads like a single-process one. The counters and the workers' reports
+live in the environment's runtime (fleet_sim/runtime.py), never in this module.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ def _empty() -> dict[str, Any]:
 
 
 class FleetCounters:
+    """One process's fleet counters (one per runtime; the links and apps are handed it)."""
+
     def __init__(self) -> None:
         self.data = _empty()
         self.pending_outcomes: list[dict[str, Any]] = []
@@ -54,10 +57,6 @@ class FleetCounters:
         self.pending_outcomes.clear()
 
 
-COUNTERS = FleetCounters()
-_worker_reports: dict[str, dict[str, Any]] = {}
-
-
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     total = _empty()
     for part in parts:
@@ -80,9 +79,12 @@ def snapshot(environment: Any) -> dict[str, Any]:
     """Cumulative fleet counters for the whole run (summed over workers on a master)."""
     from locust.runners import MasterRunner
 
+    from fleetchaos.fleet_sim.runtime import runtime_of
+
+    runtime = runtime_of(environment)
     if isinstance(environment.runner, MasterRunner):
-        return merge(list(_worker_reports.values()))
-    return COUNTERS.as_dict()
+        return merge(list(runtime.worker_reports.values()))
+    return runtime.counters.as_dict()
 
 
 def install(environment: Any) -> None:
@@ -90,20 +92,24 @@ def install(environment: Any) -> None:
     from locust.event import EventHook
     from locust.runners import MasterRunner, WorkerRunner
 
+    from fleetchaos.fleet_sim.runtime import runtime_of
+
+    runtime = runtime_of(environment)
+    counters = runtime.counters
     if not hasattr(environment.events, "fleet_driver_outcome"):
         environment.events.fleet_driver_outcome = EventHook()
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         def report(client_id: str, data: dict[str, Any]) -> None:
-            data[REPORT_KEY] = COUNTERS.as_dict()
-            data[OUTCOMES_KEY] = COUNTERS.pending_outcomes[:]
-            COUNTERS.pending_outcomes.clear()
+            data[REPORT_KEY] = counters.as_dict()
+            data[OUTCOMES_KEY] = counters.pending_outcomes[:]
+            counters.pending_outcomes.clear()
 
         environment.events.report_to_master.add_listener(report)
     elif isinstance(runner, MasterRunner):
         def receive(client_id: str, data: dict[str, Any]) -> None:
             if REPORT_KEY in data:
-                _worker_reports[client_id] = data[REPORT_KEY]
+                runtime.worker_reports[client_id] = data[REPORT_KEY]
             for outcome in data.get(OUTCOMES_KEY, []):
                 environment.events.fleet_driver_outcome.fire(**outcome)
 
@@ -114,9 +120,12 @@ def record_outcome(environment: Any, **outcome: Any) -> None:
     """Count a driver's outcome here and fire the event (the master fires it for workers)."""
     from locust.runners import WorkerRunner
 
-    COUNTERS.outcome(outcome["outcome"])
+    from fleetchaos.fleet_sim.runtime import runtime_of
+
+    counters = runtime_of(environment).counters
+    counters.outcome(outcome["outcome"])
     if isinstance(environment.runner, WorkerRunner):
-        COUNTERS.pending_outcomes.append(outcome)
+        counters.pending_outcomes.append(outcome)
     else:
         environment.events.fleet_driver_outcome.fire(**outcome)
 

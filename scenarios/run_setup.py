@@ -233,7 +233,7 @@ class LocustRunSetup:
             env=env, listen=listen, sample=sample,
             latest_fleet=lambda: sampler.latest_fleet,
             user_count=lambda: environment.runner.user_count if environment.runner else 0,
-            user_classes=fleet_user_classes,
+            user_classes=lambda: fleet_user_classes(environment),
             spawn_rate=float(scenario.fleet.get("spawn_rate", 200)),
             cleanup=cleanup, stop=self._stop, wall_t0=wall_t0)
 

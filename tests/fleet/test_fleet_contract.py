@@ -9,7 +9,7 @@ import pytest
 from fleetchaos.fleet_sim import car_link
 from fleetchaos.fleet_sim.car_link import Unacked, WebSocketTransport
 from fleetchaos.fleet_sim.profiles import TelemetryContract, load_profile
-from fleetchaos.fleet_sim.stats import COUNTERS
+from fleetchaos.fleet_sim.stats import FleetCounters
 
 
 class Clock:
@@ -24,7 +24,6 @@ class Clock:
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     fake = Clock()
     monkeypatch.setattr(car_link.time, "monotonic", fake)
-    COUNTERS.reset()
     return fake
 
 
@@ -33,7 +32,8 @@ def record(seq: int) -> dict:
 
 
 def test_resends_back_off_doubling_and_stop_at_the_cap(clock):
-    unacked = Unacked(TelemetryContract("http", "/t", max_resends=2, backoff_max_s=3.0))
+    counters = FleetCounters()
+    unacked = Unacked(TelemetryContract("http", "/t", max_resends=2, backoff_max_s=3.0), counters)
     unacked.add(record(1))
     clock.now += 0.9
     assert unacked.due(1.0, 10) == []  # not yet: the ack timeout is 1 s
@@ -49,7 +49,7 @@ def test_resends_back_off_doubling_and_stop_at_the_cap(clock):
     unacked.add(second[0])
     clock.now += 3.1  # the third wait would be 4 s, capped at 3 s
     assert unacked.due(1.0, 10) == []  # two resends done: dropped, not resent
-    assert 1 not in unacked.items and COUNTERS.data["telemetry_dropped"] == 1
+    assert 1 not in unacked.items and counters.data["telemetry_dropped"] == 1
 
 
 def test_an_ack_after_a_resend_measures_from_the_last_send(clock):

@@ -7,6 +7,7 @@ from locust import events
 from locust.runners import WorkerRunner
 
 from fleetchaos.fleet_sim import stats
+from fleetchaos.fleet_sim.runtime import runtime_of
 from fleetchaos.locustfile import CanaryUser, CarUser, DriverUser, ScenarioShape
 
 __all__ = ["CanaryUser", "CarUser", "DriverUser", "ScenarioShape"]
@@ -20,4 +21,5 @@ def _dump(environment, **_):
     role = "worker" if isinstance(environment.runner, WorkerRunner) else "master"
     path = os.path.join(out, f"{role}-{os.getpid()}.json")
     with open(path, "w") as fh:
-        json.dump({"own": stats.COUNTERS.as_dict(), "snapshot": stats.snapshot(environment)}, fh)
+        json.dump({"own": runtime_of(environment).counters.as_dict(),
+                   "snapshot": stats.snapshot(environment)}, fh)

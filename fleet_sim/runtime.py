@@ -1,0 +1,77 @@
+"""The fleet's runtime state, one object per Locust Environment.
+
+Everything a run changes while it runs lives here: the fleet config the knobs change
+(and who listens for changes), the fleet counters, the latest counters each worker
+reported (on a master), the identity pools users take their indices from, and the
+profiles loaded so far. Module globals would be shared by every Environment in the
+process, so two Environments (a test, the pytest plugin) would mix counters and knobs,
+and a second run would start with the first run's counters.
+
+The runtime is attached to its Environment the first time ``runtime_of`` asks for it and
+found through it afterwards: users reach it as ``runtime_of(self.environment)``; the car
+links and the phone app are handed its counters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleetchaos.fleet_sim.config import FleetConfig
+from fleetchaos.fleet_sim.identities import IndexPool
+from fleetchaos.fleet_sim.profiles import Profile, load_profile
+from fleetchaos.fleet_sim.stats import FleetCounters
+
+ATTR = "fleetchaos_runtime"
+POOLS = ("car", "driver", "canary")
+
+Listener = Callable[[FleetConfig], None]
+
+
+def _pools() -> dict[str, IndexPool]:
+    return {kind: IndexPool() for kind in POOLS}
+
+
+@dataclass
+class FleetRuntime:
+    """The fleet's state in one Locust Environment (one process's share of the fleet)."""
+
+    config: FleetConfig = field(default_factory=FleetConfig)
+    listeners: list[Listener] = field(default_factory=list)
+    counters: FleetCounters = field(default_factory=FleetCounters)
+    worker_reports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pools: dict[str, IndexPool] = field(default_factory=_pools)
+    profiles: dict[str, Profile] = field(default_factory=dict)
+
+    def apply(self, changes: dict[str, Any]) -> FleetConfig:
+        """Merge knob changes into the config and tell every listener."""
+        self.config = self.config.merged(changes)
+        for listener in list(self.listeners):
+            listener(self.config)
+        return self.config
+
+    def reset(self, config: FleetConfig | None = None) -> None:
+        self.config = config or FleetConfig()
+
+    def on_change(self, listener: Listener) -> None:
+        self.listeners.append(listener)
+
+    def profile_for(self, config: FleetConfig) -> Profile:
+        """The config's profile, loaded once per runtime (users share it)."""
+        if config.profile not in self.profiles:
+            self.profiles[config.profile] = load_profile(config.profile)
+        return self.profiles[config.profile]
+
+
+def runtime_of(environment: Any) -> FleetRuntime:
+    """The environment's runtime, created and attached on first use."""
+    found = getattr(environment, ATTR, None)
+    if isinstance(found, FleetRuntime):
+        return found
+    runtime = FleetRuntime()
+    setattr(environment, ATTR, runtime)
+    return runtime
+
+
+__all__ = ["ATTR", "FleetRuntime", "runtime_of"]
