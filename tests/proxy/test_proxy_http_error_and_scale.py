@@ -41,6 +41,8 @@ def test_http_error_hits_a_share_of_requests_on_keepalive_connections(toxiproxy)
             conn.close()
     assert 250 <= injected <= 350, injected
     assert passed == len(seen)  # every request not answered by the toxic reached upstream intact
+    toxic = requests.get(f"{api}/proxies/web/toxics/http_error_upstream").json()
+    assert toxic["injected"] == injected  # the count the scenario engine reads
 
 
 def test_http_error_filters_by_method_and_path(toxiproxy):
