@@ -33,7 +33,7 @@ class EndOfRunReport:
         line = Text("fleetchaos verdict: ", style="bold")
         line.append(r.verdict.upper(), style=VERDICT_STYLE.get(r.verdict, "bold"))
         line.append(f"  ({held}/{len(slos)} SLOs held) - "
-                    f"{r.summary.get('title') or r.summary.get('scenario')}")
+                    f"{r.title}")
         parts: list[Any] = [Text(""), line, Text(r.headline())]
         if r.summary.get("no_effect"):
             for item in r.summary["no_effect"]:

@@ -23,23 +23,27 @@ def observed(slo: dict[str, Any]) -> str:
     value = slo.get("observed")
     if value is None:
         return "no data"
-    if slo["metric"].endswith("_ratio"):
+    metric = str(slo.get("metric", ""))
+    if metric.endswith("_ratio"):
         return pct(value)
-    if slo["metric"].endswith("_ms"):
+    if metric.endswith("_ms"):
         return f"{value:,.0f} ms"
-    if slo["metric"] == "recovery_s":
+    if metric == "recovery_s":
         return f"{value:g} s"
     return f"{value:g}"
 
 
 def threshold(slo: dict[str, Any]) -> str:
-    op = "≥" if slo["op"] == ">=" else "≤"
-    value = slo["threshold"]
-    if slo["metric"].endswith("_ratio"):
+    op = "≥" if slo.get("op", ">=") == ">=" else "≤"
+    value = slo.get("threshold")
+    if not isinstance(value, int | float):
+        return "-"
+    metric = str(slo.get("metric", ""))
+    if metric.endswith("_ratio"):
         return f"{op} {pct(value)}"
-    if slo["metric"].endswith("_ms"):
+    if metric.endswith("_ms"):
         return f"{op} {value:,.0f} ms"
-    if slo["metric"] == "recovery_s":
+    if metric == "recovery_s":
         return f"{op} {value:g} s"
     return f"{op} {value:g}"
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import html
 import io
 import json
+import math
 from typing import Any
 
 from rich.console import Console
@@ -64,14 +65,13 @@ class _Axes:
 
 def _time_ticks(ax: _Axes) -> list[str]:
     raw = ax.xmax / 6
-    step = next((s for s in (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600) if s >= raw), 900)
-    out = []
-    x = 0
-    while x <= ax.xmax + 1e-9:
-        out.append(f'<text x="{ax.x(x):.1f}" y="{ax.height - 8}" font-size="10" '
-                   f'text-anchor="middle" fill="#4b5563">{x:g}s</text>')
-        x += step
-    return out
+    step = next((s for s in (1, 2, 5, 10, 15, 20, 30, 60, 120, 300, 600) if s >= raw), None)
+    if step is None:  # long runs (or a journal with odd times): 1-2-5 steps, at most ~12 ticks
+        magnitude = 10 ** math.floor(math.log10(raw))
+        step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
+    return [f'<text x="{ax.x(i * step):.1f}" y="{ax.height - 8}" font-size="10" '
+            f'text-anchor="middle" fill="#4b5563">{i * step:g}s</text>'
+            for i in range(int(ax.xmax // step) + 1)]
 
 
 def _phase_bands(ax: _Axes, phases: list[dict[str, Any]]) -> list[str]:
@@ -204,7 +204,7 @@ def _facts(report: RunReport) -> str:
             ("Toxiproxy", target.get("toxiproxy_server", "-")),
             ("fleet", f"{num(fleet.get('cars'))} cars, {num(fleet.get('drivers'))} drivers, "
                       f"retry {fleet.get('retry_policy', '-')}"),
-            ("run", f"{s.get('run_id') or h.get('run_id')} · seed {s.get('seed', h.get('seed'))}"),
+            ("run", f"{report.fact('run_id')} · seed {report.fact('seed')}"),
             ("versions", " · ".join(f"{k} {v}" for k, v in versions.items()) or "-")]
     cells = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows)
     return f'<table class="facts">{cells}</table>'
@@ -259,8 +259,7 @@ def render_html(report: RunReport) -> str:
                        "phases": report.phases(), "summary": report.summary},
                       default=str).replace("</", "<\\/")
     verdict = report.verdict
-    title = _esc(report.summary.get("title") or report.header.get("title")
-                 or report.summary.get("scenario"))
+    title = _esc(report.title)
     badge = {"pass": "#16a34a", "fail": "#dc2626"}.get(verdict, "#ca8a04")
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -288,7 +287,7 @@ pre.rich {{ font-size: 11px; line-height: 1.25; overflow-x: auto; }}
 </style></head><body>
 <h1>{title}</h1>
 <div><span class="verdict" id="verdict">{verdict.upper()}</span>
-scenario <code>{_esc(report.summary.get("scenario"))}</code></div>
+scenario <code>{_esc(report.scenario)}</code></div>
 <p class="headline">{_esc(report.headline())}</p>
 {_slo_table(report)}
 {_facts(report)}

@@ -37,7 +37,7 @@ def render_junit(report: RunReport) -> str:
     slos = s.get("slos", [])
     failures = sum(1 for x in slos if not x.get("passed"))
     suite = ET.Element("testsuite", {
-        "name": f"fleetchaos.{s.get('scenario')}", "tests": str(len(slos)
+        "name": f"fleetchaos.{report.scenario}", "tests": str(len(slos)
                                                                 + (report.verdict == "incomplete")),
         "failures": str(failures), "errors": "0" if report.verdict != "incomplete" else "1",
         "skipped": "0", "time": f"{report.run_end():.1f}",
@@ -53,7 +53,7 @@ def render_junit(report: RunReport) -> str:
             ET.SubElement(props, "property", {"name": key, "value": str(value)})
     for slo in slos:
         case = ET.SubElement(suite, "testcase", {
-            "classname": f"fleetchaos.{s.get('scenario')}.{slo['phase']}", "name": slo["name"],
+            "classname": f"fleetchaos.{report.scenario}.{slo['phase']}", "name": slo["name"],
             "time": f"{_phase_length(report, str(slo['phase'])):.1f}",
         })
         if not slo.get("passed"):

@@ -16,6 +16,8 @@ _UNITS = {"latency": "ms", "jitter": "ms", "timeout": "ms", "delay": "ms", "rate
 
 
 def _n(value: Any) -> str:
+    if value is None:
+        return "?"
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
     if isinstance(value, float):
@@ -24,6 +26,8 @@ def _n(value: Any) -> str:
 
 
 def _share(value: Any) -> str:
+    if value is None:
+        return "?"
     try:
         share = float(value)
     except (TypeError, ValueError):

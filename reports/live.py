@@ -19,6 +19,7 @@ from rich.text import Text
 
 from fleetchaos.reports.format import observed, threshold
 from fleetchaos.reports.labels import record_label
+from fleetchaos.reports.records import clean_record
 from fleetchaos.scenarios.metrics import TELEMETRY_ACTIONS, statuses_of
 
 SLO_EVERY_S = 1.0  # how often the SLOs are re-judged from the records so far
@@ -44,6 +45,10 @@ class LiveState:
     # --- records ------------------------------------------------------------------------
     def on_record(self, record: dict[str, Any]) -> bool:
         """Take one record; True when the view changed."""
+        cleaned = clean_record(record)
+        if cleaned is None:
+            return False
+        record = cleaned
         kind = record.get("type")
         if kind in ("header", "sample", "driver", "step", "slo", "summary", "cleanup"):
             self.records.append(record)
@@ -134,9 +139,10 @@ class LiveState:
         table.add_row("faults on", Text("; ".join(faults), style="bold red") if faults
                       else Text("none", style="dim"))
         fleet = self.last.get("fleet") or {}
+        cars = fleet.get("cars_connected")
         table.add_row("requests/s", f"{self.last.get('requests', 0):,}   users "
                       f"{self.last.get('users', 0):,}   cars online "
-                      f"{fleet.get('cars_connected', 0):,}")
+                      f"{cars if isinstance(cars, int | float) else 0:,}")
         table.add_row("5xx so far", Text(f"{self.errors_5xx:,}", style="red" if self.errors_5xx
                                          else ""))
         table.add_row("stranded", Text(f"{self.stranded:,}", style="bold red" if self.stranded

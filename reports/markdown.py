@@ -23,15 +23,15 @@ def render_markdown(report: RunReport) -> str:
     icon = {"pass": "✅", "fail": "❌"}.get(report.verdict, "⚠️")
     slos = s.get("slos", [])
     held = sum(1 for x in slos if x.get("passed"))
-    out = [f"## {icon} {report.verdict.upper()}: {s.get('title') or s.get('scenario')}", "",
+    out = [f"## {icon} {report.verdict.upper()}: {report.title}", "",
            f"**{held} of {len(slos)} SLOs held.** {report.headline()}", "",
            "| | SLO | observed | threshold |", "|---|---|---:|---:|"]
     for slo in slos:
         out.append(f"| {'✅ PASS' if slo.get('passed') else '❌ FAIL'} | {slo['name']} | "
                    f"{observed(slo)} | {threshold(slo)} |")
-    out += ["", f"Run `{s.get('run_id')}` of scenario `{s.get('scenario')}` · "
+    out += ["", f"Run `{report.fact('run_id')}` of scenario `{report.scenario}` · "
                 f"{started_text(h.get('started_at') or s.get('started_at'))} · "
-                f"{duration_text(report)} · seed {s.get('seed')}", "", "### Faults", ""]
+                f"{duration_text(report)} · seed {report.fact('seed')}", "", "### Faults", ""]
     faults = report.faults()
     if faults:
         out += ["| on (s) | off (s) | fault | | effect |", "|---:|---:|---|---|---|"]

@@ -7,6 +7,7 @@ from typing import Any
 
 from fleetchaos.reports.format import recovery_text
 from fleetchaos.reports.labels import record_label, step_label
+from fleetchaos.reports.records import clean_records
 from fleetchaos.scenarios.metrics import (
     CANARY_PREFIX,
     TELEMETRY_ACTIONS,
@@ -27,6 +28,7 @@ class RunReport:
 
     @classmethod
     def from_records(cls, records: list[dict[str, Any]]) -> RunReport:
+        records = clean_records(records)
         summary = next((r for r in reversed(records) if r["type"] == "summary"), None)
         if summary is None:
             summary = build_summary(records)
@@ -38,6 +40,21 @@ class RunReport:
             steps=[r for r in records if r["type"] == "step"],
             drivers=[r for r in records if r["type"] == "driver"],
         )
+
+    def fact(self, key: str, default: str = "-") -> str:
+        """A run fact (scenario, run_id, seed, title) from the summary, else the header."""
+        value = self.summary.get(key)
+        if value is None:
+            value = self.header.get(key)
+        return default if value is None or value == "" else str(value)
+
+    @property
+    def scenario(self) -> str:
+        return self.fact("scenario", "unknown-scenario")
+
+    @property
+    def title(self) -> str:
+        return self.fact("title", self.scenario)
 
     @property
     def verdict(self) -> str:

@@ -46,10 +46,11 @@ class TerminalReport:
         h, s = self.report.header, self.report.summary
         verdict = self.report.verdict
         lines = Text()
-        lines.append(f"{h.get('title') or s.get('title') or s.get('scenario')}\n", style="bold")
+        lines.append(f"{self.report.title}\n", style="bold")
         target = h.get("target") or {}
         fleet = h.get("fleet") or {}
-        lines.append(f"scenario {s.get('scenario')} · run {s.get('run_id')} · seed {s.get('seed')}"
+        lines.append(f"scenario {self.report.scenario} · run {self.report.fact('run_id')} · "
+                     f"seed {self.report.fact('seed')}"
                      "\n")
         lines.append(f"{started_text(h.get('started_at'))} · {duration_text(self.report)}"
                      + (f" · on {h['hostname']}" if h.get("hostname") else "") + "\n")
