@@ -25,6 +25,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from fleetchaos.reference_backend.handoff import Handoff
+
 T = TypeVar("T")
 log = logging.getLogger("reference_backend")
 
@@ -84,7 +86,7 @@ class DbPool:
         self.synchronous = synchronous
         # One thread per busy connection (threads start on demand): the knob limit of 256.
         self.executor = ThreadPoolExecutor(max_workers=256, thread_name_prefix="db")
-        self.idle: asyncio.Queue[sqlite3.Connection | None] = asyncio.Queue()  # None: stopping
+        self.idle: Handoff[sqlite3.Connection | None] = Handoff()  # None: stopping
         self.open: set[sqlite3.Connection] = set()  # every pooled connection, idle or busy
         self.lock = threading.Lock()
         self.closed = False
@@ -140,7 +142,7 @@ class DbPool:
         start = time.monotonic()
         self.waiting += 1
         try:
-            conn = None if self.stopping else await asyncio.wait_for(self.idle.get(), timeout_s)
+            conn = None if self.stopping else await self.idle.get(timeout_s)
         except TimeoutError:
             self.timeouts += 1
             raise PoolTimeout(f"no database connection within {timeout_s:.1f} s") from None
