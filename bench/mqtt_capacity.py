@@ -34,12 +34,15 @@ def one(transport: str, cars: int, url: str, tmp: Path, ramp: int = 500,
               "profile": "reference-mqtt" if transport == "mqtt" else "reference",
               "telemetry": {"interval_s": 10.0, "asleep_share": 0.0}}
     env = dict(os.environ, FLEETCHAOS_FLEET_CONFIG=json.dumps(config), FLEET_BENCH_OUT=str(out))
-    subprocess.run([sys.executable, "-m", "locust", "-f",
+    proc = subprocess.run([sys.executable, "-m", "locust", "-f",
                     str(Path(__file__).with_name("fleet_locustfile.py")), "--headless",
                     "-u", str(cars), "-r", str(ramp), "-t", f"{run_s}s", "--host", "http://127.0.0.1:9",
                     "--only-summary", "--loglevel", "ERROR", "--stop-timeout", "1"],
                    env=env, capture_output=True, timeout=run_s + 180, check=False)
     parts = [json.loads(f.read_text()) for f in out.glob("*.json")]
+    if not parts:  # Locust did not get to its end: say why rather than print a row of zeros
+        sys.exit(f"{transport} {cars} cars: Locust exited {proc.returncode} without figures: "
+                 f"{proc.stderr.decode(errors='replace')[-2000:]}")
     cpu = sum(p["cpu_s"] for p in parts)
     sent = sum(p["fleet"]["telemetry_sent"] for p in parts)
     rss_kb = sum(p["max_rss_kb"] for p in parts)
