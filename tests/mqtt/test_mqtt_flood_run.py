@@ -1,4 +1,5 @@
-"""`fleetchaos run mqtt-verbosity-flood` end to end (at half time): the 2021 lockout through
+"""`fleetchaos run mqtt-verbosity-flood` end to end (60 s; at half time a 10 s flood on a
+busy machine did not always starve the pool): the 2021 lockout through
 a real broker. Baseline holds, the flood's unlocks come back 500 because the MQTT
 consumer's stores hold the shared pool (nothing returns 500 on purpose), recovery is
 measured, the broker's $SYS figures are in the samples, and afterwards nothing the run
@@ -37,8 +38,8 @@ def test_the_2021_lockout_through_the_broker(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("MQTT_URL", "TOXIPROXY_URL")}
     proc = subprocess.run(
         [sys.executable, "-m", "fleetchaos.cli", "run", "mqtt-verbosity-flood", "--no-live",
-         "--time-scale", "0.5", "--out", str(tmp_path), "--summary", str(summary_path)],
-        env=env, capture_output=True, text=True, timeout=150, stdin=subprocess.DEVNULL)
+         "--out", str(tmp_path), "--summary", str(summary_path)],
+        env=env, capture_output=True, text=True, timeout=240, stdin=subprocess.DEVNULL)
     assert proc.returncode == 1, proc.stderr[-3000:]  # SLOs breached by the flood
     summary = json.loads(summary_path.read_text())
     phases = {p["name"]: p for p in summary["phases"]}
