@@ -8,6 +8,9 @@ import resource
 
 import pytest
 
+# tests/plugin drives fleetchaos's pytest plugin from the outside, as a user's suite would.
+pytest_plugins = ["pytester"]
+
 # Thousands of sockets in some tests: raise our own soft limit to the hard limit.
 _soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
 resource.setrlimit(resource.RLIMIT_NOFILE, (_hard, _hard))
