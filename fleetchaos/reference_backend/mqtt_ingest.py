@@ -88,7 +88,7 @@ class _Pending:
 
 
 class MqttIngest:
-    def __init__(self, state: BackendState, url: str, *, inflight: int = 64, batch: int = 20,
+    def __init__(self, state: BackendState, url: str, *, inflight: int = 1024, batch: int = 20,
                  client_id: str = "fleetchaos-backend-ingest") -> None:
         self.state = state
         self.address = parse_mqtt_url(url, what="--mqtt-url")

@@ -46,8 +46,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--mqtt-url", default=None,
                         help="also ingest telemetry from this MQTT broker (mqtt://host:port); "
                              "see docs/mqtt.md")
-    parser.add_argument("--mqtt-inflight", type=int, default=64,
-                        help="MQTT consumer: stores running at once (default 64)")
+    parser.add_argument("--mqtt-inflight", type=int, default=1024,
+                        help="MQTT consumer: stores running at once (default 1024)")
     parser.add_argument("--mqtt-batch", type=int, default=20,
                         help="MQTT consumer: records of one car per transaction (default 20)")
     for f in fields(Capacity):
