@@ -250,14 +250,24 @@ def render_html(report: RunReport) -> str:
                fmt="{:,.0f}", note="cars wait for an ack up to their timeout: telemetry "
                                    "sits apart from the phone API on purpose"),
     ])
+    broker = report.broker_series()
+    if broker["t"]:
+        charts += _chart("MQTT broker messages per second ($SYS)", broker["t"],
+                         [("in", broker["messages_in_per_s"], "#2563eb"),
+                          ("out", broker["messages_out_per_s"], "#059669"),
+                          ("dropped", broker["dropped_per_s"], "#dc2626")], report,
+                         unit="messages/s", fmt="{:,.0f}",
+                         note="one point per $SYS update: the rate since the previous one")
     console = Console(record=True, width=96, color_system="truecolor", file=io.StringIO())
     console.print(TerminalReport(report))
     tables = console.export_html(inline_styles=True, code_format="<pre class='rich'>{code}</pre>")
     faults = report.faults()
-    data = json.dumps({"series": series, "actions": per_action,
-                       "fault_windows": report.fault_windows(), "faults": faults,
-                       "phases": report.phases(), "summary": report.summary},
-                      default=str).replace("</", "<\\/")
+    chart_data: dict[str, Any] = {"series": series, "actions": per_action,
+                                  "fault_windows": report.fault_windows(), "faults": faults,
+                                  "phases": report.phases(), "summary": report.summary}
+    if broker["t"]:
+        chart_data["broker"] = {"series": broker, "phases": report.broker_phases()}
+    data = json.dumps(chart_data, default=str).replace("</", "<\\/")
     verdict = report.verdict
     title = _esc(report.title)
     badge = {"pass": "#16a34a", "fail": "#dc2626"}.get(verdict, "#ca8a04")

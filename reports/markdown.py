@@ -49,6 +49,16 @@ def render_markdown(report: RunReport) -> str:
         out.append(f"| {p['name']} | {p['start_s']:g}–{p['end_s']:g} | {num(p.get('requests'))} | "
                    f"{num(count_5xx(p.get('by_status')))} | {pct(phase_unlock_ok(p))} | "
                    f"{num(p.get('p95_ms'))} | {num(p.get('stranded'))} |")
+    rows = report.broker_phases()
+    if rows:
+        out += ["", "### MQTT broker", "",
+                "| phase | messages in | messages out | dropped | peak queued/inflight | "
+                "clients at end |", "|---|---:|---:|---:|---:|---:|"]
+        for b in rows:
+            out.append(f"| {b['name']} | {num(b.get('messages_in'))} | "
+                       f"{num(b.get('messages_out'))} | {num(b.get('dropped'))} | "
+                       f"{num(b.get('peak_queued_inflight'))} | "
+                       f"{num(b.get('clients_connected'))} |")
     d = s.get("drivers", {})
     out += ["", f"Drivers who needed to get in: {num(d.get('needing'))} — by app "
                 f"{num(d.get('app'))}, phone key {num(d.get('bluetooth'))}, key card "

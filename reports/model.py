@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fleetchaos.reports import broker
 from fleetchaos.reports.format import recovery_text
 from fleetchaos.reports.labels import record_label, step_label
 from fleetchaos.reports.records import clean_records
@@ -125,6 +126,15 @@ class RunReport:
 
     def phases(self) -> list[dict[str, Any]]:
         return [p for p in self.header.get("phases") or [] if isinstance(p, dict)]
+
+    def broker_phases(self) -> list[dict[str, Any]]:
+        """The MQTT broker's figures per phase (``reports/broker.py``); [] without any."""
+        phases = self.summary.get("phases") or self.phases()
+        return broker.phase_rows(self.samples, [p for p in phases if isinstance(p, dict)])
+
+    def broker_series(self) -> dict[str, list[Any]]:
+        """The broker's messages in / out and dropped per second; empty lists without any."""
+        return broker.series(self.samples)
 
     def api_actions(self) -> list[str]:
         """The phone API's actions in the samples, unlock first, then by volume."""

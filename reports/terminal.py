@@ -37,6 +37,8 @@ class TerminalReport:
         yield self._header()
         yield Text(r.headline(), style="bold")
         yield self._phases()
+        if r.broker_phases():
+            yield self._broker()
         yield self._actions()
         yield self._drivers()
         yield self._slos()
@@ -76,6 +78,20 @@ class TerminalReport:
                       Text(num(n5), style="red" if n5 else ""), pct(phase_unlock_ok(p)),
                       num(p.get("p95_ms")), num(tel.get("acked")), num(tel.get("resent")),
                       Text(num(p.get("stranded")), style="red" if p.get("stranded") else ""))
+        return t
+
+    def _broker(self) -> Table:
+        t = Table(title="MQTT broker ($SYS)", box=box.SIMPLE_HEAD, expand=True,
+                  title_justify="left")
+        t.add_column("phase", ratio=1)
+        for col in ("msgs in", "msgs out", "dropped", "peak queued", "clients"):
+            t.add_column(col, justify="right", no_wrap=True)
+        for b in self.report.broker_phases():
+            dropped = b.get("dropped")
+            t.add_row(str(b["name"]), num(b.get("messages_in")), num(b.get("messages_out")),
+                      Text(num(dropped), style="red" if dropped else ""),
+                      num(b.get("peak_queued_inflight")), num(b.get("clients_connected")))
+        t.caption = "messages during the phase; peak queued or in flight; clients at its end"
         return t
 
     def _actions(self) -> Table:
