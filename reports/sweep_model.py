@@ -12,6 +12,8 @@ import statistics
 from dataclasses import dataclass
 from typing import Any
 
+from fleetchaos.reports.compare_model import format_value as format_observed
+
 
 @dataclass(frozen=True)
 class Cell:
@@ -85,18 +87,6 @@ def combo_rows(sweep: dict[str, Any]) -> list[ComboRow]:
         rows.append(ComboRow(dict(key), cells, [str(r.get("journal")) for r in runs],
                              [str(r.get("verdict")) for r in runs]))
     return rows
-
-
-def format_observed(metric: str, value: float | None) -> str:
-    if value is None:
-        return "no data"
-    if metric.endswith("_ratio"):
-        return f"{100 * value:.1f}%"
-    if metric.endswith("_ms"):
-        return f"{value:,.0f} ms"
-    if metric.endswith("_s"):
-        return f"{value:g} s"
-    return f"{value:g}"
 
 
 def format_threshold(info: SloInfo) -> str:
