@@ -157,25 +157,28 @@ async def main() -> None:
         table.append(f"| {tel} | {unl} | {r['acked_per_s']:.0f} | {fmt(r['ack_p99_s'])} | "
                      f"{r['unlocks_per_s']:.0f} | {fmt(r['unlock_p99_s'])} | {r['unlock_500']} |")
 
-    def knee(kind: str) -> str:
+    def knee(kind: str, unit: str) -> str:
+        """The first offered rate whose p99 passed 1 s, or how far the steps went without it."""
         key = "ack_p99_s" if kind == "tel" else "unlock_p99_s"
+        tried = [tel if kind == "tel" else unl for tel, unl, _ in rows]
         for tel, unl, r in rows:
             alone = (unl == 0) if kind == "tel" else (tel == 0)
             if alone and r[key] is not None and r[key] > 1.0:
-                return f"{tel if kind == 'tel' else unl}"
-        return "beyond the highest rate tried"
+                return f"{tel if kind == 'tel' else unl} {unit}"
+        return f"more than {max(tried)} {unit} (the highest rate tried)"
 
-    mixed = next((f"{tel}" for tel, unl, r in rows if tel and unl and
-                  (r["unlock_p99_s"] or 0) > 1.0), "beyond the highest rate tried")
+    mixed = next((f"{tel} records/s" for tel, unl, r in rows if tel and unl and
+                  (r["unlock_p99_s"] or 0) > 1.0),
+                 f"more than {max(tel for tel, _, _ in rows)} records/s (the highest rate tried)")
     body = (f"{CARS} cars on WebSockets, {FIELDS}-field records, each step {STEP_S:g} s on a fresh "
             "backend with default capacity (pool 4, API deadline 2 s). The load generator is one "
             "asyncio process on the same 2 cores, so the highest offered rates may not be reached."
-            f"\n\nTelemetry p99 ack latency crosses 1 s at **{knee('tel')} records/s** offered; "
-            f"unlock p99 crosses 1 s alone at **{knee('unl')} unlocks/s**; with 5 unlocks/s mixed "
-            f"in, unlock p99 crosses 1 s at **{mixed} telemetry records/s**.\n\n"
+            f"\n\nTelemetry p99 ack latency crosses 1 s at **{knee('tel', 'records/s')}** offered; "
+            f"unlock p99 crosses 1 s alone at **{knee('unl', 'unlocks/s')}**; with 5 unlocks/s "
+            f"mixed in, unlock p99 crosses 1 s at **{mixed}** of telemetry.\n\n"
             + "\n".join(table) + "\n")
-    headline = (f"Reference backend: telemetry ack p99 passes 1 s at **{knee('tel')} records/s**; "
-                f"with 5 unlocks/s mixed in, unlock p99 passes 1 s at **{mixed} records/s**")
+    headline = (f"Reference backend: telemetry ack p99 passes 1 s at **{knee('tel', 'records/s')}**; "
+                f"with 5 unlocks/s mixed in, unlock p99 passes 1 s at **{mixed}**")
     print(write_doc("backend", "Reference backend capacity", COMMAND, body, headline).read_text())
 
 
