@@ -23,7 +23,7 @@ from typing import Any
 
 from fleetchaos.fleet_sim.mqtt_profile import MQTT_KEYS, MqttSettings, parse_mqtt
 from fleetchaos.fleet_sim.placeholders import NAME, PlaceholderError, check_tree, render
-from fleetchaos.scenarios.yaml_safe import YamlRefused, load_with_lines
+from fleetchaos.scenarios.yaml_safe import YamlRefused, load_with_lines, printable
 
 __all__ = ["ACTIONS", "BUILTIN_DIR", "Profile", "ProfileError", "RequestTemplate",
            "TelemetryContract", "builtin_profiles", "dig", "load_profile", "parse_profile",
@@ -141,7 +141,7 @@ class _Reader:
             probe = probe.rsplit(".", 1)[0]
             line = self.lines.get(probe)
         where = f"{self.source}:{line}" if line else self.source
-        return ProfileError(f"{where}: {key}: {prefix}{expected}")
+        return ProfileError(f"{where}: {printable(key)}: {prefix}{expected}")
 
     def mapping(self, data: Any, key: str, allowed: set[str] | None = None) -> dict[str, Any]:
         if not isinstance(data, dict):

@@ -11,6 +11,8 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+from fleetchaos.scenarios.yaml_safe import printable
+
 
 class ScenarioError(ValueError):
     """A scenario file is wrong; the message is what the user sees (exit code 2)."""
@@ -28,7 +30,7 @@ class Checker:
             probe = probe.rsplit(".", 1)[0]
             line = self.lines.get(probe)
         where = f"{self.source}:{line}" if line else self.source
-        return ScenarioError(f"{where}: {key}: expected {expected}")
+        return ScenarioError(f"{where}: {printable(key)}: expected {expected}")
 
     def mapping(self, value: Any, key: str, allowed: Iterable[str] | None = None) -> dict[str, Any]:
         if not isinstance(value, dict):

@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from fleetchaos.scenarios.schema import Scenario, ScenarioError, validate
-from fleetchaos.scenarios.yaml_safe import YamlRefused, load_with_lines
+from fleetchaos.scenarios.yaml_safe import YamlRefused, load_with_lines, printable
 
 LIBRARY = Path(__file__).parent / "library"
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
@@ -52,7 +52,7 @@ def substitute_env(value: Any, env: Mapping[str, str], path: str, source: str) -
                 return env[name]
             if default is not None:
                 return default
-            raise ScenarioError(f"{source}: {path}: environment variable {name} is not set "
+            raise ScenarioError(f"{source}: {printable(path)}: environment variable {name} is not set "
                                 f"(use ${{{name}:-default}} for a default)")
 
         whole = ENV_REF.fullmatch(value)

@@ -230,3 +230,12 @@ def load_with_lines(raw: bytes) -> tuple[Any, dict[str, int]]:
     except RecursionError:
         raise YamlRefused(f"nested deeper than {MAX_DEPTH} levels: refused") from None
     return data, builder.lines
+
+
+def printable(key: str) -> str:
+    """A key path as it can stand in a one-line message: control characters escaped.
+
+    Keys come from the user's file, and a key holding a newline would otherwise split the
+    ``file:line: key: expected ...`` refusal over several lines.
+    """
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in key)
