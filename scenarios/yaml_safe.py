@@ -44,7 +44,7 @@ class YamlRefused(ValueError):
     """The file is refused; ``line`` (1-based) and ``key`` (dotted path) say where."""
 
     def __init__(self, message: str, line: int | None = None, key: str | None = None) -> None:
-        super().__init__(f"{key}: {message}" if key else message)
+        super().__init__(f"{printable(key)}: {message}" if key else message)
         self.line = line
         self.key = key
         self.reason = message
