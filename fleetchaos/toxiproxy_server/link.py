@@ -239,7 +239,7 @@ class Link:
         """Toxiproxy appends a new toxic at the end of its direction's chain."""
         if not self.connected or self.closed:
             return
-        pipe = self.pipe(toxic.stream)
+        pipe = self.pipe(toxic.direction)
         stage = toxic.new_stage(pipe, self.draw(toxic), at_start)
         pipe.stages.append(stage)
         pipe.rewire()
@@ -249,7 +249,7 @@ class Link:
         """Cleanup (timeout closes), then what the stage held goes on, in order."""
         if not self.connected or self.closed:
             return
-        pipe = self.pipe(toxic.stream)
+        pipe = self.pipe(toxic.direction)
         i = pipe.stage_of(toxic)
         if i < 0:
             return
@@ -269,7 +269,7 @@ class Link:
         """Toxiproxy interrupts the stub and runs it again, drawing toxicity afresh."""
         if not self.connected or self.closed:
             return
-        pipe = self.pipe(toxic.stream)
+        pipe = self.pipe(toxic.direction)
         i = pipe.stage_of(toxic)
         if i < 0:
             return

@@ -6,6 +6,7 @@ import asyncio
 import math
 import os
 import random
+import socket
 from typing import Any
 
 from fleetchaos.toxiproxy_server.link import Link, Side
@@ -30,19 +31,40 @@ def go_errno_text(exc: OSError) -> str:
     return text[:1].lower() + text[1:]
 
 
+ALL_INTERFACES = ("0.0.0.0", "::")
+
+
 def normalize_listen(listen: str) -> tuple[str, int]:
     """host:port as Go's net.Listen parses it; errors are its texts (answered 500, as
-    Toxiproxy answers every listen failure)."""
+    Toxiproxy answers every listen failure). No host (``""``, ``:8080``) is loopback here,
+    where Toxiproxy binds every interface: our default stays safe. An explicit
+    ``0.0.0.0`` or ``[::]`` binds every interface, IPv4 and IPv6, as Go does."""
+    if not listen:
+        return "127.0.0.1", 0
     host, sep, port = listen.rpartition(":")
     if not sep:
         raise ApiError(500, f"listen tcp: address {listen}: missing port in address")
     host = host.strip("[]") or "127.0.0.1"
     if host == "localhost":
         host = "127.0.0.1"
+    if host in ALL_INTERFACES:
+        host = "::"
     if not port.isdigit() or int(port) > 65535:
         raise ApiError(500, f"listen tcp: address {port}: invalid port" if port.isdigit()
                        else f"listen tcp: lookup tcp/{port}: unknown port")
     return host, int(port)
+
+
+def dual_stack_socket(port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        sock.bind(("::", port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 def resolved(listen: str) -> str:
@@ -65,16 +87,26 @@ class Proxy:
         self.connections_total = 0
 
     def to_json(self) -> dict[str, Any]:
+        """Go's proxyToxics: the Proxy struct's fields, its exported (empty) Logger
+        included, then the toxics."""
         return {
             "name": self.name,
             "listen": self.listen,
             "upstream": self.upstream,
             "enabled": self.enabled,
-            "toxics": [t.to_json() for t in self.toxics.values()],
+            "Logger": {},
+            "toxics": self.toxics_json(),
         }
 
+    def ordered_toxics(self) -> list[Toxic]:
+        """GetToxicArray: the upstream chain, then the downstream one, each in order."""
+        return [t for stream in STREAMS for t in self.toxics.values() if t.direction == stream]
+
+    def toxics_json(self) -> list[dict[str, Any]]:
+        return [t.to_json() for t in self.ordered_toxics()]
+
     def has_toxics(self, stream: str) -> bool:
-        return any(t.stream == stream for t in self.toxics.values())
+        return any(t.direction == stream for t in self.toxics.values())
 
     def sent_bytes(self) -> dict[str, int]:
         """Bytes read from each side so far, closed and live connections together."""
@@ -88,9 +120,14 @@ class Proxy:
         if self.enabled:
             return
         host, port = normalize_listen(self.listen)
+        loop = asyncio.get_running_loop()
         try:
-            self.server = await asyncio.get_running_loop().create_server(
-                self._new_link, host, port, backlog=4096, reuse_address=True)
+            if host == "::":  # every interface, both families, as Go's [::] listener
+                self.server = await loop.create_server(
+                    self._new_link, sock=dual_stack_socket(port), backlog=4096)
+            else:
+                self.server = await loop.create_server(
+                    self._new_link, host, port, backlog=4096, reuse_address=True)
         except OSError as exc:  # Go: "listen tcp 127.0.0.1:3310: bind: address already in use"
             where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
             raise ApiError(500, f"listen tcp {where}: bind: {go_errno_text(exc)}") from None
@@ -127,14 +164,14 @@ class Proxy:
         if stream.lower() not in STREAMS:
             raise ApiError(400, "stream was invalid, can be either upstream or downstream")
         toxic_type = body.get("type") or ""
-        name = body.get("name") or f"{toxic_type}_{stream}"
+        name = body.get("name") or f"{toxic_type}_{stream}"  # the stream as given
         cls = TOXICS.get(toxic_type)
         if cls is None or (cls.extension and not extensions):
             raise ApiError(400, "invalid toxic type")
         if name in self.toxics:
             raise ApiError(409, "toxic already exists")
         try:
-            toxic = cls(name, stream.lower(), toxicity, attributes or {})
+            toxic = cls(name, stream, toxicity, attributes or {})
         except ToxicError as exc:
             raise ApiError(400, str(exc)) from None
         self.toxics[name] = toxic

@@ -43,7 +43,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--config", type=Path, help="JSON array of proxies to create at start")
     parser.add_argument("--seed", type=int, help="seed every random draw (toxicity, jitter, ...)")
     parser.add_argument("--no-extensions", action="store_true",
-                        help="behave exactly like Toxiproxy 2.x: no http_error, no /extensions")
+                        help="behave exactly like Toxiproxy 2.x: no http_error, no /extensions,"
+                             " no /metrics unless --proxy-metrics")
+    parser.add_argument("--proxy-metrics", action="store_true",
+                        help="serve GET /metrics (always served with extensions on)")
     return parser.parse_args(argv)
 
 
@@ -61,7 +64,8 @@ def load_config(path: Path) -> list[dict[str, Any]]:
 
 
 async def serve(args: argparse.Namespace, config: list[dict[str, Any]]) -> int:
-    collection = Collection(seed=args.seed, extensions=not args.no_extensions)
+    collection = Collection(seed=args.seed, extensions=not args.no_extensions,
+                            proxy_metrics=args.proxy_metrics)
     try:
         proxies, error = await collection.populate(config)
         if error is not None:

@@ -50,12 +50,15 @@ def wait_for_version(url: str, proc: subprocess.Popen[bytes], deadline_s: float 
     raise RuntimeError(f"toxiproxy-server did not answer on {url}")
 
 
+SKIP_REAL = ("comparison side skipped: set TOXIPROXY_SERVER_BIN to a toxiproxy-server "
+             "binary to run this test against the real Toxiproxy too")
+
+
 @pytest.fixture
 def real_toxiproxy(tmp_path: Path) -> Iterator[Server]:
     binary = os.environ.get("TOXIPROXY_SERVER_BIN")
     if not binary:
-        pytest.skip("comparison side skipped: set TOXIPROXY_SERVER_BIN to a toxiproxy-server "
-                    "binary to run this test against the real Toxiproxy too")
+        pytest.skip(SKIP_REAL)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     with (tmp_path / "toxiproxy.log").open("wb") as log:
@@ -79,4 +82,21 @@ def server(request: pytest.FixtureRequest) -> Server:
     if request.param == "built-in":
         child = request.getfixturevalue("toxiproxy")
         return Server("built-in", child.url)
+    return request.getfixturevalue("real_toxiproxy")  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def plain_builtin() -> Iterator[Server]:
+    """The built-in server as Toxiproxy 2.x (``--no-extensions``), one per test."""
+    from fleetchaos import toxiproxy_server
+
+    with toxiproxy_server.run_in_subprocess(extensions=False) as child:
+        yield Server("built-in", child.url)
+
+
+@pytest.fixture(params=["built-in", "toxiproxy"])
+def plain_server(request: pytest.FixtureRequest) -> Server:
+    """Like ``server``, with the built-in in Toxiproxy mode (no extensions, no /metrics)."""
+    if request.param == "built-in":
+        return request.getfixturevalue("plain_builtin")  # type: ignore[no-any-return]
     return request.getfixturevalue("real_toxiproxy")  # type: ignore[no-any-return]

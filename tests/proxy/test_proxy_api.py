@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import time
 
@@ -22,14 +23,15 @@ def test_version_and_request_id(api):
     assert resp.status_code == 200
     assert resp.json() == {"version": "2.12.0"}
     assert resp.text.endswith("\n")
-    assert resp.headers["Content-Type"].startswith("application/json")
-    assert len(resp.headers["X-Toxiproxy-Request-Id"]) >= 16
+    assert resp.headers["Content-Type"] == "application/json;charset=utf-8"
+    assert re.fullmatch("[0-9a-v]{20}", resp.headers["X-Toxiproxy-Request-Id"])  # an xid
 
 
 def test_browsers_are_refused(api):
+    """stopBrowsersMiddleware: http.Error, so plain text, not the API's JSON."""
     resp = requests.get(f"{api}/proxies", headers={"User-Agent": "Mozilla/5.0 (X11)"})
     assert resp.status_code == 403
-    assert resp.json()["status"] == 403
+    assert resp.text == "User agent not allowed\n"
 
 
 def test_proxy_lifecycle_and_defaults(api):
@@ -69,7 +71,6 @@ def test_populate_creates_and_replaces(api):
     [
         ("post", "/proxies", {"upstream": "127.0.0.1:1"}, 400),
         ("post", "/proxies", {"name": "x"}, 400),
-        ("post", "/proxies", {"name": "bad name!", "upstream": "127.0.0.1:1"}, 400),
         ("post", "/proxies", {"name": "x", "upstream": "127.0.0.1:1", "enabled": "yes"}, 400),
         ("get", "/proxies/missing", None, 404),
         ("delete", "/proxies/missing", None, 404),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from fleetchaos.toxiproxy_server.gojson import Float32
 from fleetchaos.toxiproxy_server.stage import Stage
 
 if TYPE_CHECKING:
@@ -83,7 +84,8 @@ class Toxic:
 
     def __init__(self, name: str, stream: str, toxicity: float, attributes: dict[str, Any]):
         self.name = name
-        self.stream = stream
+        self.stream = stream  # as the client wrote it ("UPSTREAM"): Toxiproxy echoes it
+        self.direction = stream.lower()  # "upstream" or "downstream"
         self.toxicity = toxicity
         self.attributes: dict[str, Any] = dict(self.defaults)
         self.update_attributes(attributes)
@@ -103,13 +105,22 @@ class Toxic:
             out[key] = decode_int(attrs.get(key, self.defaults[key]), where, self.go_int)
         return out
 
+    @property
+    def toxicity(self) -> float:
+        return self._toxicity
+
+    @toxicity.setter
+    def toxicity(self, value: float) -> None:
+        self._toxicity = Float32(value)  # Go keeps it in a float32
+
     def to_json(self) -> dict[str, Any]:
+        """Go's ToxicWrapper: the embedded toxic (``attributes``) first, then its fields."""
         return {
+            "attributes": self.attributes,
             "name": self.name,
             "type": self.type_name,
             "stream": self.stream,
             "toxicity": self.toxicity,
-            "attributes": self.attributes,
         }
 
     def new_stage(self, pipe: Pipe, active: bool, at_start: bool) -> Stage:
