@@ -6,51 +6,81 @@ read (``StreamChunk.Timestamp``) and each stage works on stamped chunks, so a la
 releases a chunk at its arrival + latency: chunks in flight overlap instead of queueing a
 full latency behind each other. A stage here is the same thing without a task per stage:
 ``push`` hands a stamped chunk to the stage; a stage that can pass it on at once does so
-inside the call (so a latency of 0 ms costs a clock read and a call), and a stage that must
-wait keeps the chunk in its own queue and arms one timer. ``held`` counts the bytes a stage
-keeps, which is what the pipe's flow control reads.
+inside the call, and a stage that must wait keeps the chunk in its own queue and arms one
+timer. ``held`` counts the bytes a stage keeps, which is what the pipe's flow control reads.
 
-Every stage ends in ``out`` (the next stage's ``push`` or the pipe's write) and passes the
-source's EOF on through ``out_eof`` after every byte before it.
+A stage sees its connection only through a **stub** (``Stub``, Toxiproxy's ``ToxicStub``):
+its output (``emit``, ``emit_eof``), a clock (``now``), timers (``call_at``), the random
+source (``rng``), per-connection state that outlives a stage swap (``state``), and the
+connection's ends (``close``, ``reset``, ``reply``). The pipe gives each stage a stub wired
+to the next stage (fleetchaos.toxiproxy_server.pipe); a test gives it a ``MemoryStub``
+(fleetchaos.toxiproxy_server.stub) and drives the toxic without sockets or an event loop.
 """
 
 from __future__ import annotations
 
-import asyncio
+import random
 from collections import deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from fleetchaos.toxiproxy_server.link import Link, Pipe
     from fleetchaos.toxiproxy_server.toxics.base import Toxic
 
-Out = Callable[[float, bytes], None]
 MAX_WAIT_S = 1e7  # timers further out than ~4 months are clamped (event loops overflow)
 
 EOF = None  # the item that marks the source's end in a stage's queue
+
+
+class Timer(Protocol):
+    def cancel(self) -> None: ...
+
+
+class Stub(Protocol):
+    """What a stage may touch of its connection."""
+
+    state: dict[str, Any]  # this toxic's per-connection state (limit_data's count)
+
+    @property
+    def rng(self) -> random.Random: ...  # the connection's random source (jitter, cuts)
+
+    @property
+    def closed(self) -> bool: ...  # the connection is gone: stop working
+
+    def now(self) -> float: ...  # seconds, the clock chunks are stamped with
+
+    def emit(self, stamp: float, data: bytes) -> None: ...  # to the next stage
+
+    def emit_eof(self) -> None: ...  # the source's end, after every byte before it
+
+    def call_at(self, when: float, fn: Callable[[], None]) -> Timer: ...
+
+    def held(self, nbytes: int) -> None: ...  # how many bytes the stage holds now
+
+    def close(self) -> None: ...  # Toxiproxy's stub.Close(): the connection closes
+
+    def reset(self) -> None: ...  # close with a TCP RST (SO_LINGER 0)
+
+    def reply(self, data: bytes) -> None: ...  # write to the client (http_error)
 
 
 class Stage:
     """Base stage: passes everything on unchanged (the noop toxic, and any toxic whose
     toxicity draw said no on this connection, as Toxiproxy's stub runs a NoopToxic)."""
 
-    def __init__(self, toxic: Toxic, pipe: Pipe, at_start: bool) -> None:
+    def __init__(self, toxic: Toxic, stub: Stub, at_start: bool) -> None:
         self.toxic = toxic
-        self.pipe = pipe
-        self.link: Link = pipe.link
+        self.stub = stub
         self.at_start = at_start  # present when the connection started (reset_peer cares)
         self.held = 0
-        self.out: Out = pipe.sink
-        self.out_eof: Callable[[], None] = pipe.sink_eof
-        self.timer: asyncio.TimerHandle | None = None
+        self.timer: Timer | None = None
 
     # --- called by the previous stage ----------------------------------------------------
     def push(self, stamp: float, data: bytes) -> None:
-        self.out(stamp, data)
+        self.stub.emit(stamp, data)
 
     def push_eof(self) -> None:
-        self.out_eof()
+        self.stub.emit_eof()
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> None:
@@ -76,26 +106,19 @@ class Stage:
 
     # --- helpers -------------------------------------------------------------------------
     def call_at(self, when: float, fn: Callable[[], None]) -> None:
-        loop = asyncio.get_running_loop()
-        when = min(when, loop.time() + MAX_WAIT_S)
-        self.timer = loop.call_at(when, self.pipe.guarded(fn))
+        when = min(when, self.stub.now() + MAX_WAIT_S)
+        self.timer = self.stub.call_at(when, fn)
 
     def set_held(self, n: int) -> None:
-        """Count what this stage holds; the pipe re-checks reading only when its total
-        crosses the high-water mark."""
-        pipe = self.pipe
-        before = pipe.held
-        pipe.held = after = before + n - self.held
         self.held = n
-        if (before > pipe.high_water) != (after > pipe.high_water):
-            pipe.update_reading()
+        self.stub.held(n)
 
 
 class QueueStage(Stage):
     """A stage that may hold chunks: a FIFO of (stamp, data) or EOF, released in order."""
 
-    def __init__(self, toxic: Toxic, pipe: Pipe, at_start: bool) -> None:
-        super().__init__(toxic, pipe, at_start)
+    def __init__(self, toxic: Toxic, stub: Stub, at_start: bool) -> None:
+        super().__init__(toxic, stub, at_start)
         self.queue: deque[tuple[float, bytes] | None] = deque()
 
     def push(self, stamp: float, data: bytes) -> None:
@@ -117,7 +140,7 @@ class QueueStage(Stage):
         return False
 
     def on_eof(self) -> None:
-        self.out_eof()
+        self.stub.emit_eof()
 
     def run(self) -> None:
         """Release what is due from the head of the queue; arm the timer for the rest."""
@@ -138,7 +161,7 @@ class QueueStage(Stage):
             if item is None:
                 self.on_eof_flushed()
                 return
-            self.out(*item)
+            self.stub.emit(*item)
 
     def interrupt(self) -> None:
         if self.timer is not None:
@@ -149,24 +172,14 @@ class QueueStage(Stage):
             if item is None:
                 self.on_eof_flushed()
                 return
-            self.out(*item)
-        if self.queue and not self.link.closed:
+            self.stub.emit(*item)
+        if self.queue and not self.stub.closed:
             self.run()
 
     def on_eof_flushed(self) -> None:
-        self.out_eof()
+        self.stub.emit_eof()
 
     def cancel(self) -> None:
         super().cancel()
         self.queue.clear()
-        self.pipe.held -= self.held
-        self.held = 0
-
-
-def loop_time() -> float:
-    return asyncio.get_running_loop().time()
-
-
-def state_of(stage: Stage) -> dict[str, Any]:
-    """Per-connection state of a toxic that outlives a stage swap (limit_data's count)."""
-    return stage.link.states.setdefault(id(stage.toxic), {})
+        self.set_held(0)

@@ -10,7 +10,7 @@ toxic updated) sends the chunk in progress at once and starts a fresh debt.
 
 from __future__ import annotations
 
-from fleetchaos.toxiproxy_server.stage import QueueStage, loop_time
+from fleetchaos.toxiproxy_server.stage import QueueStage
 from fleetchaos.toxiproxy_server.toxics.base import Toxic, register
 
 SLICE_S = 0.1
@@ -27,13 +27,13 @@ class BandwidthStage(QueueStage):
             head = self.queue[0]
             if head is None:
                 self.queue.popleft()
-                self.out_eof()
+                self.stub.emit_eof()
                 return
             stamp, data = head
             rate = self.toxic.attributes["rate"]
             if rate <= 0:
                 return  # held until the toxic is changed (interrupt) or removed (flush)
-            now = loop_time()
+            now = self.stub.now()
             if not self.taken:
                 self.taken = True
                 self.debt += len(data) / (rate * 1000.0)
@@ -47,8 +47,8 @@ class BandwidthStage(QueueStage):
                 self.queue[0] = (stamp, data[piece:])
                 self.set_held(self.held - piece)
                 self.debt -= SLICE_S
-                self.out(stamp, data[:piece])
-                if self.link.closed:
+                self.stub.emit(stamp, data[:piece])
+                if self.stub.closed:
                     return
                 continue
             if self.wait_from is None:
@@ -60,8 +60,8 @@ class BandwidthStage(QueueStage):
             self.wait_from = None
             self.taken = False
             self.pop()
-            self.out(stamp, data)
-            if self.link.closed:
+            self.stub.emit(stamp, data)
+            if self.stub.closed:
                 return
 
     def interrupt(self) -> None:
@@ -73,5 +73,6 @@ class BandwidthStage(QueueStage):
 class BandwidthToxic(Toxic):
     type_name = "bandwidth"
     go_struct = "BandwidthToxic"
-    defaults = {"rate": 0}  # KB/s; 0 lets nothing through until changed
+    defaults = {"rate": 0}  # 0 lets nothing through until changed
+    units = {"rate": "KB/s"}
     stage = BandwidthStage

@@ -17,7 +17,7 @@ from fleetchaos.toxiproxy_server.gojson import Float32
 from fleetchaos.toxiproxy_server.stage import Stage
 
 if TYPE_CHECKING:
-    from fleetchaos.toxiproxy_server.link import Pipe
+    from fleetchaos.toxiproxy_server.stage import Stub
 
 TOXICS: dict[str, type[Toxic]] = {}
 INT64 = (-(2**63), 2**63 - 1)
@@ -72,11 +72,13 @@ def decode_int(value: Any, where: str, go_type: str = "int64") -> int:
 
 class Toxic:
     """Base class. Subclasses set ``type_name``, ``defaults`` (attribute → default value),
+    ``units`` (attribute → unit; the scenario steps' TOXIC_ATTRIBUTES must agree),
     ``go_struct`` (the Go type name, for error texts) and ``stage`` (the per-connection
     behaviour)."""
 
     type_name: ClassVar[str] = ""
     defaults: ClassVar[dict[str, Any]] = {}
+    units: ClassVar[dict[str, str]] = {}  # attribute -> unit, as Toxiproxy documents them
     go_struct: ClassVar[str] = ""
     go_int: ClassVar[str] = "int64"
     extension: ClassVar[bool] = False  # not in Toxiproxy 2.x: named in GET /extensions
@@ -123,5 +125,7 @@ class Toxic:
             "toxicity": self.toxicity,
         }
 
-    def new_stage(self, pipe: Pipe, active: bool, at_start: bool) -> Stage:
-        return (self.stage if active else Stage)(self, pipe, at_start)
+    def new_stage(self, stub: Stub, active: bool = True, at_start: bool = True) -> Stage:
+        """This toxic's stage on one connection; ``active`` False (the toxicity draw said
+        no) gives a stage that passes everything on."""
+        return (self.stage if active else Stage)(self, stub, at_start)

@@ -19,7 +19,7 @@ import re
 from http import HTTPStatus
 from typing import Any
 
-from fleetchaos.toxiproxy_server.stage import Stage
+from fleetchaos.toxiproxy_server.stage import Stage, Stub
 from fleetchaos.toxiproxy_server.toxics.base import Toxic, ToxicError, register
 
 MAX_HEAD = 64 * 1024
@@ -29,7 +29,8 @@ MAX_HEAD = 64 * 1024
 class HttpErrorToxic(Toxic):
     type_name = "http_error"
     extension = True
-    defaults = {"status": 500, "share": 1.0}  # HTTP status code; share of requests 0..1
+    defaults = {"status": 500, "share": 1.0}
+    units = {"status": "HTTP status code", "share": "share of requests, 0..1"}
     injected = 0  # requests this toxic answered itself (shown as "injected" in its JSON)
 
     def to_json(self) -> dict[str, Any]:
@@ -99,8 +100,8 @@ class HttpErrorStage(Stage):
     The parser's state lives on the stage, in locals while a chunk is parsed: this runs
     for every request of a chaos run, so it is kept to a few C-level calls per request."""
 
-    def __init__(self, toxic: Toxic, pipe: Any, at_start: bool) -> None:
-        super().__init__(toxic, pipe, at_start)
+    def __init__(self, toxic: Toxic, stub: Stub, at_start: bool) -> None:
+        super().__init__(toxic, stub, at_start)
         self.mode = "head"  # head, body, chunk_size, chunk_data, trailer, raw
         self.left = 0  # bytes left in a body or a chunk (with its CRLF)
         self.forward = True  # the current request goes upstream (not answered here)
@@ -126,11 +127,11 @@ class HttpErrorStage(Stage):
                     break
                 inject = share > 0 and (not filtered or toxic.matches(*_request_line(buf, pos)))
                 if inject:
-                    inject = self.link.rng.random() < share
+                    inject = self.stub.rng.random() < share
                 if inject:
                     if pos > run:
-                        self.out(stamp, buf[run:pos])
-                    self.link.reply_to_client(toxic.response())
+                        self.stub.emit(stamp, buf[run:pos])
+                    self.stub.reply(toxic.response())
                     run = end + 4
                 forward = not inject
                 length, chunked = _body_framing(buf, pos, end)
@@ -174,7 +175,7 @@ class HttpErrorStage(Stage):
         if pos < n:
             self.buf = buf[pos:]
         if pos > run:
-            self.out(stamp, buf if run == 0 and pos == n else buf[run:pos])
+            self.stub.emit(stamp, buf if run == 0 and pos == n else buf[run:pos])
 
 
 def _request_line(buf: bytes, start: int) -> tuple[str, str]:

@@ -11,7 +11,7 @@ from. Interrupting the stage (the toxic updated or removed) releases the chunks 
 
 from __future__ import annotations
 
-from fleetchaos.toxiproxy_server.stage import QueueStage, loop_time
+from fleetchaos.toxiproxy_server.stage import QueueStage
 from fleetchaos.toxiproxy_server.toxics.base import Toxic, register
 
 CLOCK_SLACK_S = 1e-4  # the loop's clock ticks in ms: a float hair early is due, not a re-arm
@@ -26,7 +26,7 @@ class LatencyStage(QueueStage):
         delay: int = attrs["latency"]
         jitter: int = attrs["jitter"]
         if jitter > 0:
-            delay += self.link.rng.randrange(jitter * 2) - jitter  # Go: rand.Int63n(2j) - j
+            delay += self.stub.rng.randrange(jitter * 2) - jitter  # Go: rand.Int63n(2j) - j
         return delay / 1000.0
 
     def start(self) -> None:
@@ -35,18 +35,18 @@ class LatencyStage(QueueStage):
 
     def push(self, stamp: float, data: bytes) -> None:
         if self.zero and not self.queue and self.timer is None:
-            self.out(stamp, data)  # sleep <= 0: Go's time.After fires at once
+            self.stub.emit(stamp, data)  # sleep <= 0: Go's time.After fires at once
         else:
             QueueStage.push(self, stamp, data)
 
     def run(self) -> None:
         self.timer = None
-        now = loop_time()
+        now = self.stub.now()
         while self.queue:
             head = self.queue[0]
             if head is None:
                 self.queue.popleft()
-                self.out_eof()
+                self.stub.emit_eof()
                 return
             stamp, data = head
             due = self.due
@@ -59,8 +59,8 @@ class LatencyStage(QueueStage):
                 return
             self.due = None
             self.pop()
-            self.out(new_stamp, data)
-            if self.link.closed:
+            self.stub.emit(new_stamp, data)
+            if self.stub.closed:
                 return
 
     def flush(self) -> None:
@@ -77,5 +77,6 @@ class LatencyStage(QueueStage):
 class LatencyToxic(Toxic):
     type_name = "latency"
     go_struct = "LatencyToxic"
-    defaults = {"latency": 0, "jitter": 0}  # both in milliseconds
+    defaults = {"latency": 0, "jitter": 0}
+    units = {"latency": "ms", "jitter": "ms"}
     stage = LatencyStage

@@ -8,28 +8,29 @@ which closes the connection. Removing the toxic lets the rest through.
 
 from __future__ import annotations
 
-from fleetchaos.toxiproxy_server.stage import Stage, state_of
+from fleetchaos.toxiproxy_server.stage import Stage
 from fleetchaos.toxiproxy_server.toxics.base import Toxic, register
 
 
 class LimitDataStage(Stage):
     def push(self, stamp: float, data: bytes) -> None:
-        state = state_of(self)
+        state = self.stub.state
         sent = state.get("sent", 0)
         limit = self.toxic.attributes["bytes"]
         room = max(0, limit - sent)
         if room < len(data):
             data = data[:room]
         if data:
-            self.out(stamp, data)
+            self.stub.emit(stamp, data)
             state["sent"] = sent = sent + len(data)
         if limit - sent <= 0:
-            self.link.close_now()
+            self.stub.close()
 
 
 @register
 class LimitDataToxic(Toxic):
     type_name = "limit_data"
     go_struct = "LimitDataToxic"
-    defaults = {"bytes": 0}  # bytes
+    defaults = {"bytes": 0}
+    units = {"bytes": "bytes"}
     stage = LimitDataStage

@@ -9,7 +9,7 @@ closes. SO_LINGER 0 is set only when the toxic was present as the connection sta
 
 from __future__ import annotations
 
-from fleetchaos.toxiproxy_server.stage import Stage, loop_time
+from fleetchaos.toxiproxy_server.stage import Stage
 from fleetchaos.toxiproxy_server.toxics.base import Toxic, register
 
 
@@ -26,17 +26,18 @@ class ResetPeerStage(Stage):
         if self.triggered:
             return
         self.triggered = True
-        close = self.link.reset_now if self.at_start else self.link.close_now
+        close = self.stub.reset if self.at_start else self.stub.close
         ms = self.toxic.attributes["timeout"]
         if ms <= 0:
             close()
         else:
-            self.call_at(loop_time() + ms / 1000.0, close)
+            self.call_at(self.stub.now() + ms / 1000.0, close)
 
 
 @register
 class ResetPeerToxic(Toxic):
     type_name = "reset_peer"
     go_struct = "ResetToxic"
-    defaults = {"timeout": 0}  # milliseconds
+    defaults = {"timeout": 0}
+    units = {"timeout": "ms"}
     stage = ResetPeerStage

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 
-from fleetchaos.toxiproxy_server.stage import QueueStage, loop_time
+from fleetchaos.toxiproxy_server.stage import QueueStage
 from fleetchaos.toxiproxy_server.toxics.base import Toxic, register
 
 
@@ -24,7 +24,7 @@ class SlicerStage(QueueStage):
         var = self.toxic.attributes["size_variation"]
         if avg <= 0:
             return [data]
-        rng = self.link.rng
+        rng = self.stub.rng
         bounds: list[int] = []
         todo = [(0, len(data))]
         while todo:
@@ -45,7 +45,7 @@ class SlicerStage(QueueStage):
         if self.toxic.attributes["delay"] > 0:
             return False
         for piece in self.cut(data):
-            self.out(stamp, piece)
+            self.stub.emit(stamp, piece)
         return True
 
     def run(self) -> None:
@@ -54,7 +54,7 @@ class SlicerStage(QueueStage):
             head = self.queue[0]
             if head is None:
                 self.queue.popleft()
-                self.out_eof()
+                self.stub.emit_eof()
                 return
             stamp, data = head
             if self.slices is None:
@@ -66,12 +66,12 @@ class SlicerStage(QueueStage):
             else:
                 self.slices = None
                 self.pop()
-            self.out(stamp, piece)
-            if self.link.closed:
+            self.stub.emit(stamp, piece)
+            if self.stub.closed:
                 return
             delay = self.toxic.attributes["delay"]
             if delay > 0:
-                self.call_at(loop_time() + delay / 1e6, self.run)
+                self.call_at(self.stub.now() + delay / 1e6, self.run)
                 return
 
     def interrupt(self) -> None:
@@ -84,5 +84,6 @@ class SlicerToxic(Toxic):
     type_name = "slicer"
     go_struct = "SlicerToxic"
     go_int = "int"
-    defaults = {"average_size": 0, "size_variation": 0, "delay": 0}  # bytes, bytes, µs
+    defaults = {"average_size": 0, "size_variation": 0, "delay": 0}
+    units = {"average_size": "bytes", "size_variation": "bytes", "delay": "µs"}
     stage = SlicerStage

@@ -6,7 +6,7 @@ held for ``delay`` ms, then passed on.
 
 from __future__ import annotations
 
-from fleetchaos.toxiproxy_server.stage import Stage, loop_time
+from fleetchaos.toxiproxy_server.stage import Stage
 from fleetchaos.toxiproxy_server.toxics.base import Toxic, register
 
 
@@ -15,12 +15,12 @@ class SlowCloseStage(Stage):
 
     def push_eof(self) -> None:
         self.eof_pending = True
-        self.call_at(loop_time() + self.toxic.attributes["delay"] / 1000.0, self.release)
+        self.call_at(self.stub.now() + self.toxic.attributes["delay"] / 1000.0, self.release)
 
     def release(self) -> None:
         self.timer = None
         self.eof_pending = False
-        self.out_eof()
+        self.stub.emit_eof()
 
     def flush(self) -> None:
         self.cancel()
@@ -32,5 +32,6 @@ class SlowCloseStage(Stage):
 class SlowCloseToxic(Toxic):
     type_name = "slow_close"
     go_struct = "SlowCloseToxic"
-    defaults = {"delay": 0}  # milliseconds
+    defaults = {"delay": 0}
+    units = {"delay": "ms"}
     stage = SlowCloseStage

@@ -9,7 +9,7 @@ streams lost bytes).
 
 from __future__ import annotations
 
-from fleetchaos.toxiproxy_server.stage import Stage, loop_time
+from fleetchaos.toxiproxy_server.stage import Stage
 from fleetchaos.toxiproxy_server.toxics.base import Toxic, register
 
 
@@ -17,7 +17,7 @@ class TimeoutStage(Stage):
     def start(self) -> None:
         ms = self.toxic.attributes["timeout"]
         if ms > 0:
-            self.call_at(loop_time() + ms / 1000.0, self.link.close_now)
+            self.call_at(self.stub.now() + ms / 1000.0, self.stub.close)
 
     def interrupt(self) -> None:
         """Updated: Go runs Pipe again, so the timer starts afresh."""
@@ -28,15 +28,16 @@ class TimeoutStage(Stage):
         return  # dropped while the toxic is present
 
     def push_eof(self) -> None:
-        self.link.close_now()  # Go: a nil chunk closes the stub
+        self.stub.close()  # Go: a nil chunk closes the stub
 
     def cleanup(self) -> None:
-        self.link.close_now()
+        self.stub.close()
 
 
 @register
 class TimeoutToxic(Toxic):
     type_name = "timeout"
     go_struct = "TimeoutToxic"
-    defaults = {"timeout": 0}  # milliseconds
+    defaults = {"timeout": 0}
+    units = {"timeout": "ms"}
     stage = TimeoutStage
