@@ -22,8 +22,8 @@ from typing import Any
 
 from bench.common import write_doc
 from fleetchaos.cli.main import DEMO_SCENARIO
-from fleetchaos.cli.orchestrator import RunOptions
-from fleetchaos.cli.repeat import run_repeated
+from fleetchaos.runs.orchestrator import RunOptions
+from fleetchaos.runs.repeat import run_repeated
 
 COMMAND = ".venv/bin/python -m bench.demo_spread"
 RUNS = 5

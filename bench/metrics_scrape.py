@@ -29,7 +29,7 @@ import urllib.request
 from pathlib import Path
 
 from bench.common import write_doc
-from fleetchaos.metrics.source import BUDGET_FACTOR, MIN_REFRESH_S, judge_journal
+from fleetchaos.locust_app.metrics_source import BUDGET_FACTOR, MIN_REFRESH_S, judge_journal
 
 REPO = Path(__file__).resolve().parents[1]
 

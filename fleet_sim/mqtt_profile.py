@@ -70,7 +70,7 @@ def topic_filter(template: str) -> str:
 
 def parse_mqtt(r: _Reader, t: dict[str, Any], car_vars: frozenset[str]) -> MqttSettings:
     """The ``telemetry`` mapping's MQTT keys, each error naming file, line and key."""
-    from fleetchaos.mqtt_broker.url import parse_mqtt_url
+    from fleetchaos.common.mqtt_url import parse_mqtt_url
 
     values: dict[str, Any] = {}
     broker = t.get("broker")

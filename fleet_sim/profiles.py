@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fleetchaos.common.placeholders import NAME, PlaceholderError, check_tree, render
+from fleetchaos.common.yaml_safe import YamlRefused, load_with_lines, printable
 from fleetchaos.fleet_sim.mqtt_profile import MQTT_KEYS, MqttSettings, parse_mqtt
-from fleetchaos.fleet_sim.placeholders import NAME, PlaceholderError, check_tree, render
-from fleetchaos.scenarios.yaml_safe import YamlRefused, load_with_lines, printable
 
 __all__ = ["ACTIONS", "BUILTIN_DIR", "Profile", "ProfileError", "RequestTemplate",
            "TelemetryContract", "builtin_profiles", "dig", "load_profile", "parse_profile",

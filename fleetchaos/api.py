@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from fleetchaos.cli.errors import (
+from fleetchaos.common.errors import (
     EXIT_BAD_INPUT,
     EXIT_BREACH,
     EXIT_HARNESS,
@@ -202,7 +202,7 @@ def run(scenario: str | os.PathLike[str], *, target: str | None = None, host: st
     :class:`HarnessError` when the harness itself failed (exit 3); an SLO breach is not an
     exception: it is ``summary.verdict == "fail"``.
     """
-    from fleetchaos.cli.orchestrator import RunOptions, execute
+    from fleetchaos.runs.orchestrator import RunOptions, execute
 
     if workers < 1:
         raise UsageError(f"workers must be at least 1, got {workers}")

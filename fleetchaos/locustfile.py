@@ -10,11 +10,11 @@ The scenario options (``--scenario``, ``--seed``, ``--time-scale``, ``--set``, .
 are custom Locust arguments, so they also appear in the web UI's start form.
 """
 
-import fleetchaos.scenarios.locust_plugin  # noqa: F401  (registers arguments and event hooks)
+import fleetchaos.locust_app.plugin  # noqa: F401  (registers arguments and event hooks)
 from fleetchaos.common.parent_death import die_with_parent_after_fork
 from fleetchaos.fleet_sim.canary import CanaryUser
 from fleetchaos.fleet_sim.locust_users import CarUser, DriverUser
-from fleetchaos.scenarios.shape import ScenarioShape
+from fleetchaos.locust_app.shape import ScenarioShape
 
 __all__ = ["CanaryUser", "CarUser", "DriverUser", "ScenarioShape"]
 

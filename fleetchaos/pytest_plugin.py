@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from fleetchaos.cli.errors import FleetchaosError, UsageError
+from fleetchaos.common.errors import FleetchaosError, UsageError
 
 if TYPE_CHECKING:
     from fleetchaos.api import Summary

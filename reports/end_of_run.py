@@ -1,14 +1,14 @@
 """The verdict at the end of a plain ``locust -f locustfile.py --headless`` run.
 
 Locust prints its own request tables when it quits and nothing else, so the verdict
-was only in the summary file. This prints, right after Locust's tables (same stream,
-stderr), the verdict, the headline, the SLO table and the faults, read back from the
-journal like every other report. ``fleetchaos run`` prints the full report itself.
+was only in the summary file. This renders, for printing right after Locust's tables
+(same stream, stderr; ``fleetchaos.locust_app.end_of_run`` hooks it to Locust's ``quit``),
+the verdict, the headline, the SLO table and the faults, read back from the journal like
+every other report. ``fleetchaos run`` prints the full report itself.
 """
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from rich.console import Console, ConsoleOptions, Group, RenderResult
@@ -59,15 +59,3 @@ def print_end_of_run(journal_path: str, console: Console | None = None) -> str |
     (console or Console(stderr=True)).print(EndOfRunReport(report, journal_path))
     return report.verdict
 
-
-def print_at_quit(environment: Any, journal_path: Any) -> None:
-    """Print the verdict when Locust quits, after its own tables (Locust's ``quit``
-    event fires after ``print_stats``; the engine has finished by then)."""
-
-    def on_quit(**_: Any) -> None:
-        try:
-            print_end_of_run(str(journal_path))
-        except Exception as exc:  # the verdict is in the journal: never fail the exit
-            print(f"fleetchaos: could not print the verdict: {exc}", file=sys.stderr)
-
-    environment.events.quit.add_listener(on_quit)

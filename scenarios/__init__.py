@@ -1,9 +1,8 @@
-"""Scenarios: the YAML a team reviews, validated; the timeline engine that runs it as
-Locust's load shape; fault control through toxiproxy-python; the journal; SLO verdicts.
+"""Scenarios: the YAML a team reviews, validated; the timeline engine that runs it;
+fault control through toxiproxy-python; the journal; the summary and SLO verdicts.
 
 Each timeline action is a plug-in in ``steps/`` (schema, apply, undo, label, journal
-form, effect). ``schema``, ``loader``, ``checker``, ``steps``, ``journal``, ``summary``,
-``effects`` and ``fault_control`` import without Locust; ``engine`` (clock, journal,
-rollback), ``run_setup`` (Toxiproxy, proxies, fleet registration, header),
-``collaborators``, ``shape`` and ``locust_plugin`` are the Locust side.
+form, effect). Nothing here knows Locust's events or writes a report: the engine
+(clock, journal, rollback) is handed its set-up and outputs (``prepared``) by the Locust
+side, ``fleetchaos.locust_app``, which also turns the engine into Locust's load shape.
 """

@@ -1,14 +1,16 @@
 """The timeline engine: runs on the Locust master (or local runner) only.
 
 It keeps the run's clock, its journal and rollback. Set-up (Toxiproxy, proxies,
-fleet registration, the journal header) is a ``RunSetup`` handed in from outside, and
-each step is a plug-in (scenarios/steps/) that reaches Toxiproxy, the fleet and the
-backend only through the collaborators set-up returns, so the engine runs on fakes in
-tests. Each step fires from its own timer greenlet within milliseconds of its time
-(not on the load shape's 1 s tick); the journal records when each fault was really on
-and off, measured around the API call, and what each fault touched. A step that fails
-mid-run is journaled, everything applied is rolled back and the run stops with exit
-code 3. However the run ends, every fault is removed, then the verdict is written.
+fleet registration, the journal header) is a ``RunSetup`` handed in from outside (the
+Locust side's ``fleetchaos.locust_app.run_setup``), the exports are an ``Outputs`` handed
+in too, and each step is a plug-in (scenarios/steps/) that reaches Toxiproxy, the fleet
+and the backend only through the collaborators set-up returns: the engine never builds
+a Locust collaborator itself, and runs on fakes in tests. Each step fires from its own
+timer greenlet within milliseconds of its time (not on the load shape's 1 s tick); the
+journal records when each fault was really on and off, measured around the API call,
+and what each fault touched. A step that fails mid-run is journaled, everything applied
+is rolled back and the run stops with exit code 3. However the run ends, every fault is
+removed, then the verdict is written.
 """
 
 from __future__ import annotations
@@ -28,14 +30,8 @@ import gevent.lock
 from fleetchaos.scenarios.fault_control import new_run_id
 from fleetchaos.scenarios.journal import JournalWriter, read_journal
 from fleetchaos.scenarios.manual import MANUAL_BASE, manual_step
-from fleetchaos.scenarios.outcome import exit_code, final_verdict, write_outputs
-from fleetchaos.scenarios.run_setup import (
-    LocustRunSetup,
-    Prepared,
-    RunIdentity,
-    RunSetup,
-    SetupError,
-)
+from fleetchaos.scenarios.outcome import exit_code, final_verdict
+from fleetchaos.scenarios.prepared import Outputs, Prepared, RunSetup, SetupError
 from fleetchaos.scenarios.schema import Scenario, ScenarioError, Step
 from fleetchaos.scenarios.steps.base import Applied, Effect
 from fleetchaos.scenarios.summary import build_summary
@@ -66,20 +62,17 @@ class ActiveFault:
 
 
 class Engine:
-    def __init__(self, environment: Any, scenario: Scenario, setup: RunSetup | None = None, *,
+    def __init__(self, environment: Any, scenario: Scenario, setup: RunSetup, *,
                  run_id: str | None = None, journal_path: str | None = None,
-                 admin_token: str | None = None, allow_remote: bool = False,
-                 outputs: dict[str, str | None] | None = None,
-                 seed: int | None = None) -> None:
+                 outputs: Outputs | None = None, seed: int | None = None) -> None:
         self.environment = environment
         self.scenario = scenario
         self.run_id = run_id or new_run_id()  # names its owner: see fault_control
         self.seed = scenario.seed if seed is None else seed
         path = journal_path or f"fleetchaos-out/{self.run_id}.journal.jsonl"
         self.journal = JournalWriter(path)  # FileExistsError: a journal is never appended to
-        self.run_setup: RunSetup = setup or LocustRunSetup(
-            environment, scenario, RunIdentity(self.run_id, self.seed, admin_token, allow_remote))
-        self.outputs = outputs or {}
+        self.run_setup = setup
+        self.outputs = outputs
         self.prepared: Prepared | None = None
         self.active: dict[str, ActiveFault] = {}  # step key -> what to undo
         self.fired: list[dict[str, Any]] = []
@@ -114,9 +107,8 @@ class Engine:
         self.prepared = self.run_setup.start(self.journal)
         self.t0 = self.journal.t0
         self.wall_t0 = self.prepared.wall_t0 or None
-        events = getattr(self.environment, "events", None)
-        if events is not None and hasattr(events, "fleet_driver_outcome"):
-            events.fleet_driver_outcome.add_listener(self._driver_outcome)
+        if self.prepared.subscribe_drivers is not None:
+            self.prepared.subscribe_drivers(self.record_driver)
         self.set_up = True
         self._sampler = gevent.spawn(self._sample_loop)
         self._timers = [gevent.spawn(self._run_step, step) for step in self.scenario.timeline]
@@ -346,12 +338,9 @@ class Engine:
                            active_faults=[f.step.label for f in self.active.values()],
                            **data)
 
-    def _driver_outcome(self, **outcome: Any) -> None:
-        """Journal one driver's outcome in the phase where it ended (got in, or gave up),
-        with when the need started and ended."""
-        from fleetchaos.fleet_sim.stats import outcome_record
-
-        record = outcome_record(outcome, self.wall_t0, self.elapsed())
+    def record_driver(self, record: dict[str, Any]) -> None:
+        """Journal one driver's outcome (already on the run's clock: ``t``, ``need_started_s``,
+        ``need_ended_s``) in the phase where it ended (got in, or gave up)."""
         self.journal.write("driver", phase=self.scenario.phase_at(record["need_ended_s"]),
                            **record)
 
@@ -380,8 +369,9 @@ class Engine:
         if self._sampler is not None and self._sampler is not current:
             self._sampler.kill(block=False)
         if self.set_up:
-            if _is_master(self.environment) and not reason.startswith("signal"):
-                gevent.sleep(2.0)  # workers send a last report when told to stop: wait for it
+            wait_s = self.prepared.last_report_wait_s if self.prepared is not None else 0.0
+            if wait_s > 0 and not reason.startswith("signal"):
+                gevent.sleep(wait_s)  # workers send a last report when told to stop: wait for it
             self._write_sample()
         removed: list[str] = []
         left: list[str] = []
@@ -414,7 +404,8 @@ class Engine:
             self.journal.write("summary", **self.summary)
             if self.environment.process_exit_code is None:
                 self.environment.process_exit_code = exit_code(self.summary["verdict"])
-            write_outputs(self.outputs, self.summary, read_journal(self.journal.path))
+            if self.outputs is not None:
+                self.outputs(self.summary, read_journal(self.journal.path))
         self.journal.close()
         return self.summary
 
@@ -422,12 +413,3 @@ class Engine:
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split()) or type(exc).__name__
     return text[:300]
-
-
-def _is_master(environment: Any) -> bool:
-    runner = getattr(environment, "runner", None)
-    if runner is None:  # no Locust runner (tests on fakes): do not import Locust
-        return False
-    from locust.runners import MasterRunner
-
-    return isinstance(runner, MasterRunner)

@@ -11,8 +11,8 @@ from typing import Any
 
 import yaml
 
+from fleetchaos.common.yaml_safe import YamlRefused, load_with_lines, printable
 from fleetchaos.scenarios.schema import Scenario, ScenarioError, validate
-from fleetchaos.scenarios.yaml_safe import YamlRefused, load_with_lines, printable
 
 LIBRARY = Path(__file__).parent / "library"
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fleetchaos.scenarios.checker import Checker, ScenarioError
+from fleetchaos.common.checker import Checker, ScenarioError
 from fleetchaos.scenarios.schema import Scenario, Step, parse_step
 
 MANUAL_BASE = 1000  # manual steps are numbered from 1001; scheduled ones from 0

@@ -7,10 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from fleetchaos.common.checker import Checker
+from fleetchaos.common.checker import ScenarioError as ScenarioError  # re-exported
 from fleetchaos.fleet_sim.config import CANARY_KEYS, RETRY_POLICIES, FleetConfig
 from fleetchaos.fleet_sim.profiles import ACTIONS
-from fleetchaos.scenarios.checker import Checker
-from fleetchaos.scenarios.checker import ScenarioError as ScenarioError  # re-exported
 from fleetchaos.scenarios.steps import STEPS, ParseContext, StepSpec
 from fleetchaos.scenarios.steps.toxic import TOXIC_ATTRIBUTES
 

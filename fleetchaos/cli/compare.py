@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from fleetchaos.cli.errors import EXIT_BREACH, EXIT_PASS, UsageError
+from fleetchaos.common.errors import EXIT_BREACH, EXIT_PASS, UsageError
 from fleetchaos.reports.compare_model import (
     DEFAULT_TOLERANCES,
     CompareError,

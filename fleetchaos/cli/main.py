@@ -18,7 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from fleetchaos.cli.errors import (
+from fleetchaos.common.errors import (
     EXIT_BAD_INPUT,
     EXIT_BREACH,
     EXIT_CODES_HELP,
@@ -29,7 +29,7 @@ from fleetchaos.cli.errors import (
 )
 
 if TYPE_CHECKING:
-    from fleetchaos.cli.orchestrator import RunOptions
+    from fleetchaos.runs.orchestrator import RunOptions
     from fleetchaos.scenarios.schema import Scenario
 
 DEMO_SCENARIO = "verbosity-flood-2021"
@@ -158,7 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True) -> RunOptions:
-    from fleetchaos.cli.orchestrator import RunOptions
+    from fleetchaos.runs.orchestrator import RunOptions
 
     if ns.workers < 1:
         raise UsageError(f"--workers must be at least 1, got {ns.workers}")
@@ -168,7 +168,7 @@ def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True
         raise UsageError(f"--metrics-port must be a TCP port (0..65535, 0 picks a free one), "
                          f"got {ns.metrics_port}")
     if ns.metrics_port:  # a fixed port already taken: say so before anything starts
-        from fleetchaos.metrics.server import bind_problem
+        from fleetchaos.locust_app.metrics_server import bind_problem
 
         problem = bind_problem(ns.metrics_port)
         if problem is not None:
@@ -192,7 +192,7 @@ def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True
 
 
 def cmd_demo(ns: argparse.Namespace) -> int:
-    from fleetchaos.cli.orchestrator import execute
+    from fleetchaos.runs.orchestrator import execute
 
     opts = _run_options(ns, DEMO_SCENARIO)
     for name, default in (("summary", "summary.json"), ("html", "report.html"),
@@ -210,11 +210,11 @@ def cmd_demo(ns: argparse.Namespace) -> int:
 
 
 def cmd_run(ns: argparse.Namespace) -> int:
-    from fleetchaos.cli.orchestrator import run_scenario
+    from fleetchaos.runs.orchestrator import run_scenario
 
     opts = _run_options(ns, ns.scenario)
     if ns.repeat != 1:
-        from fleetchaos.cli.repeat import run_repeated
+        from fleetchaos.runs.repeat import run_repeated
 
         summary, opts.summary = opts.summary, None
         return run_repeated(opts, ns.repeat, ns.pass_rule, summary)[0]
@@ -222,7 +222,7 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
 
 def cmd_ui(ns: argparse.Namespace) -> int:
-    from fleetchaos.cli.orchestrator import run_scenario
+    from fleetchaos.runs.orchestrator import run_scenario
 
     return run_scenario(_run_options(ns, ns.scenario, headless=False))
 
@@ -310,7 +310,7 @@ def _passthrough(name: str, args: list[str]) -> int:
     elif name == "breakpoint":
         from fleetchaos.cli.breakpoint import main as target
     else:
-        from fleetchaos.reports.cli import main as target
+        from fleetchaos.cli.report import main as target
     return int(target(args) or 0)
 
 

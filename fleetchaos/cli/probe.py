@@ -10,7 +10,8 @@ from __future__ import annotations
 import argparse
 import os
 
-from fleetchaos.cli.errors import EXIT_BAD_INPUT, EXIT_PASS, UsageError
+from fleetchaos.common.errors import EXIT_BAD_INPUT, EXIT_PASS, UsageError
+from fleetchaos.runs.preflight import load_profile_or_exit
 
 PROBE_HELP = ("try a backend profile against a live backend: one login, each action, one "
               "telemetry batch; exit 0 when every answer is what the profile expects")
@@ -26,16 +27,6 @@ def add_probe_arguments(p: argparse.ArgumentParser) -> None:
                    help="allow a host outside 127.0.0.0/8 and ::1 (off by default)")
 
 
-def load_profile_or_exit(name: str) -> object:
-    """The profile, or UsageError with its one-line ``file:line: key`` message."""
-    from fleetchaos.fleet_sim.profiles import ProfileError, load_profile
-
-    try:
-        return load_profile(name)
-    except ProfileError as exc:
-        raise UsageError(str(exc)) from None
-
-
 def validate_profiles(names: list[str]) -> list[str]:
     """Load each distinct profile; return one ``ok`` line each (UsageError on the first bad)."""
     lines = []
@@ -48,26 +39,6 @@ def validate_profiles(names: list[str]) -> list[str]:
         lines.append(f"ok: profile {name}: {getattr(profile, 'name', name)} "
                      f"({login}; actions {actions}; telemetry over {transport})")
     return lines
-
-
-def preflight(profile_name: str, host: str | None, *, allow_remote: bool = False) -> object:
-    """Before a run starts any child: the profile loads, and a backend that is already
-    named (``--host`` or the profile's ``base_url``) answers and accepts the login.
-
-    Raises UsageError (exit 2, one line); returns the loaded profile."""
-    from fleetchaos.common import TargetNotAllowed, check_loopback
-    from fleetchaos.fleet_sim.probe import check_reachable
-    from fleetchaos.fleet_sim.profiles import ProfileError
-
-    profile = load_profile_or_exit(profile_name)
-    host = host or getattr(profile, "base_url", None)
-    if host:
-        try:
-            check_loopback(host, what="backend --host", allow_remote=allow_remote)
-            check_reachable(profile, host)  # type: ignore[arg-type]
-        except (TargetNotAllowed, ProfileError) as exc:
-            raise UsageError(str(exc)) from None
-    return profile
 
 
 def cmd_probe(ns: argparse.Namespace) -> int:
@@ -130,4 +101,4 @@ def show_scenario(name: str) -> str:
 
 
 __all__ = ["PROBE_EXAMPLE", "PROBE_HELP", "add_probe_arguments", "cmd_probe",
-           "load_profile_or_exit", "preflight", "show_scenario", "validate_profiles"]
+           "show_scenario", "validate_profiles"]

@@ -13,13 +13,13 @@ like ``TOXIPROXY_URL``); see :func:`parse_mqtt_url`.
 
 from __future__ import annotations
 
+from fleetchaos.common.mqtt_url import MqttAddress, parse_mqtt_url
 from fleetchaos.mqtt_broker.process import (
     BrokerProcess,
     BrokerUnavailable,
     find_mosquitto,
     run_in_subprocess,
 )
-from fleetchaos.mqtt_broker.url import MqttAddress, parse_mqtt_url
 
 __all__ = ["BrokerProcess", "BrokerUnavailable", "MqttAddress", "find_mosquitto",
            "parse_mqtt_url", "run_in_subprocess"]

@@ -12,7 +12,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from fleetchaos.mqtt_broker.url import parse_mqtt_url
+from fleetchaos.common.mqtt_url import parse_mqtt_url
 
 TIMEOUT_S = 5.0
 
@@ -24,7 +24,7 @@ class BrokerCheckFailed(RuntimeError):
 def check_broker(url: str, settings: Any | None = None, variables: dict[str, Any] | None = None,
                  *, timeout_s: float = TIMEOUT_S) -> None:
     """CONNECT as a car would (``settings``: the profile's MqttSettings) and DISCONNECT."""
-    from fleetchaos.fleet_sim.placeholders import render
+    from fleetchaos.common.placeholders import render
 
     address = parse_mqtt_url(url, what="MQTT broker")
     variables = variables or {}

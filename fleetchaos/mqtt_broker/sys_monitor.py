@@ -17,7 +17,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from fleetchaos.mqtt_broker.url import parse_mqtt_url
+from fleetchaos.common.mqtt_url import parse_mqtt_url
 
 FIGURES = {  # journal key -> $SYS topic (Mosquitto 2.0)
     "messages_in": "$SYS/broker/publish/messages/received",

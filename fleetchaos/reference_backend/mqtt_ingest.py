@@ -39,7 +39,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from fleetchaos.mqtt_broker.url import parse_mqtt_url
+from fleetchaos.common.mqtt_url import parse_mqtt_url
 from fleetchaos.reference_backend.db import PoolTimeout
 from fleetchaos.reference_backend.state import BackendState
 from fleetchaos.reference_backend.validate import BadInput, Record, parse_json, telemetry_record

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetchaos.scenarios.checker import Checker
+from fleetchaos.common.checker import Checker
 from fleetchaos.scenarios.steps.base import (
     Applied,
     Effect,

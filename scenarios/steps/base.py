@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
-from fleetchaos.scenarios.checker import Checker
+from fleetchaos.common.checker import Checker
 
 STEPS: dict[str, type[StepSpec]] = {}
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fleetchaos.scenarios.checker import Checker
+from fleetchaos.common.checker import Checker
 from fleetchaos.scenarios.steps.base import Applied, ParseContext, StepEnv, StepSpec, register
 from fleetchaos.scenarios.steps.toxic import check_proxy, proxy_effect
 

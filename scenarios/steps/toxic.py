@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from fleetchaos.scenarios.checker import Checker
+from fleetchaos.common.checker import Checker
 from fleetchaos.scenarios.steps.base import (
     Applied,
     Effect,

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fleetchaos.scenarios.checker import Checker
+from fleetchaos.common.checker import Checker
 from fleetchaos.scenarios.steps.base import Applied, ParseContext, StepEnv, StepSpec, register
 
 

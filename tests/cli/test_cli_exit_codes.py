@@ -53,7 +53,7 @@ def test_an_unexpected_exception_exits_3_with_the_traceback_in_the_log(tmp_path)
     """Any exception the CLI did not expect: exit 3, one line, traceback in <run>.cli.log."""
     code = textwrap.dedent("""
         import sys
-        import fleetchaos.cli.orchestrator as orchestrator
+        import fleetchaos.runs.orchestrator as orchestrator
         def boom(opts):
             raise ZeroDivisionError("injected by the test")
         orchestrator.load_validated_scenario = boom

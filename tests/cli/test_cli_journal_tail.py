@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from fleetchaos.cli.journal_tail import JournalTail
+from fleetchaos.runs.journal_tail import JournalTail
 
 
 def test_tail_delivers_complete_lines_only(tmp_path):

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from fleetchaos.cli.breakpoint import (
+from fleetchaos.common.errors import UsageError
+from fleetchaos.runs.breakpoint import (
     Probe,
     SearchJournal,
     SearchRun,
@@ -18,7 +19,6 @@ from fleetchaos.cli.breakpoint import (
     parse_space,
     search,
 )
-from fleetchaos.cli.errors import UsageError
 
 IDENTITY = {"scenario": "s", "key": "k", "lo": 1.0, "hi": 60.0, "slo": "x"}
 

@@ -146,11 +146,11 @@ def test_latency_tolerance_has_a_floor_so_milliseconds_are_not_a_regression() ->
 
 
 def test_reads_the_repeat_summary_that_fleetchaos_run_repeat_writes(tmp_path: Path) -> None:
-    """The contract with `--repeat` (fleetchaos/cli/repeat.py aggregate): each SLO's
+    """The contract with `--repeat` (fleetchaos/runs/repeat.py aggregate): each SLO's
     ``median`` is compared, and the tolerance is the larger ``spread`` (min..max)."""
     import json
 
-    from fleetchaos.cli.repeat import aggregate
+    from fleetchaos.runs.repeat import aggregate
     from fleetchaos.scenarios.journal import read_journal
 
     def summary(i: int, **kw: int) -> dict[str, object]:

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from fleetchaos.scenarios.journal import JournalWriter
-from fleetchaos.scenarios.run_setup import Prepared, SetupError
+from fleetchaos.scenarios.prepared import Prepared, SetupError
 from fleetchaos.scenarios.schema import Scenario
 from fleetchaos.scenarios.steps.base import ProxyCounters, Route, StepEnv
 

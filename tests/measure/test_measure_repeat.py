@@ -1,4 +1,4 @@
-"""The repeat aggregate (fleetchaos/cli/repeat.py) and its bad input: exit 2, one line."""
+"""The repeat aggregate (fleetchaos/runs/repeat.py) and its bad input: exit 2, one line."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from fleetchaos.cli.repeat import aggregate, render
+from fleetchaos.runs.repeat import aggregate, render
 
 SLO = {"name": "recovers", "phase": "all", "metric": "recovery_s", "op": "<=",
        "threshold": 10.0}

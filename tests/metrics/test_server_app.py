@@ -12,8 +12,8 @@ import urllib.request
 
 import pytest
 
+from fleetchaos.locust_app.metrics_server import MetricsApp, host_allowed
 from fleetchaos.metrics.exposition import CONTENT_TYPE
-from fleetchaos.metrics.server import MetricsApp, host_allowed
 
 PAGE = "# HELP fleetchaos_x x\n# TYPE fleetchaos_x gauge\nfleetchaos_x 1\n"
 
@@ -79,7 +79,7 @@ def test_malformed_requests_leave_no_trace_on_stderr_and_the_server_serves_on():
     code = textwrap.dedent("""\
         from gevent import monkey; monkey.patch_all()
         import gevent
-        from fleetchaos.metrics.server import MetricsServer
+        from fleetchaos.locust_app.metrics_server import MetricsServer
         server = MetricsServer(lambda: "fleetchaos_x 1\\n", 0)
         server.start()
         print(server.port, flush=True)

@@ -15,7 +15,7 @@ import gevent.event
 from metrics_parse import parse, value
 from metrics_sample import status
 
-from fleetchaos.metrics.source import (
+from fleetchaos.locust_app.metrics_source import (
     BUDGET_FACTOR,
     RunSource,
     in_gevent_thread,

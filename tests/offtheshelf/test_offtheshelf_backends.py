@@ -94,7 +94,7 @@ def test_a_fault_that_matches_nothing_is_no_effect(datasette, tmp_path):
     proc, _ = fleetchaos(["run", str(scenario), "--target", str(datasette.profile),
                           "--host", datasette.url, "--out", str(tmp_path / "out"),
                           "--no-live"], datasette.env)
-    from fleetchaos.cli.errors import EXIT_NO_EFFECT
+    from fleetchaos.common.errors import EXIT_NO_EFFECT
 
     # issue 15 asked for exit 2; the engine's owner made no-effect its own code (4)
     assert proc.returncode == EXIT_NO_EFFECT, proc.stdout[-3000:] + proc.stderr[-2000:]

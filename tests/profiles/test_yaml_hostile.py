@@ -114,7 +114,7 @@ def test_profile_scalars_and_duplicates_give_file_line_key(tmp_path):
 
 
 def test_valid_dates_stay_text(tmp_path):
-    from fleetchaos.scenarios.yaml_safe import load_with_lines
+    from fleetchaos.common.yaml_safe import load_with_lines
 
     data, lines = load_with_lines(b"title: 2021-02-28\n")
     assert data == {"title": "2021-02-28"} and lines == {"title": 1}

@@ -22,7 +22,7 @@ import pytest
 import requests
 from png import has_color, read_png
 
-from fleetchaos.reports.webui_guard import TOKEN_HEADER
+from fleetchaos.locust_app.webui_guard import TOKEN_HEADER
 from fleetchaos.scenarios.journal import read_journal
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,7 +16,7 @@ import pytest
 import requests
 from test_report_webui import free_port
 
-from fleetchaos.reports.webui_guard import TOKEN_HEADER
+from fleetchaos.locust_app.webui_guard import TOKEN_HEADER
 
 
 @pytest.mark.slow

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from fleetchaos.reports.webui_guard import OriginGuard
+from fleetchaos.locust_app.webui_guard import OriginGuard
 
 TOKEN = "s3cret-token"
 

@@ -13,7 +13,8 @@ import gevent
 from locust import events
 from locust.runners import WorkerRunner
 
-from fleetchaos.scenarios.engine import ENGINE_ATTR, Engine, current_engine
+from fleetchaos.locust_app.assembly import build_engine, outputs_from
+from fleetchaos.scenarios.engine import ENGINE_ATTR, current_engine
 from fleetchaos.scenarios.loader import load_scenario
 from fleetchaos.scenarios.schema import ScenarioError
 
@@ -22,7 +23,7 @@ from fleetchaos.scenarios.schema import ScenarioError
 def _arguments(parser: Any) -> None:
     group = parser  # Locust's parser: include_in_web_ui / is_secret work only here
     # The web UI drives faults: bind it to loopback unless the user names an address
-    # (`--web-host '*'` for every interface); see fleetchaos.reports.webui_guard.
+    # (`--web-host '*'` for every interface); see fleetchaos.locust_app.webui_guard.
     parser.set_defaults(web_host="127.0.0.1")
     group.add_argument("--scenario", default="baseline", include_in_web_ui=True,
                        help="built-in scenario name or YAML path")
@@ -68,12 +69,11 @@ def _create_engine(environment: Any, **_: Any) -> None:
     if opts.metrics_port is not None:
         _serve_metrics(environment, opts.metrics_port)
     try:
-        engine = Engine(environment, scenario, run_id=opts.run_id or None,
-                        journal_path=opts.journal or None, admin_token=opts.admin_token or None,
-                        allow_remote=opts.allow_remote, seed=opts.seed,
-                        outputs={"summary": opts.summary or None, "junit": opts.junit or None,
-                                 "html": opts.html_report or None,
-                                 "markdown": opts.markdown or None})
+        engine = build_engine(environment, scenario, run_id=opts.run_id or None,
+                              journal_path=opts.journal or None,
+                              admin_token=opts.admin_token or None,
+                              allow_remote=opts.allow_remote, seed=opts.seed,
+                              outputs=outputs_from(opts))
     except FileExistsError as exc:
         print(f"fleetchaos: error: --journal {exc.filename}: exists; a journal is never "
               "appended to (remove it or name a new file)", file=sys.stderr, flush=True)
@@ -84,7 +84,7 @@ def _create_engine(environment: Any, **_: Any) -> None:
         sys.exit(2)
     setattr(environment, ENGINE_ATTR, engine)
     if opts.headless:  # a plain `locust --headless` prints the verdict after Locust's tables
-        from fleetchaos.reports.end_of_run import print_at_quit
+        from fleetchaos.locust_app.end_of_run import print_at_quit
 
         print_at_quit(environment, engine.journal.path)
     atexit.register(engine.finish, "process exit")
@@ -100,20 +100,20 @@ def _create_engine(environment: Any, **_: Any) -> None:
         gevent.signal_handler(signal.SIGTERM, on_sigterm)
     if environment.web_ui is not None:
         try:
-            from fleetchaos.reports.webui import install
+            from fleetchaos.locust_app.webui import install
         except ImportError:
             return
         install(environment)
 
 
 def _serve_metrics(environment: Any, port: int) -> None:
-    """The /metrics endpoint (fleetchaos.metrics), before the engine so a port that cannot
+    """The /metrics endpoint (fleetchaos.locust_app.metrics_server), before the engine so a port that cannot
     be bound stops the run before anything is created."""
     if not 0 <= port <= 65535:
         print(f"fleetchaos: error: --metrics-port {port}: not a TCP port (0..65535; 0 picks "
               "a free one)", file=sys.stderr, flush=True)
         sys.exit(2)
-    from fleetchaos.metrics import install
+    from fleetchaos.locust_app.metrics_server import install
 
     try:
         install(environment, port)

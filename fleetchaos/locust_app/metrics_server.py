@@ -10,6 +10,7 @@ rather than a route of Locust's web UI so headless runs (CI, `fleetchaos run`) h
 from __future__ import annotations
 
 import ipaddress
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -17,6 +18,7 @@ from fleetchaos.metrics.exposition import CONTENT_TYPE
 
 BIND_HOST = "127.0.0.1"
 PATH = "/metrics"
+ANNOUNCE = "fleetchaos: metrics for Prometheus at {url}"
 
 StartResponse = Callable[..., Any]
 
@@ -135,3 +137,19 @@ class MetricsServer:
 
     def stop(self) -> None:
         self.server.stop(timeout=1)
+
+
+def install(environment: Any, port: int) -> MetricsServer:
+    """Serve /metrics for this environment's run on 127.0.0.1:``port`` (0: a free one),
+    say where on stderr, and stop serving when Locust quits. OSError if it cannot bind."""
+    from fleetchaos.locust_app.metrics_source import RunSource
+
+    server = MetricsServer(RunSource(environment).page, port)
+    server.start()
+    print(ANNOUNCE.format(url=server.url), file=sys.stderr, flush=True)
+
+    def stop(**_: Any) -> None:
+        server.stop()
+
+    environment.events.quitting.add_listener(stop)
+    return server

@@ -48,7 +48,8 @@ def _wanted(form: Any, opts: Any) -> dict[str, Any]:
 
 def rebuild_if_asked(environment: Any, form: Any) -> str | None:
     """Rebuild the engine from the start form; return an error message or None."""
-    from fleetchaos.scenarios.engine import ENGINE_ATTR, Engine, current_engine
+    from fleetchaos.locust_app.assembly import build_engine, outputs_from
+    from fleetchaos.scenarios.engine import ENGINE_ATTR, current_engine
     from fleetchaos.scenarios.loader import load_scenario
     from fleetchaos.scenarios.schema import ScenarioError
 
@@ -80,9 +81,9 @@ def rebuild_if_asked(environment: Any, form: Any) -> str | None:
     with contextlib.suppress(OSError):
         if path.stat().st_size == 0:
             path.unlink()
-    new = Engine(environment, scenario, run_id=engine.run_id, journal_path=str(path),
-                 admin_token=opts.admin_token or None, allow_remote=opts.allow_remote,
-                 seed=wanted["seed"], outputs=dict(engine.outputs))
+    new = build_engine(environment, scenario, run_id=engine.run_id, journal_path=str(path),
+                       admin_token=opts.admin_token or None, allow_remote=opts.allow_remote,
+                       seed=wanted["seed"], outputs=outputs_from(opts))
     setattr(environment, ENGINE_ATTR, new)
     for key in FORM_KEYS:
         setattr(opts, key, wanted[key])

@@ -28,8 +28,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from fleetchaos.cli.disk_watch import DiskWatch, cut_partial_last_line
-from fleetchaos.cli.errors import (
+from fleetchaos.common import ChildProcess, ChildProcessError, TargetNotAllowed, check_loopback
+from fleetchaos.common.errors import (
     EXIT_BAD_INPUT,
     EXIT_BREACH,
     EXIT_HARNESS,
@@ -38,10 +38,10 @@ from fleetchaos.cli.errors import (
     HarnessError,
     UsageError,
 )
-from fleetchaos.cli.journal_tail import JournalTail
-from fleetchaos.cli.output_paths import check_output_paths
-from fleetchaos.common import ChildProcess, ChildProcessError, TargetNotAllowed, check_loopback
 from fleetchaos.common.parent_death import preexec_die_with_parent
+from fleetchaos.runs.disk_watch import DiskWatch, cut_partial_last_line
+from fleetchaos.runs.journal_tail import JournalTail
+from fleetchaos.runs.output_paths import check_output_paths
 from fleetchaos.scenarios.fault_control import new_run_id
 from fleetchaos.scenarios.schema import Scenario
 
@@ -324,7 +324,7 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
     if opts.metrics_port == 0:  # pick the port here, so it can be printed before Locust runs
         opts.metrics_port = free_loopback_port()
     if not opts.headless:  # the Chaos API's per-run token: printed below, passed to Locust
-        from fleetchaos.reports.webui_guard import TOKEN_ENV, new_token
+        from fleetchaos.locust_app.webui_guard import TOKEN_ENV, new_token
 
         ui_token = env[TOKEN_ENV] = new_token()
     log_path = opts.log_path("locust")
@@ -343,12 +343,12 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
         )
         with _Interrupts(child) as interrupts:
             if opts.metrics_port is not None and opts.headless:  # stderr goes to the log
-                from fleetchaos.metrics import ANNOUNCE
+                from fleetchaos.locust_app.metrics_server import ANNOUNCE
 
                 print(ANNOUNCE.format(url=f"http://127.0.0.1:{opts.metrics_port}/metrics"),
                       file=sys.stderr, flush=True)
             if not opts.headless:
-                from fleetchaos.reports.webui_guard import ui_banner
+                from fleetchaos.locust_app.webui_guard import ui_banner
 
                 print(ui_banner(f"http://127.0.0.1:{opts.web_port}/", ui_token)
                       + "  (Ctrl-C stops everything)", flush=True)
@@ -485,7 +485,7 @@ def execute(opts: RunOptions) -> RunResult:
     if opts.seed is None:  # the built-in Toxiproxy's fault draws follow the run's seed too
         opts.seed = scenario.seed
     profile = scenario_profile(scenario, opts)
-    from fleetchaos.cli.probe import preflight
+    from fleetchaos.runs.preflight import preflight
 
     preflight(profile, opts.host, allow_remote=opts.allow_remote)  # before any child starts
     check_output_paths(opts, api=opts.api)

@@ -11,7 +11,7 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
-from fleetchaos.scenarios.yaml_safe import printable
+from fleetchaos.common.yaml_safe import printable
 
 
 class ScenarioError(ValueError):

@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 from typing import Protocol
 
-from fleetchaos.cli.errors import UsageError
+from fleetchaos.common.errors import UsageError
 
 
 class _Outputs(Protocol):

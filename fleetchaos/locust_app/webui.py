@@ -17,9 +17,9 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from fleetchaos.locust_app.webui_guard import TOKEN_HEADER, guard_web_ui, print_banner, run_token
+from fleetchaos.locust_app.webui_live import LiveStatus
 from fleetchaos.reports.labels import step_label
-from fleetchaos.reports.webui_guard import TOKEN_HEADER, guard_web_ui, print_banner, run_token
-from fleetchaos.reports.webui_live import LiveStatus
 
 TAB_KEY = "chaos"
 
@@ -165,7 +165,7 @@ def install(environment: Any) -> None:
     def honour_start_form() -> Any:
         if request.path != "/swarm" or request.method != "POST":
             return None
-        from fleetchaos.reports.webui_start import rebuild_if_asked
+        from fleetchaos.locust_app.webui_start import rebuild_if_asked
 
         problem = rebuild_if_asked(environment, request.form)
         live.invalidate()

@@ -1,9 +1,10 @@
 """Setting a run up before its clock starts: Toxiproxy (the user's or the built-in one),
 the run's proxies, the fleet's configuration and registration, the journal header.
 
-Split from the engine so the engine's clock, journal and rollback can be tested with
-fakes (``Prepared`` is everything the engine needs afterwards). Anything wrong here
-is a set-up failure (exit 2); whatever was started or created is removed again.
+The engine (``fleetchaos.scenarios.engine``) is handed this set-up and never builds one
+itself, so its clock, journal and rollback can be tested with fakes (``Prepared``, in
+``fleetchaos.scenarios.prepared``, is everything the engine needs afterwards). Anything
+wrong here is a set-up failure (exit 2); whatever was started or created is removed again.
 """
 
 from __future__ import annotations
@@ -15,38 +16,16 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any
 from urllib.parse import urlsplit
 
 from fleetchaos.common.loopback import TargetNotAllowed, check_loopback
 from fleetchaos.scenarios.journal import JournalWriter
+from fleetchaos.scenarios.prepared import Prepared, SetupError
 from fleetchaos.scenarios.schema import Scenario
 from fleetchaos.scenarios.steps.base import StepEnv
 
-
-class SetupError(RuntimeError):
-    """The run cannot start (unreachable Toxiproxy, missing extension, ...): exit code 2."""
-
-
-@dataclass
-class Prepared:
-    """A run that is set up: what the engine drives from now on."""
-
-    env: StepEnv  # the steps' collaborators
-    listen: dict[str, str]  # scenario proxy -> host:port it listens on
-    sample: Callable[[], dict[str, Any]]  # the last second's figures, for a journal sample
-    latest_fleet: Callable[[], dict[str, Any]]  # the fleet gauges of the last sample
-    user_count: Callable[[], int]
-    user_classes: Callable[[], list[Any]]  # what the load shape hands Locust
-    spawn_rate: float
-    cleanup: Callable[[], tuple[list[str], list[str]]]  # remove the run's marked names: (removed, left)
-    stop: Callable[[], None]  # stop what set-up started (the built-in Toxiproxy)
-    wall_t0: float = 0.0  # time.time() at t = 0 (drivers plan their needs from it)
-
-
-class RunSetup(Protocol):
-    def start(self, journal: JournalWriter) -> Prepared:
-        """Set the run up and write the journal header (t = 0); raise SetupError."""
+__all__ = ["LocustRunSetup", "Prepared", "RunIdentity", "SetupError"]
 
 
 @dataclass
@@ -98,14 +77,16 @@ class LocustRunSetup:
             self.builtin_toxiproxy = None
 
     def _start(self, journal: JournalWriter) -> Prepared:
+        from locust.runners import MasterRunner
+
         from fleetchaos.fleet_sim import knobs, stats
         from fleetchaos.fleet_sim.canary import register_canary
         from fleetchaos.fleet_sim.locust_users import fleet_user_classes, schedule_record
         from fleetchaos.fleet_sim.profiles import ProfileError, load_profile
         from fleetchaos.fleet_sim.registration import RegistrationError, register_fleet
-        from fleetchaos.scenarios.collaborators import HttpBackendAdmin, LocustFleet
+        from fleetchaos.locust_app.collaborators import HttpBackendAdmin, LocustFleet
+        from fleetchaos.locust_app.sampler import Sampler
         from fleetchaos.scenarios.fault_control import marker
-        from fleetchaos.scenarios.sampler import Sampler
         from fleetchaos.scenarios.steps.targeting import ProfileTargets, TargetError, check_aims
 
         scenario, run, environment = self.scenario, self.run, self.environment
@@ -225,6 +206,14 @@ class LocustRunSetup:
         def cleanup() -> tuple[list[str], list[str]]:
             return faults.remove_leftovers(run_id=run.run_id), faults.marked(run.run_id)
 
+        def subscribe_drivers(record: Callable[[dict[str, Any]], None]) -> None:
+            """Each driver outcome the fleet fires, on the run's clock, to ``record``."""
+
+            def on_outcome(**outcome: Any) -> None:
+                record(stats.outcome_record(outcome, wall_t0, time.monotonic() - journal.t0))
+
+            environment.events.fleet_driver_outcome.add_listener(on_outcome)
+
         env = StepEnv(faults=faults, fleet=fleet,
                       backend=HttpBackendAdmin(host, run.admin_token), targets=targets,
                       proxy_names=proxy_names, marker=marker(run.run_id),
@@ -235,7 +224,9 @@ class LocustRunSetup:
             user_count=lambda: environment.runner.user_count if environment.runner else 0,
             user_classes=lambda: fleet_user_classes(environment),
             spawn_rate=float(scenario.fleet.get("spawn_rate", 200)),
-            cleanup=cleanup, stop=self._stop, wall_t0=wall_t0)
+            cleanup=cleanup, stop=self._stop, wall_t0=wall_t0,
+            last_report_wait_s=2.0 if isinstance(runner, MasterRunner) else 0.0,
+            subscribe_drivers=subscribe_drivers)
 
 
 def _broker_url(scenario: Scenario, profile: Any, allow_remote: bool) -> str | None:
@@ -253,7 +244,7 @@ def _broker_url(scenario: Scenario, profile: Any, allow_remote: bool) -> str | N
     if not url:
         raise SetupError("no MQTT broker: set MQTT_URL=mqtt://host:port (fleetchaos run "
                          "starts a broker itself when MQTT_URL is unset)")
-    from fleetchaos.mqtt_broker.url import parse_mqtt_url
+    from fleetchaos.common.mqtt_url import parse_mqtt_url
 
     try:
         parse_mqtt_url(url, what="MQTT_URL")
@@ -264,7 +255,7 @@ def _broker_url(scenario: Scenario, profile: Any, allow_remote: bool) -> str | N
 
 
 def _host_port(mqtt_url: str) -> str:
-    from fleetchaos.mqtt_broker.url import parse_mqtt_url
+    from fleetchaos.common.mqtt_url import parse_mqtt_url
 
     address = parse_mqtt_url(mqtt_url)
     return f"{address.host}:{address.port}"

@@ -24,7 +24,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from fleetchaos.cli.errors import EXIT_BREACH, EXIT_HARNESS, EXIT_PASS, UsageError
+from fleetchaos.common.errors import EXIT_BREACH, EXIT_HARNESS, EXIT_PASS, UsageError
 
 PASS_RULES = ("all", "majority")
 
@@ -105,7 +105,7 @@ def render(agg: dict[str, Any]) -> str:
 def run_repeated(opts: Any, times: int, rule: str = "all",
                  summary_path: Path | None = None) -> tuple[int, dict[str, Any]]:
     """Run ``opts`` ``times`` times with one seed; return (exit code, aggregate)."""
-    from fleetchaos.cli.orchestrator import execute, load_validated_scenario
+    from fleetchaos.runs.orchestrator import execute, load_validated_scenario
     from fleetchaos.scenarios.fault_control import new_run_id
 
     if times < 1:
