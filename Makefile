@@ -13,7 +13,7 @@ PYTEST_WORKERS ?= 3
 help:
 	@echo "make demo   - reproduce the 2021 lockout against the built-in backend and print the report"
 	@echo "make test   - lint and run the whole test suite (slow end-to-end tests included)"
-	@echo "make lint   - ruff and mypy"
+	@echo "make lint   - ruff, mypy and the layer contracts (import-linter)"
 	@echo "make bench  - run the benchmarks under bench/ (figures land in docs/benchmarks/)"
 	@echo "make clean  - remove .venv and run output"
 
@@ -49,12 +49,14 @@ broker:
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # pytest runs from its own script (not `python -m pytest`), so the checkout's folders are
 # not importable under their bare names: tests import the installed `fleetchaos` only.
 test: $(STAMP) browser broker
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 	@$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 

@@ -110,10 +110,9 @@ class Services:
 
 
 def locustfile_path() -> str:
-    """The package's own locustfile, found through the package (never a user's file by that name)."""
-    import fleetchaos
-
-    path = Path(fleetchaos.__file__).resolve().parent / "locustfile.py"
+    """The package's own locustfile (``fleetchaos/locustfile.py``), found beside this
+    package, never a user's file by that name."""
+    path = Path(__file__).resolve().parent.parent / "locustfile.py"
     if not path.is_file():
         raise UsageError(f"fleetchaos is installed without its locustfile ({path}): reinstall it")
     return str(path)
