@@ -38,11 +38,10 @@ Fire = Callable[..., None]
 
 
 class _Pending:
-    __slots__ = ("due_at", "record", "resends", "sent_at")
+    __slots__ = ("record", "resends", "sent_at")
 
     def __init__(self, sent_at: float, record: dict[str, Any]) -> None:
         self.sent_at = sent_at
-        self.due_at: float | None = None  # None: the fleet's ack timeout after sent_at
         self.record = record
         self.resends = 0
 

@@ -149,11 +149,6 @@ def fleet_schedule(seed: int, cars: int, drivers: int, need_interval_s: float,
     return out
 
 
-def shard(index_space: int, worker_index: int, workers: int) -> range:
-    """The indices one process owns: every ``workers``-th, starting at its index."""
-    return range(worker_index, index_space, max(1, workers))
-
-
 class IndexPool:
     """Identity indices for one kind of user in this process: its shard, reused when freed.
 

@@ -38,7 +38,6 @@ class PhoneApp:
             "owner_password": ident.owner_password, "car_token": ident.car_token,
             "display_name": ident.display_name,
         }
-        self.token_at = 0.0
         self.have_vehicle = "list_vehicles" not in profile.actions
         self._cache: dict[tuple[Any, ...], tuple[str, dict[str, str], Any]] = {}
         self.answered = False  # a response came on this session: its connection may be reused
@@ -95,8 +94,6 @@ class PhoneApp:
         if not self.profile.has_login or "access_token" in self.vars:
             return 200
         status, _ = self.call("token", self.profile.login, auth=False)
-        if status in self.profile.login.success:
-            self.token_at = time.monotonic()
         return status
 
     def reauth(self) -> int:

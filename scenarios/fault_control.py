@@ -5,7 +5,7 @@ so a later run (or the orchestrator's final sweep) can find and remove what a ki
 run left behind. A run id names its owner, ``<hex8>.<pid>.<host>`` (the process whose
 death ends the run, and the machine it runs on): a later run removes only the leftovers
 of runs whose owner is gone from this machine, never those of a live run or of a run on
-another machine. Markers without an owner (older versions) count as dead.
+another machine.
 
 Works against a real Toxiproxy 2.x; the built-in server's extensions are detected
 with GET /extensions (404 on a real Toxiproxy).
@@ -52,7 +52,6 @@ def new_run_id(pid: int | None = None) -> str:
 
 
 _OWNED = re.compile(r"^fc-([0-9a-f]{8})\.(\d+)\.([a-z0-9]+)-")
-_LEGACY = re.compile(r"^fc-([^.\-]+)-")
 
 
 @dataclass(frozen=True)
@@ -60,13 +59,11 @@ class Owner:
     """Who a marked name belongs to: the run id and, when it says so, its owner process."""
 
     run_id: str
-    pid: int | None = None
-    host: str | None = None
+    pid: int
+    host: str
 
     def alive(self) -> bool | None:
         """True/False for a run of this machine; None when it cannot be told (another machine)."""
-        if self.pid is None:
-            return False  # an older version's marker: no owner recorded, treated as dead
         if self.host != host_tag():
             return None
         return _pid_alive(self.pid)
@@ -75,10 +72,9 @@ class Owner:
 def owner_of(name: str) -> Owner | None:
     """The run a marked proxy or toxic name belongs to (None for names we did not create)."""
     m = _OWNED.match(name)
-    if m:
-        return Owner(f"{m.group(1)}.{m.group(2)}.{m.group(3)}", int(m.group(2)), m.group(3))
-    m = _LEGACY.match(name)
-    return Owner(m.group(1)) if m else None
+    if m is None:
+        return None
+    return Owner(f"{m.group(1)}.{m.group(2)}.{m.group(3)}", int(m.group(2)), m.group(3))
 
 
 def _pid_alive(pid: int) -> bool:

@@ -111,8 +111,6 @@ class Scenario:
         return self.phases[-1].name if self.phases and t >= self.phases[-1].end_s else ""
 
 
-_V = Checker  # the old private name, kept for callers outside this package
-
 
 TOP_KEYS = {"title", "description", "seed", "duration", "fleet", "proxies", "phases",
             "timeline", "slos", "steady_state"}
@@ -250,9 +248,6 @@ def parse_step(v: Checker, i: int, raw: Any, proxies: dict[str, str], duration: 
     if dur_s is not None and not spec.fault:
         raise v.fail(f"{key}.duration", f"no duration: {action} is not rolled back")
     return Step(index=i, at_s=at, duration_s=dur_s, action=action, spec=spec)
-
-
-_step = parse_step  # the old private name
 
 
 def _slos(v: Checker, raw: Any, phases: list[Phase], base: str) -> list[Slo]:

@@ -20,7 +20,7 @@ def test_run_ids_name_their_owner():
     run_id = new_run_id(pid=4242)
     owner = owner_of(f"fc-{run_id}-api")
     assert owner is not None and owner.pid == 4242 and owner.run_id == run_id
-    assert owner_of("fc-dead0001-3-latency").run_id == "dead0001"  # an older version's marker
+    assert owner_of("fc-dead0001-3-latency") is None  # no owner process in the marker: not ours
     assert owner_of("theirs") is None
 
 
