@@ -34,6 +34,7 @@ class Side(asyncio.Protocol):
     def __init__(self, link: Link) -> None:
         self.link = link
         self.transport: asyncio.Transport | None = None
+        self.closing = False  # closed by the link, on purpose (Pipe.finish)
         self.reads_into: Pipe  # the pipe this socket's bytes enter
         self.writes_from: Pipe  # the pipe whose bytes this socket sends
 
@@ -51,8 +52,16 @@ class Side(asyncio.Protocol):
     def resume_writing(self) -> None:
         self.writes_from.set_dest_paused(False)
 
+    def close_socket(self) -> None:
+        """Close this socket after what is written to it has gone (a FIN); its closing
+        does not end the link: the other direction may still deliver what it holds."""
+        self.closing = True
+        if self.transport is not None and not self.transport.is_closing():
+            self.transport.close()
+
     def connection_lost(self, exc: Exception | None) -> None:
-        self.link.close_now()
+        if not self.closing or exc is not None:
+            self.link.close_now()
 
 
 class Link:
@@ -71,16 +80,25 @@ class Link:
     def pipe(self, stream: str) -> Pipe:
         return self.upstream_pipe if stream == "upstream" else self.downstream_pipe
 
+    def other_pipe(self, pipe: Pipe) -> Pipe:
+        return self.downstream_pipe if pipe is self.upstream_pipe else self.upstream_pipe
+
     # --- toxics -------------------------------------------------------------------------
     def draw(self, toxic: Toxic) -> bool:
         """Toxiproxy's ToxicStub.Run: ``rand.Float32() < toxicity``, once per run."""
         return toxic.toxicity >= 1 or self.rng.random() < toxic.toxicity
 
     def toxic_added(self, toxic: Toxic, at_start: bool = False) -> None:
-        """Toxiproxy appends a new toxic at the end of its direction's chain."""
+        """Toxiproxy appends a new toxic at the end of its direction's chain; on an open
+        connection it interrupts the chain's last stub to rewire it and runs it again
+        (link.go AddToxic), which draws that toxic's toxicity afresh."""
         if not self.connected or self.closed:
             return
         pipe = self.pipe(toxic.direction)
+        if pipe.stages and not at_start:
+            self.rerun(pipe, len(pipe.stages) - 1)
+            if self.closed:
+                return
         stage = toxic.new_stage(pipe.new_stub(toxic), self.draw(toxic), at_start)
         pipe.stages.append(stage)
         pipe.renumber()
@@ -104,6 +122,8 @@ class Link:
         pipe.stages.remove(stage)
         self.states.pop(id(toxic), None)
         pipe.renumber()
+        if i > 0:  # link.go RemoveToxic runs the previous stub again: a fresh draw
+            self.rerun(pipe, i - 1)
         pipe.update_reading()
 
     def toxic_updated(self, toxic: Toxic) -> None:
@@ -112,9 +132,15 @@ class Link:
             return
         pipe = self.pipe(toxic.direction)
         i = pipe.stage_of(toxic)
-        if i < 0:
-            return
+        if i >= 0:
+            self.rerun(pipe, i)
+
+    def rerun(self, pipe: Pipe, i: int) -> None:
+        """ToxicStub.InterruptToxic then Run: the stage releases the chunk in progress,
+        the toxicity is drawn again, and an active stage swaps with a pass-through one
+        when the draw changed."""
         old = pipe.stages[i]
+        toxic = old.toxic
         active = self.draw(toxic)
         if active == (type(old) is not Stage) or toxic.stage is Stage:
             old.interrupt()
@@ -123,6 +149,7 @@ class Link:
         if self.closed:
             return
         new = toxic.new_stage(pipe.new_stub(toxic), active, old.at_start)
+        new.stub.index = i  # type: ignore[attr-defined]
         pipe.stages[i] = new
         pipe.renumber()
         new.start()
@@ -143,7 +170,13 @@ class Link:
             await asyncio.get_running_loop().create_connection(
                 lambda: self.upstream, host.strip("[]"), int(port))
         except (OSError, ValueError):
-            self.close_now()
+            # Go accepts, fails to dial and closes the client; bytes it already sent were
+            # never read, so the kernel answers them with a RST. Bytes uvloop read here
+            # were read too early: reset, as the kernel would have.
+            if self.upstream_pipe.pending:
+                self.reset_now()
+            else:
+                self.close_now()
             return
         if self.closed:  # the client left while we connected: drop the upstream too
             if self.upstream.transport is not None:

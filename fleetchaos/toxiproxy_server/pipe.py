@@ -244,13 +244,18 @@ class Pipe:
         (transport.resume_reading if want else transport.pause_reading)()
 
     def finish(self) -> None:
-        """Pass the source's EOF on; the link closes once both directions have."""
+        """The source's end reached the destination: close the destination socket, both
+        ways, as Toxiproxy's ToxicLink.write does (``dest.Close()``, not a half-close).
+        The other direction reads from that socket, so its source has ended too: its end
+        goes through its own toxics (what they hold is still delivered), then closes the
+        other socket. A client's half-close thus closes the connection at once."""
         self.done = True
-        dest = self.dest.transport
-        if dest is not None and not dest.is_closing() and dest.can_write_eof():
-            dest.write_eof()
-        if self.link.upstream_pipe.done and self.link.downstream_pipe.done:
+        self.dest.close_socket()
+        other = self.link.other_pipe(self)
+        if other.done:
             self.link.close_now()
+        else:
+            other.feed_eof()
 
     def stop(self) -> None:
         self.handover.clear()

@@ -150,6 +150,19 @@ def test_timeout_drops_data_and_closes_after_its_timeout():
     assert stub.output == [] and stub.closed_by == "close"
 
 
+def test_timeout_is_an_idle_timer_rearmed_by_every_chunk():
+    """timeout.go's select loop calls time.After(timeout) anew for each chunk it drops."""
+    stub = MemoryStub()
+    _, stage = stage_of("timeout", stub, timeout=500)
+    for _ in range(5):
+        stub.advance(0.4)
+        stage.push(stub.now(), b"x")
+    assert not stub.closed  # 2 s in, never 500 ms without a chunk
+    last = stub.now()
+    stub.advance(1.0)
+    assert stub.closed_by == "close" and stub.closed_at == pytest.approx(last + 0.5)
+
+
 def test_timeout_zero_never_closes_and_the_end_closes():
     stub = MemoryStub()
     _, stage = stage_of("timeout", stub, timeout=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -85,5 +86,36 @@ def http_server() -> Iterator[tuple[int, list[str]]]:
     threading.Thread(target=accept, daemon=True).start()
     try:
         yield listener.getsockname()[1], seen
+    finally:
+        listener.close()
+
+
+@contextmanager
+def delayed_reply_server(delay_s: float, reply: bytes = b"reply") -> Iterator[int]:
+    """Reads what a client sends until it half-closes, then answers ``reply`` after
+    ``delay_s`` (a server that replies to a request ended by the client's FIN)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            try:
+                while conn.recv(65536):
+                    pass
+                time.sleep(delay_s)
+                conn.sendall(reply)
+            except OSError:
+                return
+
+    def accept() -> None:
+        while True:
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
     finally:
         listener.close()

@@ -1,10 +1,10 @@
-"""timeout: stops all data; closes the connection ``timeout`` ms after the toxic starts
-acting on it (0 or less: never closes, data is dropped until the toxic is removed).
+"""timeout: stops all data; closes the connection once ``timeout`` ms pass with no data
+reaching it (0 or less: never closes, data is dropped until the toxic is removed).
 
 Pinned to Toxiproxy's toxics/timeout.go: the timer starts when the stage starts (the
-connection opens, or the toxic is added to an open one); every chunk is dropped; the
-toxic's Cleanup closes the stub, so removing it closes the connections it held (their
-streams lost bytes).
+connection opens, or the toxic is added to an open one) and starts again with every chunk
+it drops (its select loop calls ``time.After`` anew each time round); the toxic's Cleanup
+closes the stub, so removing it closes the connections it held (their streams lost bytes).
 """
 
 from __future__ import annotations
@@ -25,7 +25,12 @@ class TimeoutStage(Stage):
         self.start()
 
     def push(self, stamp: float, data: bytes) -> None:
-        return  # dropped while the toxic is present
+        """Dropped; Go's loop re-arms ``time.After(timeout)`` for every chunk it takes,
+        so the timeout counts from the last chunk (an idle timer)."""
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.start()
 
     def push_eof(self) -> None:
         self.stub.close()  # Go: a nil chunk closes the stub
