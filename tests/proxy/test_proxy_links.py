@@ -67,6 +67,7 @@ def test_half_close_still_delivers_what_toxics_hold(server):
 
 
 def upstream_down_answers(url: str, send: bool, tries: int) -> list[str]:
+    requests.delete(f"{url}/proxies/down{send}")
     addr = make_proxy(url, f"down{send}", free_port())  # nothing listens there
     seen = []
     for _ in range(tries):
@@ -88,10 +89,14 @@ def test_upstream_down_resets_a_client_that_sent_data(server):
     dials on its event loop, after the byte has arrived (it used to answer EOF 6 of 6)."""
     quiet = upstream_down_answers(server.url, send=False, tries=4)
     assert quiet == ["eof"] * 4
-    eager = upstream_down_answers(server.url, send=True, tries=8)
+    eager: list[str] = []
+    for _ in range(3):  # a loaded machine can delay every client byte past the close
+        eager += upstream_down_answers(server.url, send=True, tries=8)
+        if server.kind != "built-in" or eager.count("rst") >= 2:
+            break
     assert set(eager) <= {"rst", "eof"}, eager
     if server.kind == "built-in":
-        assert eager.count("rst") >= 2, eager  # loaded machines delay the client too
+        assert eager.count("rst") >= 2, eager
 
 
 def probe_latencies(socks: list[socket.socket]) -> list[bool]:
