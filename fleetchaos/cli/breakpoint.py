@@ -42,12 +42,12 @@ to DIR/breakpoint-<id>/ (the id comes from the arguments, so the same command re
 exit codes: 0 finished, 1 budget ran out (rerun to continue), 2 bad input, 3 a run failed"""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="fleetchaos breakpoint", epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Bisect a numeric scenario field for the smallest value at which an SLO "
-                    "breaks; repeat runs near the boundary; report the value and its band.")
+HELP = "bisect a numeric parameter for the smallest value that breaks an SLO"
+DESCRIPTION = ("Bisect a numeric scenario field for the smallest value at which an SLO breaks; "
+               "repeat runs near the boundary; report the value and its band.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", metavar="SCENARIO", help="built-in name or YAML path")
     p.add_argument("--search", required=True, metavar="KEY=LO..HI",
                    help="the field and the range to search, e.g. fleet.cars=100..3000")
@@ -65,7 +65,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="the search's journal (default DIR/breakpoint-<id>/search.jsonl)")
     p.add_argument("--width", type=int, default=None, help="terminal width to render at")
     add_run_arguments(p)
-    return p
 
 
 def _print_probe(space: Space, metric_fmt: Callable[[float | None], str]) -> Callable[[Probe], None]:
@@ -103,10 +102,9 @@ def render(space: Space, slo: str, result: SearchRun, fmt: Callable[[float | Non
     console.print(result.finding.sentence(space, slo), style=style)
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(ns: argparse.Namespace) -> int:
     from fleetchaos.reports.compare_model import format_value
 
-    ns = build_parser().parse_args(argv)
     space = parse_space(ns.search, ns.resolution)
     budget_s = parse_budget(ns.budget)
     if ns.repeat_near < 1:
@@ -141,7 +139,3 @@ def main(argv: list[str] | None = None) -> int:
               "same command to continue", file=sys.stderr)
         return EXIT_BREACH
     return EXIT_PASS
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -35,12 +34,12 @@ default tolerances (NEW may be this much worse before it counts):
 exit codes: 0 no regression, 1 a regression, 2 bad input"""
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="fleetchaos compare", epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Compare two runs (journals or summary JSON files) SLO by SLO and phase "
-                    "by phase; exit 1 when NEW is worse than BASE beyond a tolerance.")
+HELP = "compare two runs SLO by SLO; exit 1 when NEW regressed beyond a tolerance"
+DESCRIPTION = ("Compare two runs (journals or summary JSON files) SLO by SLO and phase by phase; "
+               "exit 1 when NEW is worse than BASE beyond a tolerance.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("base", metavar="BASE", help="the reference run: journal or summary JSON")
     p.add_argument("new", metavar="NEW", help="the run under test: journal or summary JSON")
     p.add_argument("--tolerance", action="append", default=[], metavar="METRIC=VALUE",
@@ -50,7 +49,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", type=Path, metavar="FILE",
                    help="write HTML with the two runs' charts overlaid")
     p.add_argument("--width", type=int, default=None, help="terminal width to render at")
-    return p
 
 
 def _summary_of(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -105,12 +103,11 @@ def _write(path: Path, text: str) -> None:
         raise UsageError(f"{path}: cannot write: {exc.strerror}") from None
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(ns: argparse.Namespace) -> int:
     from rich.console import Console
 
     from fleetchaos.reports.compare_terminal import CompareReport
 
-    ns = build_parser().parse_args(argv)
     comparison = run_compare(ns.base, ns.new, ns.tolerance)
     if ns.markdown is not None:
         from fleetchaos.reports.compare_markdown import render_compare_markdown
@@ -125,7 +122,3 @@ def main(argv: list[str] | None = None) -> int:
         if path is not None:
             print(f"{label:>8}: {path}")
     return EXIT_BREACH if comparison.regressions else EXIT_PASS
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,9 +1,13 @@
 """`fleetchaos` argument parsing and dispatch, and the exit code that says what happened.
 
-Bad input ends as exit code 2, a failure of the harness itself as 3: either way one line
-on stderr, never a traceback on the terminal (an unexpected exception's traceback goes
-to the run's ``<run>.cli.log``). The servers (`toxiproxy`, `backend`) and `report` own
-their own argument parsers, so this module hands their arguments over untouched.
+One dispatcher: every command is a subparser of one argparse parser, listed once in
+``COMMANDS`` (its help, its arguments, the function that runs it). Commands with more
+than a few options keep them beside their printing (``cli/report.py``, ``compare.py``,
+``sweep.py``, ``breakpoint.py``, ``probe.py``: ``add_arguments`` and ``run``); the two
+servers (`toxiproxy`, `backend`) are also ``python -m`` programs with their own parser,
+so their arguments are forwarded to it untouched. Bad input ends as exit code 2, a
+failure of the harness itself as 3: either way one line on stderr, never a traceback on
+the terminal (an unexpected exception's traceback goes to the run's ``<run>.cli.log``).
 """
 
 from __future__ import annotations
@@ -14,10 +18,13 @@ import sys
 import tempfile
 import traceback
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING
 
+from fleetchaos.cli import breakpoint, compare, probe, report, sweep
 from fleetchaos.common.errors import (
     EXIT_BAD_INPUT,
     EXIT_BREACH,
@@ -30,7 +37,6 @@ from fleetchaos.common.errors import (
 
 if TYPE_CHECKING:
     from fleetchaos.runs.orchestrator import RunOptions
-    from fleetchaos.scenarios.schema import Scenario
 
 DEMO_SCENARIO = "verbosity-flood-2021"
 
@@ -47,32 +53,12 @@ EXAMPLES = {
     "run": "example: fleetchaos run verbosity-flood-2021 --seed 7 --junit junit.xml\n"
            "         fleetchaos run my-scenario.yaml --target my-profile.yaml --host http://127.0.0.1:8080",
     "ui": "example: fleetchaos ui api-latency   # then open http://127.0.0.1:8089",
-    "report": "example: fleetchaos report fleetchaos-out/1a2b3c4d.journal.jsonl --html report.html",
     "validate": "example: fleetchaos validate my-scenario.yaml --set fleet.cars=500\n"
                 "         fleetchaos validate my-scenario.yaml --target my-profile.yaml\n"
                 "         fleetchaos validate --target my-profile.yaml",
     "scenarios": "example: fleetchaos scenarios\n"
                  "         fleetchaos scenarios --show api-latency > my-scenario.yaml",
-    "probe": "example: fleetchaos probe --target my-profile.yaml --host http://127.0.0.1:8080",
-    "toxiproxy": "example: fleetchaos toxiproxy --host 127.0.0.1 --port 8474 --config proxies.json",
-    "backend": "example: fleetchaos backend --host 127.0.0.1 --port 8080 --db backend.db",
-    "compare": "example: fleetchaos compare main.journal.jsonl branch.journal.jsonl --markdown pr.md",
-    "sweep": "example: fleetchaos sweep verbosity-flood-2021 "
-             "--vary fleet.retry_policy=fixed-1s,retry-budget",
-    "breakpoint": "example: fleetchaos breakpoint verbosity-flood-2021 --search "
-                  "timeline.0.verbosity.level=1..60 --slo NAME --budget 10m",
 }
-
-# Subcommands whose own parser takes every argument after the name.
-PASSTHROUGH = {
-    "toxiproxy": "the built-in Toxiproxy-compatible server alone (like toxiproxy-server)",
-    "backend": "the reference access backend alone",
-    "report": "re-render a journal: terminal, --html, --junit, --markdown, --summary",
-    "compare": "compare two runs SLO by SLO; exit 1 when NEW regressed beyond a tolerance",
-    "sweep": "run a scenario once per combination of --vary values; one table and charts",
-    "breakpoint": "bisect a numeric parameter for the smallest value that breaks an SLO",
-}
-
 
 def _add_run_options(p: argparse.ArgumentParser, *, outputs: bool = True) -> None:
     p.add_argument("--target", metavar="PROFILE",
@@ -104,6 +90,79 @@ def _add_run_options(p: argparse.ArgumentParser, *, outputs: bool = True) -> Non
         p.add_argument("--no-live", action="store_true", help="no live view while running")
 
 
+def _demo_arguments(p: argparse.ArgumentParser) -> None:
+    _add_run_options(p)
+
+
+def _run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", metavar="SCENARIO")
+    _add_run_options(p)
+    p.add_argument("--repeat", type=int, default=1, metavar="N",
+                   help="run N times with the same seed; per SLO the median, spread, margin "
+                        "and runs passed (--summary gets the aggregate)")
+    p.add_argument("--pass-rule", choices=("all", "majority"), default="all",
+                   help="with --repeat: an SLO passes when every run passed it (all, the "
+                        "default) or more than half did (majority)")
+
+
+def _ui_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", metavar="SCENARIO")
+    _add_run_options(p, outputs=False)
+    p.add_argument("--web-port", type=int, default=8089, help="web UI port on 127.0.0.1")
+
+
+def _validate_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("scenario", metavar="SCENARIO", nargs="?")
+    p.add_argument("--target", metavar="PROFILE",
+                   help="also check this backend profile (built-in name or YAML path)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--time-scale", type=float, default=None, metavar="X")
+
+
+def _scenarios_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--show", metavar="NAME",
+                   help="print this built-in scenario's YAML (to copy and edit)")
+
+
+@dataclass(frozen=True)
+class Command:
+    """One subcommand: its one-line help, its arguments and the function that runs it.
+
+    ``module`` is a ``fleetchaos.cli`` module that holds ``HELP``, ``DESCRIPTION``,
+    ``EPILOG``, ``add_arguments`` and ``run`` (their heavy imports wait inside ``run``);
+    ``server`` is a server's ``python -m`` entry point, whose own parser gets every
+    argument after the command's name."""
+
+    help: str = ""
+    arguments: Callable[[argparse.ArgumentParser], None] | None = None
+    run: Callable[[argparse.Namespace], int] | None = None
+    module: ModuleType | None = None
+    server: Callable[[list[str]], int] | None = None
+
+
+def _toxiproxy(args: list[str]) -> int:
+    from fleetchaos.toxiproxy_server import main as server_main
+
+    return int(server_main(args) or 0)
+
+
+def _backend(args: list[str]) -> int:
+    from fleetchaos.reference_backend import main as server_main
+
+    return int(server_main(args) or 0)
+
+
+def _server(server: Callable[[list[str]], int], args: list[str]) -> int:
+    """A server's own command line (``python -m fleetchaos.<server>``), its arguments as given."""
+    try:
+        return server(args)
+    except SystemExit as exc:  # a server refusing its input: its message, exit 2
+        if isinstance(exc.code, str):
+            print(exc.code, file=sys.stderr)
+            return EXIT_BAD_INPUT
+        raise
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fleetchaos", description=DESCRIPTION,
@@ -111,49 +170,22 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Run `fleetchaos COMMAND --help` for a command's options and an example.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-
-    def add(name: str, help_text: str) -> argparse.ArgumentParser:
-        return sub.add_parser(name, help=help_text, description=help_text, epilog=EXAMPLES[name],
-                              formatter_class=argparse.RawDescriptionHelpFormatter)
-
-    demo = add("demo", f"reproduce the 2021 lockout ({DEMO_SCENARIO}) on the built-in "
-                       "backend and Toxiproxy, print the report")
-    _add_run_options(demo)
-
-    run = add("run", "run a scenario (built-in name or YAML path) headless; exit code = verdict")
-    run.add_argument("scenario", metavar="SCENARIO")
-    _add_run_options(run)
-    run.add_argument("--repeat", type=int, default=1, metavar="N",
-                     help="run N times with the same seed; per SLO the median, spread, margin "
-                          "and runs passed (--summary gets the aggregate)")
-    run.add_argument("--pass-rule", choices=("all", "majority"), default="all",
-                     help="with --repeat: an SLO passes when every run passed it (all, the "
-                          "default) or more than half did (majority)")
-
-    ui = add("ui", "run a scenario in the Locust web UI with the Chaos tab")
-    ui.add_argument("scenario", metavar="SCENARIO")
-    _add_run_options(ui, outputs=False)
-    ui.add_argument("--web-port", type=int, default=8089, help="web UI port on 127.0.0.1")
-
-    validate = add("validate", "check a scenario file and/or a backend profile; exit 0 when "
-                               "valid, 2 with the reason")
-    validate.add_argument("scenario", metavar="SCENARIO", nargs="?")
-    validate.add_argument("--target", metavar="PROFILE",
-                          help="also check this backend profile (built-in name or YAML path)")
-    validate.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
-    validate.add_argument("--time-scale", type=float, default=None, metavar="X")
-
-    scenarios = add("scenarios", "list the built-in scenarios, one line each")
-    scenarios.add_argument("--show", metavar="NAME",
-                           help="print this built-in scenario's YAML (to copy and edit)")
-
-    from fleetchaos.cli.probe import PROBE_HELP, add_probe_arguments
-
-    add_probe_arguments(add("probe", PROBE_HELP))
-
-    for name, help_text in PASSTHROUGH.items():
-        p = add(name, help_text)
-        p.add_argument("args", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
+    for name, command in COMMANDS.items():
+        module = command.module
+        if module is not None:
+            p = sub.add_parser(name, help=module.HELP, description=module.DESCRIPTION,
+                               epilog=module.EPILOG,
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+            module.add_arguments(p)
+            p.set_defaults(run=module.run)
+            continue
+        # a server's own parser prints its help (add_help=False: --help is forwarded to it)
+        p = sub.add_parser(name, help=command.help, description=command.help,
+                           epilog=EXAMPLES.get(name), add_help=command.server is None,
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        if command.arguments is not None:
+            command.arguments(p)
+        p.set_defaults(run=command.run)
     return parser
 
 
@@ -228,53 +260,11 @@ def cmd_ui(ns: argparse.Namespace) -> int:
 
 
 def cmd_validate(ns: argparse.Namespace) -> int:
-    from fleetchaos.cli.probe import validate_profiles
-    from fleetchaos.scenarios.loader import load_scenario
-    from fleetchaos.scenarios.schema import ScenarioError
+    from fleetchaos.runs.validate import validate
 
-    if ns.scenario is None:
-        if ns.target is None:
-            raise UsageError("validate needs a SCENARIO, --target PROFILE, or both")
-        for line in validate_profiles([ns.target]):
-            print(line)
-        return EXIT_PASS
-    try:
-        scenario = load_scenario(ns.scenario, overrides=ns.sets, time_scale=ns.time_scale or 1.0)
-    except ScenarioError as exc:
-        raise UsageError(str(exc)) from None
-    needed = scenario.extensions_needed()
-    url = os.environ.get("TOXIPROXY_URL")
-    if needed and url:
-        from fleetchaos.scenarios.fault_control import FaultControl
-
-        try:
-            missing = needed - FaultControl(url).extensions()
-        except Exception as exc:
-            raise UsageError(f"TOXIPROXY_URL {url}: cannot ask for extensions: {exc}") from None
-        if missing:
-            raise UsageError(f"{scenario.source}: needs the {', '.join(sorted(missing))} "
-                             f"extension, which the Toxiproxy at {url} lacks; unset "
-                             "TOXIPROXY_URL to use the built-in server")
-    profiles = validate_profiles([scenario.profile] + ([ns.target] if ns.target else []))
-    _check_aims(scenario, ns.target or scenario.profile)
-    title = getattr(scenario, "title", ns.scenario)
-    steps = len(getattr(scenario, "timeline", []) or [])
-    print(f"ok: {ns.scenario}: {title} ({steps} timeline steps)")
-    for line in profiles:
+    for line in validate(ns.scenario, ns.target, sets=ns.sets, time_scale=ns.time_scale):
         print(line)
     return EXIT_PASS
-
-
-def _check_aims(scenario: Scenario, profile_name: str) -> None:
-    """Faults aimed through the profile (`actions: [unlock]`) must find those actions in
-    the profile the run will use; the run refuses them at set-up otherwise."""
-    from fleetchaos.fleet_sim.profiles import load_profile
-    from fleetchaos.scenarios.steps.targeting import TargetError, check_aims
-
-    try:
-        check_aims(scenario.timeline, load_profile(profile_name), scenario.source)
-    except TargetError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def cmd_scenarios(ns: argparse.Namespace) -> int:
@@ -292,31 +282,24 @@ def cmd_scenarios(ns: argparse.Namespace) -> int:
     return EXIT_PASS
 
 
-def _cmd_probe(ns: argparse.Namespace) -> int:
-    from fleetchaos.cli.probe import cmd_probe
-
-    return cmd_probe(ns)
-
-
-def _passthrough(name: str, args: list[str]) -> int:
-    if name == "toxiproxy":
-        from fleetchaos.toxiproxy_server import main as target
-    elif name == "backend":
-        from fleetchaos.reference_backend import main as target
-    elif name == "compare":
-        from fleetchaos.cli.compare import main as target
-    elif name == "sweep":
-        from fleetchaos.cli.sweep import main as target
-    elif name == "breakpoint":
-        from fleetchaos.cli.breakpoint import main as target
-    else:
-        from fleetchaos.cli.report import main as target
-    return int(target(args) or 0)
-
-
-COMMANDS: dict[str, Callable[[argparse.Namespace], int]] = {
-    "demo": cmd_demo, "run": cmd_run, "ui": cmd_ui,
-    "validate": cmd_validate, "scenarios": cmd_scenarios, "probe": _cmd_probe,
+COMMANDS: dict[str, Command] = {
+    "demo": Command(f"reproduce the 2021 lockout ({DEMO_SCENARIO}) on the built-in backend "
+                    "and Toxiproxy, print the report", _demo_arguments, cmd_demo),
+    "run": Command("run a scenario (built-in name or YAML path) headless; exit code = verdict",
+                   _run_arguments, cmd_run),
+    "ui": Command("run a scenario in the Locust web UI with the Chaos tab", _ui_arguments, cmd_ui),
+    "validate": Command("check a scenario file and/or a backend profile; exit 0 when valid, "
+                        "2 with the reason", _validate_arguments, cmd_validate),
+    "scenarios": Command("list the built-in scenarios, one line each", _scenarios_arguments,
+                         cmd_scenarios),
+    "probe": Command(module=probe),
+    "toxiproxy": Command("the built-in Toxiproxy-compatible server alone (like toxiproxy-server)",
+                         server=_toxiproxy),
+    "backend": Command("the reference access backend alone", server=_backend),
+    "report": Command(module=report),
+    "compare": Command(module=compare),
+    "sweep": Command(module=sweep),
+    "breakpoint": Command(module=breakpoint),
 }
 
 
@@ -345,16 +328,14 @@ def _write_crash_log(argv: list[str]) -> Path | None:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
-        if args and args[0] in PASSTHROUGH:
-            try:
-                return _passthrough(args[0], args[1:])
-            except SystemExit as exc:  # a server refusing its input: its message, exit 2
-                if isinstance(exc.code, str):
-                    print(exc.code, file=sys.stderr)
-                    return EXIT_BAD_INPUT
-                raise
-        ns = build_parser().parse_args(args)
-        return COMMANDS[ns.command](ns)
+        parser = build_parser()
+        ns, rest = parser.parse_known_args(args)
+        server = COMMANDS[ns.command].server
+        if server is not None:  # every argument after the name, in order, to its own parser
+            return _server(server, args[args.index(ns.command) + 1:])
+        if rest:
+            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        return int(ns.run(ns))
     except UsageError as exc:
         print(f"fleetchaos: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT

@@ -1,8 +1,6 @@
-"""`fleetchaos probe`, the profile half of `fleetchaos validate`, and `scenarios --show`.
-
-Kept apart from main.py (which only wires the subcommands) so the profile checks live
-next to each other: load a profile with ``file:line: key`` errors, try it against a
-live backend, print a built-in scenario's YAML for copying.
+"""`fleetchaos probe` (try a profile against a live backend, print every exchange) and
+`scenarios --show` (a built-in scenario's YAML, for copying). The profile checks of
+`fleetchaos validate` and of a run's start are library code in ``fleetchaos.runs``.
 """
 
 from __future__ import annotations
@@ -13,12 +11,13 @@ import os
 from fleetchaos.common.errors import EXIT_BAD_INPUT, EXIT_PASS, UsageError
 from fleetchaos.runs.preflight import load_profile_or_exit
 
-PROBE_HELP = ("try a backend profile against a live backend: one login, each action, one "
+HELP = ("try a backend profile against a live backend: one login, each action, one "
               "telemetry batch; exit 0 when every answer is what the profile expects")
-PROBE_EXAMPLE = ("example: fleetchaos probe --target my-profile.yaml --host http://127.0.0.1:8080")
+DESCRIPTION = HELP
+EPILOG = "example: fleetchaos probe --target my-profile.yaml --host http://127.0.0.1:8080"
 
 
-def add_probe_arguments(p: argparse.ArgumentParser) -> None:
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--target", metavar="PROFILE", required=True,
                    help="backend profile: a built-in name or a YAML path")
     p.add_argument("--host", metavar="URL",
@@ -27,21 +26,7 @@ def add_probe_arguments(p: argparse.ArgumentParser) -> None:
                    help="allow a host outside 127.0.0.0/8 and ::1 (off by default)")
 
 
-def validate_profiles(names: list[str]) -> list[str]:
-    """Load each distinct profile; return one ``ok`` line each (UsageError on the first bad)."""
-    lines = []
-    for name in dict.fromkeys(names):
-        profile = load_profile_or_exit(name)
-        actions = ", ".join(getattr(profile, "actions", {}))
-        contract = getattr(profile, "contract", None)
-        transport = getattr(contract, "transport", "?")
-        login = "login" if getattr(profile, "has_login", True) else "no login"
-        lines.append(f"ok: profile {name}: {getattr(profile, 'name', name)} "
-                     f"({login}; actions {actions}; telemetry over {transport})")
-    return lines
-
-
-def cmd_probe(ns: argparse.Namespace) -> int:
+def run(ns: argparse.Namespace) -> int:
     from fleetchaos.common import TargetNotAllowed, check_loopback
     from fleetchaos.fleet_sim.probe import probe
 
@@ -100,5 +85,4 @@ def show_scenario(name: str) -> str:
     return path.read_text(encoding="utf-8")
 
 
-__all__ = ["PROBE_EXAMPLE", "PROBE_HELP", "add_probe_arguments", "cmd_probe",
-           "show_scenario", "validate_profiles"]
+__all__ = ["DESCRIPTION", "EPILOG", "HELP", "add_arguments", "run", "show_scenario"]

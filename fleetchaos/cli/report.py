@@ -5,24 +5,25 @@ from __future__ import annotations
 import argparse
 import sys
 
-from rich.console import Console
-
-from fleetchaos.reports.export import write_all
-from fleetchaos.reports.terminal import TerminalReport
-
+HELP = "re-render a journal: terminal, --html, --junit, --markdown, --summary"
+DESCRIPTION = "Re-render a run's journal (JSON Lines)."
 EPILOG = "example: fleetchaos report fleetchaos-out/1a2b3c4d.journal.jsonl --html report.html"
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="fleetchaos report", epilog=EPILOG,
-                                     description="Re-render a run's journal (JSON Lines).")
+def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("journal", help="the journal written by a run")
     parser.add_argument("--html", help="write the HTML report here")
     parser.add_argument("--junit", help="write JUnit XML here")
     parser.add_argument("--markdown", help="write Markdown here")
     parser.add_argument("--summary", help="write the summary JSON here")
     parser.add_argument("--width", type=int, default=None, help="terminal width to render at")
-    ns = parser.parse_args(argv)
+
+
+def run(ns: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from fleetchaos.reports.export import write_all
+    from fleetchaos.reports.terminal import TerminalReport
     from fleetchaos.scenarios.journal import read_journal
 
     try:

@@ -52,13 +52,13 @@ def settings_from(ns: argparse.Namespace, out_dir: Path) -> RunSettings:
 
 
 
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="fleetchaos sweep", epilog=EPILOG,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-        description="Run a scenario once per combination of the --vary values (a matrix "
-                    "when several are given) and write one report: a row per combination, "
-                    "a column per SLO, a chart of each SLO against the varied value.")
+HELP = "run a scenario once per combination of --vary values; one table and charts"
+DESCRIPTION = ("Run a scenario once per combination of the --vary values (a matrix when several "
+               "are given) and write one report: a row per combination, a column per SLO, a "
+               "chart of each SLO against the varied value.")
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", metavar="SCENARIO", help="built-in name or YAML path")
     p.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="a scenario field and its values (repeatable: the runs are the matrix)")
@@ -71,7 +71,6 @@ def build_parser() -> argparse.ArgumentParser:
                    help="Markdown report (default DIR/sweep.md)")
     p.add_argument("--width", type=int, default=None, help="terminal width to render at")
     add_run_arguments(p)
-    return p
 
 
 def _say(text: str) -> None:
@@ -82,12 +81,11 @@ def _warn(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def main(argv: list[str] | None = None) -> int:
+def run(ns: argparse.Namespace) -> int:
     from rich.console import Console
 
     from fleetchaos.reports.sweep_terminal import SweepReport
 
-    ns = build_parser().parse_args(argv)
     if ns.repeat < 1:
         raise UsageError(f"--repeat must be at least 1, got {ns.repeat}")
     vary = parse_vary(ns.vary)
@@ -99,7 +97,3 @@ def main(argv: list[str] | None = None) -> int:
                         ("Markdown", sweep_plan.md_path)):
         print(f"{label:>8}: {path}")
     return rc
-
-
-if __name__ == "__main__":
-    sys.exit(main())
