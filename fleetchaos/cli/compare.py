@@ -1,27 +1,19 @@
-"""`fleetchaos compare BASE NEW`: the regression gate between two runs.
+"""`fleetchaos compare BASE NEW`: the regression gate between two runs, its options and output.
 
 Each side is a run's journal (``*.journal.jsonl``: time series, so the HTML can overlay
 charts) or its summary JSON (``--summary``, or a ``--repeat`` summary whose SLOs carry
-a median and a spread). Exit 0 no regression, 1 a regression, 2 bad input.
+a median and a spread); reading them is :mod:`fleetchaos.runs.compare`. Exit 0 no
+regression, 1 a regression, 2 bad input.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
-from typing import Any
 
 from fleetchaos.common.errors import EXIT_BREACH, EXIT_PASS, UsageError
-from fleetchaos.reports.compare_model import (
-    DEFAULT_TOLERANCES,
-    CompareError,
-    Comparison,
-    RunInput,
-    Tolerance,
-    compare,
-    parse_tolerance,
-)
+from fleetchaos.reports.compare_model import DEFAULT_TOLERANCES
+from fleetchaos.runs.compare import run_compare
 
 EPILOG = """\
 examples:
@@ -49,50 +41,6 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--html", type=Path, metavar="FILE",
                    help="write HTML with the two runs' charts overlaid")
     p.add_argument("--width", type=int, default=None, help="terminal width to render at")
-
-
-def _summary_of(records: list[dict[str, Any]]) -> dict[str, Any]:
-    from fleetchaos.scenarios.summary import build_summary
-
-    summary = next((r for r in reversed(records) if r.get("type") == "summary"), None)
-    if summary is None:
-        summary = build_summary(records)
-    return {k: v for k, v in summary.items() if k not in ("type", "t")}
-
-
-def load_run(path_text: str) -> RunInput:
-    """A journal (JSON Lines with a header) or a summary JSON (an object with ``slos``)."""
-    from fleetchaos.scenarios.journal import read_journal
-
-    path = Path(path_text)
-    if not path.is_file():
-        raise UsageError(f"{path_text}: no such file")
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except OSError as exc:
-        raise UsageError(f"{path_text}: cannot read: {exc.strerror}") from None
-    try:
-        whole = json.loads(text)
-    except ValueError:
-        whole = None
-    if isinstance(whole, dict) and whole.get("type") not in ("header", "summary"):
-        if not isinstance(whole.get("slos"), list):
-            raise UsageError(f"{path_text}: a JSON object without 'slos': not a fleetchaos "
-                             "summary")
-        return RunInput(path_text, whole)
-    records = read_journal(path)
-    if not any(r.get("type") == "header" for r in records):
-        raise UsageError(f"{path_text}: not a fleetchaos journal (no header record) "
-                         "nor a summary JSON")
-    return RunInput(path_text, _summary_of(records), records)
-
-
-def run_compare(base: str, new: str, tolerances: list[str]) -> Comparison:
-    try:
-        given: dict[str, Tolerance] = dict(parse_tolerance(t) for t in tolerances)
-        return compare(load_run(base), load_run(new), given)
-    except CompareError as exc:
-        raise UsageError(str(exc)) from None
 
 
 def _write(path: Path, text: str) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from compare_journals import write_run, write_summary
 
-from fleetchaos.cli.compare import load_run
 from fleetchaos.reports.compare_model import Tolerance, compare
+from fleetchaos.runs.compare import load_run
 
 GOOD = {"unlock_500": 0, "stranded": 0}
 BAD = {"unlock_500": 10, "stranded": 2}  # flood unlocks 20/30 ok, two drivers stranded

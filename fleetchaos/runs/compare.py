@@ -1,0 +1,66 @@
+"""The two sides of `fleetchaos compare`, read from disk: a run's journal or its summary JSON.
+
+A journal (JSON Lines with a header) keeps its records, so the HTML can overlay the two
+runs' charts; a summary JSON (``--summary``, or a ``--repeat`` aggregate whose SLOs carry
+a median and a spread) is taken as it is. Bad input is one line (UsageError, exit 2).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from fleetchaos.common.errors import UsageError
+from fleetchaos.reports.compare_model import (
+    CompareError,
+    Comparison,
+    RunInput,
+    Tolerance,
+    compare,
+    parse_tolerance,
+)
+
+
+def _summary_of(records: list[dict[str, Any]]) -> dict[str, Any]:
+    from fleetchaos.scenarios.summary import build_summary
+
+    summary = next((r for r in reversed(records) if r.get("type") == "summary"), None)
+    if summary is None:
+        summary = build_summary(records)
+    return {k: v for k, v in summary.items() if k not in ("type", "t")}
+
+
+def load_run(path_text: str) -> RunInput:
+    """A journal (JSON Lines with a header) or a summary JSON (an object with ``slos``)."""
+    from fleetchaos.scenarios.journal import read_journal
+
+    path = Path(path_text)
+    if not path.is_file():
+        raise UsageError(f"{path_text}: no such file")
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise UsageError(f"{path_text}: cannot read: {exc.strerror}") from None
+    try:
+        whole = json.loads(text)
+    except ValueError:
+        whole = None
+    if isinstance(whole, dict) and whole.get("type") not in ("header", "summary"):
+        if not isinstance(whole.get("slos"), list):
+            raise UsageError(f"{path_text}: a JSON object without 'slos': not a fleetchaos "
+                             "summary")
+        return RunInput(path_text, whole)
+    records = read_journal(path)
+    if not any(r.get("type") == "header" for r in records):
+        raise UsageError(f"{path_text}: not a fleetchaos journal (no header record) "
+                         "nor a summary JSON")
+    return RunInput(path_text, _summary_of(records), records)
+
+
+def run_compare(base: str, new: str, tolerances: list[str]) -> Comparison:
+    try:
+        given: dict[str, Tolerance] = dict(parse_tolerance(t) for t in tolerances)
+        return compare(load_run(base), load_run(new), given)
+    except CompareError as exc:
+        raise UsageError(str(exc)) from None
