@@ -63,6 +63,7 @@ test: $(STAMP) browser broker
 bench: $(STAMP)
 	$(PY) -m bench.toxiproxy_bench
 	$(PY) -m bench.backend_capacity
+	$(PY) -m bench.backend_stop
 	$(PY) -m bench.fleet_capacity
 	$(PY) -m bench.fleet_overhead
 	$(PY) -m bench.demo_spread

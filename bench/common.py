@@ -56,10 +56,15 @@ def write_doc(name: str, title: str, command: str, body: str, headline: str | No
 
 def update_readme(name: str, line: str) -> None:
     """Replace the line between README's ``<!-- bench:NAME -->`` markers, if it has them."""
+    update_marked(README, name, f"- {line}")
+
+
+def update_marked(path: Path, name: str, text: str) -> None:
+    """Replace what stands between ``<!-- bench:NAME -->`` markers in ``path``, if it has them."""
     start, end = f"<!-- bench:{name} -->", f"<!-- /bench:{name} -->"
-    text = README.read_text()
-    if start not in text or end not in text:
+    doc = path.read_text()
+    if start not in doc or end not in doc:
         return
-    head, rest = text.split(start, 1)
+    head, rest = doc.split(start, 1)
     _old, tail = rest.split(end, 1)
-    README.write_text(f"{head}{start}\n- {line}\n{end}{tail}")
+    path.write_text(f"{head}{start}\n{text}\n{end}{tail}")

@@ -1,6 +1,8 @@
 """Serve an aiohttp app until SIGINT/SIGTERM, the same way for every fleetchaos server:
 a one-line message and exit code 2 when the address cannot be bound, the readiness line
-once listening, a clean stop on a signal."""
+once listening, a clean stop on a signal: the listener closes first (nothing new is
+accepted while the server winds down), then ``on_stop``, then aiohttp's shutdown, which
+gives the handlers still running up to ``shutdown_timeout`` (twice, cancelling the rest)."""
 
 from __future__ import annotations
 
@@ -36,6 +38,7 @@ async def serve_until_signalled(app: web.Application, host: str, port: int, *, n
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
+    await site.stop()  # stop listening now: requests arriving after the signal are refused
     if on_stop is not None:
         await on_stop()
     await runner.cleanup()

@@ -72,6 +72,7 @@ async def streaming(request: web.Request) -> web.WebSocketResponse:
     ws = web.WebSocketResponse(heartbeat=None, max_msg_size=st.capacity.max_telemetry_bytes)
     await ws.prepare(request)
     link = st.cars.connect(vin, ws)
+    link.transport = request.transport
     window: deque[float] = deque()
     garbage = 0
     tasks: set[asyncio.Task[None]] = set()
@@ -103,7 +104,11 @@ async def streaming(request: web.Request) -> web.WebSocketResponse:
     try:
         async for msg in ws:
             if st.pool.stopping:
-                break  # the server is stopping: what is still queued is not read (nor acked)
+                # The server is stopping: what is still queued is read but not stored (nor
+                # acked). The handler waits for the stop's close, which cuts a car that does
+                # not answer it: leaving here would hand the link to aiohttp's own close,
+                # which waits 10 s for the car's reply past the stop's budget.
+                continue
             if msg.type != WSMsgType.TEXT:
                 if msg.type == WSMsgType.ERROR:
                     break  # aiohttp already closed with the reader's code (1007, 1009)

@@ -29,6 +29,15 @@ class CarLink:
     ws: web.WebSocketResponse
     state: str = "online"
     pending: dict[str, asyncio.Future[dict[str, Any]]] = field(default_factory=dict)
+    transport: asyncio.BaseTransport | None = None  # the car's connection (cut at stop)
+
+    def is_open(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
+
+    def cut(self) -> None:
+        """Drop the connection without a close handshake (a car that did not answer)."""
+        if isinstance(self.transport, asyncio.Transport):
+            self.transport.abort()
 
 
 class CarRegistry:

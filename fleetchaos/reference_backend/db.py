@@ -8,15 +8,21 @@ connection pool is exhausted. Each connection runs its SQL on its own worker thr
 A connection is never handed out in an unknown state: writes run inside
 ``transaction`` (rolled back on any error), and a connection whose work raised is
 closed and replaced by a fresh one, so one failed insert cannot keep SQLite's write
-lock and starve every later writer for the 30 s busy wait. ``close`` closes every
-connection, so SQLite checkpoints and removes its -wal and -shm files on a clean stop.
+lock and starve every later writer for the 30 s busy wait.
+
+At stop (``shutdown.py``): ``stop_waiters`` fails the queue at once, ``drain`` waits for
+the transactions already running (bounded; one past its deadline is interrupted and
+rolls back, so it is not acked), and ``close`` checkpoints the WAL into the database file
+and closes every connection, so SQLite removes its -wal and -shm files.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -94,6 +100,9 @@ class DbPool:
         self.size = 0
         self.target = 0
         self.waiting = 0
+        self.busy: set[sqlite3.Connection] = set()  # connections lent to running work
+        self.drained: asyncio.Event | None = None  # set when busy empties (while draining)
+        self.given_up = 0  # queued work failed by stop_waiters
         self.wait_count = 0
         self.wait_total_s = 0.0
         self.wait_max_s = 0.0
@@ -151,13 +160,14 @@ class DbPool:
         if conn is None:
             raise PoolTimeout("the server is stopping")
         waited = time.monotonic() - start
+        self.busy.add(conn)
         self.wait_count += 1
         self.wait_total_s += waited
         self.wait_max_s = max(self.wait_max_s, waited)
         fut = asyncio.get_running_loop().run_in_executor(self.executor, self._call, fn, conn)
         # The connection goes back when its thread is done with it, not when the awaiting
         # request is cancelled (a client gone, a server stopping): shield the work.
-        fut.add_done_callback(self._settle)
+        fut.add_done_callback(functools.partial(self._settle, conn))
         outcome = await asyncio.shield(fut)
         if outcome.error is not None:
             raise outcome.error
@@ -184,7 +194,10 @@ class DbPool:
             return None
         return fresh
 
-    def _settle(self, fut: asyncio.Future[_Outcome[Any]]) -> None:
+    def _settle(self, lent: sqlite3.Connection, fut: asyncio.Future[_Outcome[Any]]) -> None:
+        self.busy.discard(lent)
+        if not self.busy and self.drained is not None:
+            self.drained.set()
         if fut.cancelled():  # never started (executor shut down): the connection is lost
             self.size -= 1
             return
@@ -201,8 +214,24 @@ class DbPool:
         stays unacked and its car resends it), so a stop under a flood does not wait for
         the queue to drain and get killed past its grace period with -wal and -shm left."""
         self.stopping = True
+        self.given_up += self.waiting
         for _ in range(self.waiting):
             self.idle.put_nowait(None)
+
+    async def drain(self, timeout_s: float) -> int:
+        """At stop, after ``stop_waiters``: wait up to ``timeout_s`` for the work already
+        running on a connection; then interrupt what still runs (SQLite rolls it back and
+        it fails, so nothing unstored is acked). Returns how many were interrupted."""
+        if not self.busy:
+            return 0
+        self.drained = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.drained.wait(), timeout_s)
+        late = list(self.busy)
+        for conn in late:
+            with contextlib.suppress(sqlite3.Error):
+                conn.interrupt()
+        return len(late)
 
     def release(self, conn: sqlite3.Connection) -> None:
         if self.closed or self.size > self.target:
@@ -228,14 +257,23 @@ class DbPool:
     def count_telemetry(self) -> int:
         return int(self.query("SELECT count(*) FROM telemetry")[0][0])
 
-    def close(self) -> None:
-        """Wait for running work, then close every connection, idle or not."""
+    def close(self) -> int:
+        """Wait for running work, checkpoint the WAL into the database file, then close
+        every connection, idle or not. Returns the WAL's size in bytes before the checkpoint
+        (the stop's log line reports it)."""
         self.closed = True
         self.executor.shutdown(wait=True)
         while not self.idle.empty():
             self.idle.get_nowait()  # connections are closed below, through self.open
         with self.lock:
             conns, self.open = list(self.open), set()
+        wal = 0
+        with contextlib.suppress(OSError):
+            wal = os.path.getsize(self.path + "-wal")
+        if conns:  # TRUNCATE: every page into the file, the WAL emptied, fsynced
+            with contextlib.suppress(sqlite3.Error):
+                conns[0].execute("PRAGMA wal_checkpoint(TRUNCATE)")
         for conn in conns:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
+        return wal

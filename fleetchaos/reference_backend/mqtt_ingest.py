@@ -149,8 +149,9 @@ class MqttIngest:
             self.loop.call_soon_threadsafe(
                 lambda: None if fut.done() else fut.set_result(None if ok else str(reason)))
 
-    async def stop(self) -> None:
-        """Stop taking messages; what is not stored stays unacked at the broker."""
+    async def stop(self, timeout_s: float = 2.0) -> None:
+        """Stop taking messages; stores running finish (within ``timeout_s``) and are acked,
+        what is not stored stays unacked at the broker."""
         self.stopping = True
         self.wake.set()
         if self.dispatcher is not None:
@@ -158,7 +159,7 @@ class MqttIngest:
             with contextlib.suppress(asyncio.CancelledError):
                 await self.dispatcher
         if self.tasks:
-            await asyncio.wait(list(self.tasks), timeout=2.0)
+            await asyncio.wait(list(self.tasks), timeout=timeout_s)
         with contextlib.suppress(Exception):
             self.client.disconnect()
         await asyncio.get_running_loop().run_in_executor(None, self.client.loop_stop)

@@ -21,15 +21,19 @@ from fleetchaos.reference_backend.auth import TokenSigner
 from fleetchaos.reference_backend.capacity import Capacity, check_knob
 from fleetchaos.reference_backend.db import DbPool
 from fleetchaos.reference_backend.errors import make_error_middleware
+from fleetchaos.reference_backend.shutdown import (
+    DEFAULT_STOP_TIMEOUT_S,
+    StopReport,
+    handler_timeout,
+    log_stopped,
+    stop_cars_and_writes,
+)
 from fleetchaos.reference_backend.state import BackendState
 
 EPILOG = """\
 example: fleetchaos backend --host 127.0.0.1 --port 8080 --db backend.db --db-pool-size 4
 The admin token comes from --admin-token or FLEETCHAOS_ADMIN_TOKEN (random if unset,
 printed in the readiness line on stdout)."""
-
-
-CLOSE_CARS_S = 2.0  # at stop, how long the cars get to answer the close (then: cut)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -43,6 +47,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--admin-token", default=os.environ.get("FLEETCHAOS_ADMIN_TOKEN"))
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow binding a non-loopback address")
+    parser.add_argument("--stop-timeout-s", type=float, default=DEFAULT_STOP_TIMEOUT_S,
+                        help="how long a stop (SIGTERM/SIGINT) may take, cars closed and the "
+                             "database checkpointed (default %(default)s; the harness SIGKILLs "
+                             "a child after 5 s)")
     parser.add_argument("--mqtt-url", default=None,
                         help="also ingest telemetry from this MQTT broker (mqtt://host:port); "
                              "see docs/mqtt.md")
@@ -57,6 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ns = parser.parse_args(argv)
     if not ns.allow_remote and not is_loopback_host(ns.host):
         parser.error(f"--host {ns.host} is not loopback; pass --allow-remote to bind it")
+    if not 0.1 <= ns.stop_timeout_s <= 600:
+        parser.error(f"--stop-timeout-s must be from 0.1 to 600, got {ns.stop_timeout_s:g}")
     if not 0 <= ns.port <= 65535:
         parser.error(f"--port {ns.port} is out of range")
     for f in fields(Capacity):
@@ -108,24 +118,26 @@ async def serve(ns: argparse.Namespace) -> int:
             pool.close()
             return 2
 
-    async def close_cars() -> None:
-        """Stop quickly even under a flood: queued writes give up, the links close together
-        (one by one, each waiting for its car's close reply, 20 flooding cars took 2.6 s)."""
-        if ingest is not None:
-            await ingest.stop()
-        pool.stop_waiters()
-        closing = [asyncio.create_task(link.ws.close(code=1001, message=b"server shutting down"))
-                   for link in list(state.cars.links.values())]
-        if closing:
-            await asyncio.wait(closing, timeout=CLOSE_CARS_S)
+    report: StopReport | None = None
+
+    async def stop_cars() -> None:
+        nonlocal report
+        report = StopReport(ns.stop_timeout_s)
+        await stop_cars_and_writes(state, ingest, report)
 
     try:
         return await serve_until_signalled(
             build_app(state), ns.host, ns.port, name="fleetchaos backend",
             ready_info={"admin_token": state.admin_token, "db": db_path,
-                        "mqtt_url": ns.mqtt_url}, on_stop=close_cars)
+                        "mqtt_url": ns.mqtt_url}, on_stop=stop_cars,
+            shutdown_timeout=handler_timeout(ns.stop_timeout_s))
     finally:
-        pool.close()  # every connection, so SQLite removes its -wal and -shm files
+        if report is not None:
+            report.step("handlers")
+        wal = pool.close()  # checkpoint, then every connection: SQLite removes -wal and -shm
+        if report is not None:
+            report.step("checkpoint")
+            log_stopped(report, wal)
 
 
 def main(argv: list[str] | None = None) -> int:

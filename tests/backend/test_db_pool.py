@@ -7,6 +7,7 @@ import asyncio
 import os
 import sqlite3
 import threading
+import time
 
 import pytest
 
@@ -109,3 +110,47 @@ def test_close_closes_every_connection_and_sqlite_removes_wal_and_shm(tmp_path):
     asyncio.run(scenario())
     assert sorted(os.listdir(tmp_path)) == ["p.db"]
     assert seqs(path) == list(range(8))
+
+
+def test_drain_waits_for_running_work_and_interrupts_what_outlives_it(tmp_path):
+    """At stop: work already on a connection finishes (its ack may go out), and a write
+    still running when its share of the stop budget ends is interrupted: SQLite rolls it
+    back, so nothing the caller could ack is lost, and close() then leaves no -wal/-shm."""
+    path = str(tmp_path / "p.db")
+
+    def endless(conn: sqlite3.Connection) -> None:
+        with transaction(conn):
+            conn.execute("INSERT INTO telemetry (vin, seq, ts, is_resend, body) "
+                         "VALUES ('V', 7, 0, 0, '{}')")
+            conn.execute("WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) "
+                         "SELECT count(*) FROM c")  # never ends by itself
+
+    def slow_read(conn: sqlite3.Connection) -> int:  # a reader does not wait for the writer
+        time.sleep(0.2)
+        return int(conn.execute("SELECT count(*) FROM telemetry").fetchone()[0])
+
+    async def scenario() -> tuple[int, int, float, BaseException | None]:
+        pool = DbPool(path, 2)
+        await pool.run(insert(1), 5)  # committed: in the WAL until close() checkpoints it
+        stuck = asyncio.create_task(pool.run(endless, 5))
+        while not pool.busy:
+            await asyncio.sleep(0.01)
+        quick = asyncio.create_task(pool.run(slow_read, 5))
+        while len(pool.busy) < 2:
+            await asyncio.sleep(0.01)
+        pool.stop_waiters()
+        started = asyncio.get_running_loop().time()
+        interrupted = await pool.drain(0.5)
+        took = asyncio.get_running_loop().time() - started
+        assert await quick == 1
+        error = (await asyncio.gather(stuck, return_exceptions=True))[0]
+        wal = pool.close()
+        return interrupted, wal, took, error if isinstance(error, BaseException) else None
+
+    interrupted, wal, took, error = asyncio.run(asyncio.wait_for(scenario(), 30))
+    assert interrupted == 1
+    assert 0.4 < took < 5
+    assert isinstance(error, sqlite3.OperationalError) and "interrupt" in str(error)
+    assert wal > 0
+    assert seqs(path) == [1]
+    assert sorted(os.listdir(tmp_path)) == ["p.db"]
