@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import ipaddress
 import sqlite3
 import time
@@ -11,7 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from fleetchaos.reference_backend.api_routes import STATE
-from fleetchaos.reference_backend.auth import hash_password
+from fleetchaos.reference_backend.auth import hash_password, same_secret
 from fleetchaos.reference_backend.db import transaction
 from fleetchaos.reference_backend.errors import api_error, read_json
 from fleetchaos.reference_backend.state import BackendState
@@ -27,7 +26,7 @@ def _admin(request: web.Request) -> BackendState:
         local = False
     if not local:
         raise api_error(403, "forbidden", "admin endpoints answer loopback clients only")
-    if not hmac.compare_digest(request.headers.get("X-Admin-Token", ""), st.admin_token):
+    if not same_secret(request.headers.get("X-Admin-Token", ""), st.admin_token):
         raise api_error(401, "invalid_admin_token", "X-Admin-Token is missing or wrong")
     return st
 
@@ -82,6 +81,7 @@ def stats_snapshot(st: BackendState) -> dict[str, Any]:
         "cars": {"connected": len(st.cars.links),
                  "online": sum(1 for c in st.cars.links.values() if c.state == "online")},
         "responses_by_status": dict(st.responses),
+        "client_aborts": st.client_aborts,
         "capacity": st.capacity.to_dict(),
     }
 
@@ -115,6 +115,8 @@ async def metrics(request: web.Request) -> web.Response:
         "# TYPE backend_telemetry_acked_total counter",
         f"backend_telemetry_acked_total {st.telemetry_acked}",
         "# TYPE backend_cars_connected gauge", f"backend_cars_connected {len(st.cars.links)}",
+        "# TYPE backend_client_aborts_total counter",
+        f"backend_client_aborts_total {st.client_aborts}",
         "# TYPE backend_responses_total counter",
     ]
     lines += [f'backend_responses_total{{status="{s}"}} {n}' for s, n in sorted(st.responses.items())]

@@ -22,6 +22,16 @@ class TokenError(Exception):
         self.description = description
 
 
+def same_secret(given: str, expected: str) -> bool:
+    """Constant-time comparison of a secret from a request with the expected one.
+
+    ``hmac.compare_digest`` raises TypeError for ``str`` holding non-ASCII characters (a
+    header such as ``X-Admin-Token: ü`` was a 500): bytes are compared instead, encoded as
+    aiohttp decoded the header (UTF-8, undecodable bytes as surrogate escapes)."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogateescape"),
+                               expected.encode("utf-8", "surrogateescape"))
+
+
 def hash_password(password: str, salt: str | None = None) -> str:
     salt = salt or secrets.token_hex(8)
     digest = hashlib.sha256((salt + password).encode()).hexdigest()

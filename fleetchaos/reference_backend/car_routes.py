@@ -12,6 +12,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from fleetchaos.reference_backend.api_routes import STATE
+from fleetchaos.reference_backend.auth import same_secret
 from fleetchaos.reference_backend.db import PoolTimeout
 from fleetchaos.reference_backend.errors import api_error, log
 from fleetchaos.reference_backend.state import BackendState
@@ -33,7 +34,7 @@ def _car_auth(st: BackendState, request: web.Request, vin: str) -> None:
     expected = st.car_tokens.get(vin)
     if expected is None:
         raise api_error(404, "not_found", f"unknown vehicle {vin!r}")
-    if auth != f"Bearer {expected}":
+    if not same_secret(auth, f"Bearer {expected}"):
         raise api_error(401, "invalid_token", "bad car credential")
 
 

@@ -4,6 +4,11 @@ A handler never decides to fail: when a pool or queue deadline passes the except
 travels up to ``error_middleware``, which answers 500 ``internal_error`` and counts it,
 as a framework's default error handler would. Malformed input never gets that far:
 ``validate.BadInput`` raised anywhere in a handler becomes its documented 4xx.
+
+A client that disconnects before its request is answered (mid-body: reading the body
+raises ``ConnectionResetError``) is no server error: nothing is answered, it is counted
+apart (``client_aborts`` in /admin/stats, ``backend_client_aborts_total`` in /metrics),
+never under ``responses_by_status``.
 """
 
 from __future__ import annotations
@@ -11,8 +16,9 @@ from __future__ import annotations
 import json
 import logging
 import urllib.parse
+from collections import Counter
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -58,7 +64,22 @@ async def read_form(request: web.Request) -> dict[str, Any]:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def make_error_middleware(counter: Any) -> Any:
+class Counts(Protocol):
+    """Where the middleware counts: answers by status, and clients gone before an answer."""
+
+    responses: Counter[str]
+    client_aborts: int
+
+
+def client_gone(request: web.Request) -> bool:
+    """The client's connection is closed: whatever we answer now reaches nobody."""
+    transport = request.transport
+    return transport is None or transport.is_closing()
+
+
+def make_error_middleware(counts: Counts) -> Any:
+    counter = counts.responses
+
     @web.middleware
     async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
@@ -72,6 +93,11 @@ def make_error_middleware(counter: Any) -> Any:
             counter[str(exc.status)] += 1
             raise exc from None
         except Exception as exc:
+            if isinstance(exc, ConnectionError) and client_gone(request):
+                counts.client_aborts += 1
+                # Never sent (aiohttp ignores a write to a closed connection); 499 is nginx's
+                # "client closed request", for anyone reading the object.
+                return web.Response(status=499, reason="Client Closed Request")
             log.warning("500 on %s %s: %s", request.method, request.path, exc)
             counter["500"] += 1
             return web.json_response(

@@ -85,7 +85,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def build_app(state: BackendState) -> web.Application:
-    app = web.Application(middlewares=[make_error_middleware(state.responses)],
+    app = web.Application(middlewares=[make_error_middleware(state)],
                           client_max_size=max(state.capacity.max_telemetry_bytes, 1 << 20))
     app[STATE] = state
     app.add_routes(api_routes.routes)

@@ -25,6 +25,7 @@ class BackendState:
     cars: CarRegistry = field(default_factory=CarRegistry)
     car_tokens: dict[str, str] = field(default_factory=dict)  # vin -> car credential
     responses: Counter[str] = field(default_factory=Counter)
+    client_aborts: int = 0  # requests whose client left before the answer (not a status)
     telemetry_received: int = 0
     telemetry_acked: int = 0
     telemetry_rate_limited: int = 0
