@@ -9,8 +9,9 @@ The public Python API is small and lives here::
 
 ``run`` does what ``fleetchaos run`` does and returns a :class:`Summary`;
 ``load_scenario`` validates a scenario without running it. Everything else lives in the
-subpackages (``fleetchaos.scenarios``, ``fleetchaos.fleet_sim``, ``fleetchaos.reports``,
-``fleetchaos.toxiproxy_server``, ``fleetchaos.reference_backend``, ``fleetchaos.cli``).
+subpackages, in layers that import one way (docs/architecture.md): ``common``; the
+servers and ``fleet_sim``; ``scenarios``; ``reports`` and ``metrics``; ``locust_app``;
+``runs``; the faces ``api``, ``cli`` and ``pytest_plugin``.
 Importing this package is cheap and never imports Locust, which monkey-patches gevent
 into the importing process: the public names load on first use.
 """

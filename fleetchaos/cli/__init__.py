@@ -1,5 +1,6 @@
-"""The ``fleetchaos`` command: starts the parts on loopback, runs Locust, reports the verdict.
+"""The ``fleetchaos`` command: argument parsing and printing over ``fleetchaos.runs``.
 
-This process never imports locust (it monkey-patches gevent) and never hosts the
-asyncio servers: everything it runs is a child process it started and will stop.
+The run layer starts the parts on loopback, runs Locust and reads the verdict; this
+process never imports locust (it monkey-patches gevent; import-linter checks it) and
+never hosts the asyncio servers: everything it runs is a child process, stopped by PID.
 """

@@ -1,7 +1,11 @@
-"""Small pieces every fleetchaos process shares: child-process handling and the loopback guard.
+"""Small pieces every fleetchaos process shares, the bottom layer (it imports nothing of
+fleetchaos): errors and exit codes (``errors``), the hardened YAML loader (``yaml_safe``),
+the ``file:line: key`` checker (``checker``), placeholders, MQTT URLs (``mqtt_url``),
+child-process handling and the loopback guard (re-exported here).
 
-Kept free of locust and asyncio imports so that any part (the gevent-patched Locust
-process, the asyncio servers, the CLI) can import it without side effects.
+Nothing here imports locust, and only ``serving`` (the asyncio servers' start-up helper,
+never imported by this ``__init__``) imports asyncio, so any part (the gevent-patched
+Locust process, the asyncio servers, the CLI) can import it without side effects.
 """
 
 from fleetchaos.common.child_process import ChildProcess, ChildProcessError, start_child
