@@ -15,6 +15,7 @@ import pytest
 import requests
 
 from fleetchaos import toxiproxy_server
+from fleetchaos.scenarios.fault_control import new_run_id
 from fleetchaos.scenarios.journal import read_journal
 
 REPO = Path(__file__).resolve().parents[2]
@@ -110,17 +111,19 @@ def test_interrupted_run_leaves_no_fault(backend, plain_toxiproxy, tmp_path, sig
 @pytest.mark.slow
 def test_leftovers_of_a_killed_run_are_removed_at_start(backend, plain_toxiproxy, tmp_path):
     api = plain_toxiproxy.url
-    requests.post(f"{api}/proxies", json={"name": "fc-dead0001-api", "upstream": "127.0.0.1:9"})
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a run owned by a process that has exited: a killed run's leftovers
+    dead = f"fc-{new_run_id(pid=gone.pid)}-"
+    requests.post(f"{api}/proxies", json={"name": f"{dead}api", "upstream": "127.0.0.1:9"})
     requests.post(f"{api}/proxies", json={"name": "theirs", "upstream": "127.0.0.1:9"})
-    requests.post(f"{api}/proxies/theirs/toxics", json={"name": "fc-dead0001-3-latency",
+    requests.post(f"{api}/proxies/theirs/toxics", json={"name": f"{dead}3-latency",
                                                        "type": "latency"})
     requests.post(f"{api}/proxies/theirs/toxics", json={"name": "keep-me", "type": "noop"})
     proc = locust_run(backend, "baseline", tmp_path, api, ["--set", "duration=6",
                                                            "--set", "phases.0.end=6"])
     proc.communicate(timeout=90)
     header = next(r for r in read_journal(tmp_path / "run.jsonl") if r["type"] == "header")
-    assert sorted(header["leftovers_removed"]) == ["fc-dead0001-api",
-                                                   "theirs/fc-dead0001-3-latency"]
+    assert sorted(header["leftovers_removed"]) == [f"{dead}api", f"theirs/{dead}3-latency"]
     assert toxics_on(api) == ["keep-me", "theirs"]  # other people's things are left alone
 
 
