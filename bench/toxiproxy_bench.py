@@ -1,7 +1,8 @@
 """The built-in Toxiproxy server's overhead: wrk against nginx, direct vs through a proxy
 with no toxics, 1 and 32 connections, an 11-byte and a 64 KiB response; then the toxic
 path beside it (latency 0 ms and 5 ms, bandwidth 10 MB/s, http_error at share 0, each
-alternated with the no-toxic proxy), and idle proxied connections (memory, CPU).
+alternated with the no-toxic proxy), a slicer with 10 µs delays, and idle proxied
+connections (memory, CPU).
 
 Run: .venv/bin/python -m bench.toxiproxy_bench [--quick]
 (installs wrk and nginx from Debian if root; --quick: one 4 s run per path and cell)
@@ -18,6 +19,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -271,6 +273,71 @@ asyncio.run(main())
 """
 
 
+# --- slicer with microsecond delays (a kept difference, docs/toxiproxy-server.md) ------------
+SLICER = {"average_size": 64, "size_variation": 32, "delay": 10}  # bytes, bytes, µs
+SLICER_BYTES = 1 << 20
+
+
+@contextlib.contextmanager
+def echo_upstream() -> Iterator[int]:
+    """A loopback echo server on its own thread (the slicer cell's upstream)."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def serve(conn: socket.socket) -> None:
+        with conn:
+            while data := conn.recv(65536):
+                conn.sendall(data)
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                threading.Thread(target=serve, args=(listener.accept()[0],), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+
+
+def slicer_cell(api: str) -> list[float]:
+    """Seconds to echo 1 MiB through a slicer on the downstream stream, REPEATS times."""
+    took = []
+    with echo_upstream() as port:
+        host, lport = add_proxy(api, "slicer", port).rsplit(":", 1)
+        requests.post(f"{api}/proxies/slicer/toxics",
+                      json={"type": "slicer", "attributes": SLICER}).raise_for_status()
+        for _ in range(REPEATS):
+            payload = os.urandom(SLICER_BYTES)
+            with socket.create_connection((host, int(lport)), timeout=120) as sock:
+                start = time.perf_counter()
+                threading.Thread(target=sock.sendall, args=(payload,), daemon=True).start()
+                got = 0
+                while got < SLICER_BYTES:
+                    chunk = sock.recv(65536)
+                    if not chunk:
+                        raise RuntimeError("the slicer proxy closed the connection")
+                    got += len(chunk)
+                took.append(time.perf_counter() - start)
+        requests.delete(f"{api}/proxies/slicer").raise_for_status()
+    return took
+
+
+def slicer_report(cells: dict[str, list[float]]) -> str:
+    slices = SLICER_BYTES // SLICER["average_size"]
+    ideal = slices * SLICER["delay"] / 1e6
+    lines = ["## Slicer with microsecond delays", "",
+             f"1 MiB echoed through a proxy whose downstream has a slicer of "
+             f"{SLICER['average_size']} ± {SLICER['size_variation']} B, {SLICER['delay']} µs "
+             f"apart: about {slices:,} slices, so ideally {ideal:.2f} s of waiting. "
+             f"{REPEATS} runs per server.", "",
+             "| server | fastest s | slowest s | fastest / ideal |", "|---|---:|---:|---:|"]
+    for name, took in cells.items():
+        lines.append(f"| {name} | {min(took):.2f} | {max(took):.2f} | "
+                     f"{min(took) / ideal:.1f}x |")
+    return "\n".join(lines)
+
+
 def rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -386,6 +453,7 @@ def main() -> None:
                          for name, address in paths.items()}
                 profile = section(loads, server.pid, ng.pid, direct_32)
                 toxic_rows = toxic_cells(wrk_bin, servers)
+                slicer = {name: slicer_cell(api) for name, (api, *_rest) in servers.items()}
         finally:
             ng.terminate()
             ng.wait(10)
@@ -397,6 +465,7 @@ def main() -> None:
     print(write_doc("toxiproxy", "Built-in Toxiproxy server: overhead", COMMAND,
                     report(rows, bool(kernel_via), bool(real)) + "\n\n"
                     + toxic_report(toxic_rows) + "\n\n"
+                    + slicer_report(slicer) + "\n\n"
                     + idle_report(idle) + "\n\n" + profile,
                     headline(rows, toxic_rows)).read_text())
 
