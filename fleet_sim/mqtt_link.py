@@ -36,6 +36,7 @@ import gevent.select
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
+from fleetchaos.common.mqtt_credentials import connect_credentials
 from fleetchaos.fleet_sim.mqtt_profile import MqttSettings
 from fleetchaos.fleet_sim.profiles import Profile, render
 from fleetchaos.fleet_sim.stats import FleetCounters
@@ -96,10 +97,9 @@ class MqttTransport:
                              reconnect_on_failure=False)
         client.connect_timeout = CONNACK_TIMEOUT_S
         client.max_inflight_messages_set(20)  # the broker's default receive window
-        if s.username is not None:
-            client.username_pw_set(str(render(s.username, variables)),
-                                   None if s.password is None else str(render(s.password,
-                                                                              variables)))
+        credentials = connect_credentials(s.username, s.password, variables)
+        if credentials is not None:  # {mqtt_password}: under the run's fleet secret
+            client.username_pw_set(*credentials)
         if s.tls:
             client.tls_set(ca_certs=s.tls.get("ca"), certfile=s.tls.get("cert"),
                            keyfile=s.tls.get("key"))

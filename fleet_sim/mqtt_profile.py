@@ -1,11 +1,12 @@
 """A profile's MQTT settings (``telemetry.transport: mqtt``): parsed and checked here, used
 by the car's MQTT link (fleet_sim/mqtt_link.py). Pure: no paho, no gevent.
 
-Topic templates take the car's variables (``{vin}``, ``{car_token}``) and, rendered,
-must be valid MQTT topic names for publishing (MQTT 3.1.1 section 4.7: no ``+`` or
-``#`` wildcards, not empty, no NUL, at most 65535 bytes in UTF-8); a topic starting
-with ``$`` is the broker's own (``$SYS``) and is refused too. Defaults match the
-reference backend's MQTT ingestion (docs/mqtt.md).
+Topic templates take the car's variables (``{vin}``, ``{car_token}``); the credentials
+also ``{mqtt_password}``, the car's password under the run's fleet secret
+(``common/mqtt_credentials.py``). Rendered, topics must be valid MQTT topic names for
+publishing (MQTT 3.1.1 section 4.7: no ``+`` or ``#`` wildcards, not empty, no NUL, at
+most 65535 bytes in UTF-8); a topic starting with ``$`` is the broker's own (``$SYS``)
+and is refused too. Defaults match the reference backend's MQTT ingestion (docs/mqtt.md).
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from fleetchaos.common.mqtt_credentials import PASSWORD_VAR
 
 if TYPE_CHECKING:
     from fleetchaos.fleet_sim.profiles import _Reader
@@ -105,10 +108,10 @@ def parse_mqtt(r: _Reader, t: dict[str, Any], car_vars: frozenset[str]) -> MqttS
         raise r.fail("telemetry.clean_session", "true or false")
     values["clean_session"] = clean
     values["keepalive_s"] = int(r.number(t.get("keepalive_s", 60), "telemetry.keepalive_s", 5, 65535))
-    for key in ("username", "password"):
+    for key in ("username", "password"):  # credentials may also use {mqtt_password}
         if t.get(key) is not None:
             values[key] = r.text(t[key], f"telemetry.{key}")
-            r.placeholders(values[key], f"telemetry.{key}", car_vars)
+            r.placeholders(values[key], f"telemetry.{key}", car_vars | {PASSWORD_VAR})
     if values.get("password") is not None and values.get("username") is None:
         raise r.fail("telemetry.password", "telemetry.username too (MQTT sends a password "
                                            "only with a user name)")

@@ -12,6 +12,12 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from fleetchaos.common.mqtt_credentials import (
+    PASSWORD_VAR,
+    SECRET_ENV,
+    connect_credentials,
+    fleet_secret,
+)
 from fleetchaos.common.mqtt_url import parse_mqtt_url
 
 TIMEOUT_S = 5.0
@@ -24,17 +30,16 @@ class BrokerCheckFailed(RuntimeError):
 def check_broker(url: str, settings: Any | None = None, variables: dict[str, Any] | None = None,
                  *, timeout_s: float = TIMEOUT_S) -> None:
     """CONNECT as a car would (``settings``: the profile's MqttSettings) and DISCONNECT."""
-    from fleetchaos.common.placeholders import render
-
     address = parse_mqtt_url(url, what="MQTT broker")
     variables = variables or {}
     v5 = settings is not None and settings.protocol == "5"
     client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="fleetchaos-preflight",
                          protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311)
     client.connect_timeout = timeout_s
-    if settings is not None and settings.username is not None:
-        password = None if settings.password is None else str(render(settings.password, variables))
-        client.username_pw_set(str(render(settings.username, variables)), password)
+    credentials = None if settings is None else connect_credentials(
+        settings.username, settings.password, variables)
+    if credentials is not None:
+        client.username_pw_set(*credentials)
     if settings is not None and settings.tls:
         client.tls_set(ca_certs=settings.tls.get("ca"), certfile=settings.tls.get("cert"),
                        keyfile=settings.tls.get("key"))
@@ -59,9 +64,13 @@ def check_broker(url: str, settings: Any | None = None, variables: dict[str, Any
                                     f"within {timeout_s:.0f} s")
         reason = answer["reason"]
         if reason.is_failure:
-            who = "the profile's telemetry.username/password" if settings is not None \
-                and settings.username is not None else "an anonymous car"
-            raise BrokerCheckFailed(f"MQTT broker {address.url} refused {who}: {reason}")
+            who = "the profile's telemetry.username/password" if credentials is not None \
+                else "an anonymous car"
+            hint = ""
+            if settings is not None and credentials is not None and fleet_secret() is None \
+                    and "{" + PASSWORD_VAR + "}" in f"{settings.username}{settings.password}":
+                hint = f" ({{{PASSWORD_VAR}}} is empty: {SECRET_ENV} is not set; docs/mqtt.md)"
+            raise BrokerCheckFailed(f"MQTT broker {address.url} refused {who}: {reason}{hint}")
         client.disconnect()
     finally:
         client.loop_stop()

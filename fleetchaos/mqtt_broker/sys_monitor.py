@@ -17,6 +17,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
+from fleetchaos.common.mqtt_credentials import monitor_credentials
 from fleetchaos.common.mqtt_url import parse_mqtt_url
 
 FIGURES = {  # journal key -> $SYS topic (Mosquitto 2.0)
@@ -33,11 +34,18 @@ _BY_TOPIC = {topic: key for key, topic in FIGURES.items()}
 class SysMonitor:
     """Latest ``$SYS`` figures of one broker; ``figures()`` is a sample's ``broker`` entry."""
 
-    def __init__(self, url: str, client_id: str = "fleetchaos-sys-monitor") -> None:
+    def __init__(self, url: str, client_id: str = "fleetchaos-sys-monitor",
+                 credentials: tuple[str, str] | None = None) -> None:
+        """``credentials`` default to the monitor's under the run's fleet secret
+        (``FLEETCHAOS_MQTT_SECRET``; the run's ACL lets that user read ``$SYS`` only), or
+        none (anonymous) without a secret."""
         self.address = parse_mqtt_url(url, what="MQTT_URL")
         self.values: dict[str, int] = {}
         self.lock = threading.Lock()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        credentials = credentials if credentials is not None else monitor_credentials()
+        if credentials is not None:
+            self.client.username_pw_set(*credentials)
         self.client.on_connect = self._on_connect
         self.client.on_message = self._on_message
         self.started = False

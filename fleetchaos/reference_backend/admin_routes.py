@@ -71,7 +71,7 @@ def _register_one(conn: sqlite3.Connection, v: dict[str, Any]) -> dict[str, Any]
 
 
 def stats_snapshot(st: BackendState) -> dict[str, Any]:
-    return {
+    out = {
         "uptime_s": round(time.time() - st.started, 1),
         "pool": st.pool.stats(),
         "telemetry": {"received": st.telemetry_received, "acked": st.telemetry_acked,
@@ -84,6 +84,9 @@ def stats_snapshot(st: BackendState) -> dict[str, Any]:
         "client_aborts": st.client_aborts,
         "capacity": st.capacity.to_dict(),
     }
+    if st.mqtt is not None:
+        out["mqtt"] = st.mqtt.to_dict()
+    return out
 
 
 @routes.get("/admin/stats")
@@ -119,6 +122,13 @@ async def metrics(request: web.Request) -> web.Response:
         f"backend_client_aborts_total {st.client_aborts}",
         "# TYPE backend_responses_total counter",
     ]
+    if st.mqtt is not None:
+        lines[-1:-1] = [
+            "# TYPE backend_mqtt_refused_total counter",
+            f"backend_mqtt_refused_total {st.mqtt.refused}",
+            "# TYPE backend_mqtt_too_large_total counter",
+            f"backend_mqtt_too_large_total {st.mqtt.too_large}",
+        ]
     lines += [f'backend_responses_total{{status="{s}"}} {n}' for s, n in sorted(st.responses.items())]
     return web.Response(text="\n".join(lines) + "\n", content_type="text/plain")
 

@@ -20,6 +20,17 @@ Commands go to cars through the broker (``fleet/<vin>/command``); cars' replies
 (``fleet/<vin>/reply``) and their state (``fleet/<vin>/state``, retained, the Last Will
 saying offline) keep the same ``CarRegistry`` the WebSocket links use.
 
+Trust (issue 27). MQTT carries no sender: the consumer believes a car's topics because
+the broker lets only that car publish them (the run's ACL, ``mqtt_broker/access.py``;
+a broker of the user's own must be configured the same way, docs/mqtt.md). It connects
+with its own user and password. Whatever the broker lets through, a car's state on the
+broker governs only the car's broker channel: a car connected over the WebSocket
+(authenticated by the backend itself with its car token) is never cut, nor replaced by a
+broker channel, by a message on ``fleet/<vin>/state``. Messages for a VIN the backend
+does not know are refused. A message larger than the record limit of HTTP and the
+WebSocket (``--max-telemetry-bytes``, 64 KiB) is refused before it is parsed and counted
+(``too_large``).
+
 paho runs its own network thread here (the backend is asyncio, not gevent); every
 message is handed to the event loop with ``call_soon_threadsafe``.
 """
@@ -39,6 +50,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from fleetchaos.common.mqtt_credentials import BACKEND_PASSWORD_ENV, BACKEND_USERNAME_ENV
 from fleetchaos.common.mqtt_url import parse_mqtt_url
 from fleetchaos.reference_backend.db import PoolTimeout
 from fleetchaos.reference_backend.state import BackendState
@@ -58,6 +70,8 @@ class IngestStats:
     stored: int = 0
     store_failures: int = 0  # a store that hit the pool deadline (or a DB error), then retried
     refused: int = 0  # not a telemetry record, or a car the backend does not know (acked)
+    too_large: int = 0  # past --max-telemetry-bytes: refused unparsed (also in refused)
+    state_ignored: int = 0  # a broker state for a car connected over the WebSocket
     queued_max: int = 0
     batches: int = 0
     connects: int = 0
@@ -89,7 +103,8 @@ class _Pending:
 
 class MqttIngest:
     def __init__(self, state: BackendState, url: str, *, inflight: int = 1024, batch: int = 20,
-                 client_id: str = "fleetchaos-backend-ingest") -> None:
+                 client_id: str = "fleetchaos-backend-ingest", username: str | None = None,
+                 password: str | None = None) -> None:
         self.state = state
         self.address = parse_mqtt_url(url, what="--mqtt-url")
         self.inflight = inflight
@@ -107,6 +122,9 @@ class MqttIngest:
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id,
                                   protocol=mqtt.MQTTv5, manual_ack=True)
         self.client.max_inflight_messages_set(100)
+        self.username = username
+        if username is not None:
+            self.client.username_pw_set(username, password)
         self.client.on_message = self._on_message_thread
         self.connected: asyncio.Future[str | None] | None = None
         self.client.on_connect = self._on_connect_thread
@@ -134,7 +152,9 @@ class MqttIngest:
             reason = f"no CONNACK within {CONNECT_TIMEOUT_S:.0f} s"
         if reason is not None:
             self.client.loop_stop()
-            raise ConnectionError(f"MQTT broker {self.address.url} refused the backend: {reason}")
+            who = (f"the backend's user {self.username!r}" if self.username is not None else
+                   f"the backend (anonymous: set {BACKEND_USERNAME_ENV} and {BACKEND_PASSWORD_ENV})")
+            raise ConnectionError(f"MQTT broker {self.address.url} refused {who}: {reason}")
         self.dispatcher = asyncio.create_task(self._dispatch())
 
     def _on_connect_thread(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any,
@@ -175,12 +195,26 @@ class MqttIngest:
         if qos:
             self.client.ack(message_mid, qos)
 
+    def _refuse(self, message: mqtt.MQTTMessage) -> None:
+        self.stats.refused += 1
+        self._ack(message.mid, message.qos)
+
     def _on_message(self, message: mqtt.MQTTMessage) -> None:
         parts = message.topic.split("/")
         if len(parts) != 3 or parts[0] != "fleet":
             self._ack(message.mid, message.qos)
             return
         vin, kind = parts[1], parts[2]
+        if kind == TELEMETRY:
+            self.stats.received += 1
+            self.state.telemetry_received += 1
+        if len(message.payload) > self.state.capacity.max_telemetry_bytes:
+            self.stats.too_large += 1  # HTTP answers 413 and the WebSocket closes with 1009
+            self._refuse(message)
+            return
+        if vin not in self.state.car_tokens:  # not a car of this backend's fleet
+            self._refuse(message)
+            return
         try:
             data = parse_json(bytes(message.payload))
         except BadInput:
@@ -192,31 +226,30 @@ class MqttIngest:
         if not isinstance(data, dict):
             return
         cars = self.state.cars
+        link = cars.links.get(vin)
+        on_broker = link is not None and isinstance(link.ws, MqttCarChannel)
         if kind == STATE_TOPIC:
             state = data.get("state")
-            link = cars.links.get(vin)
+            if link is not None and not on_broker:
+                if state in ("online", "asleep", "offline"):
+                    self.stats.state_ignored += 1  # the car's WebSocket link wins
+                return
             if state == "offline":
                 if link is not None:
                     cars.disconnect(link)
             elif state in ("online", "asleep"):
-                if link is None or not isinstance(link.ws, MqttCarChannel):
+                if link is None:
                     link = cars.connect(vin, cast(Any, MqttCarChannel(self, vin)))
                 link.state = str(state)
-        elif kind == REPLY and data.get("type") == "command_ack":
-            link = cars.links.get(vin)
-            if link is not None:
-                cars.command_acked(link, data)
+        elif kind == REPLY and data.get("type") == "command_ack" and link is not None \
+                and on_broker:
+            cars.command_acked(link, data)
 
     def _telemetry(self, vin: str, data: Any, message: mqtt.MQTTMessage) -> None:
-        self.stats.received += 1
-        self.state.telemetry_received += 1
         try:
-            if vin not in self.state.car_tokens:
-                raise BadInput("not_found", f"unknown vehicle {vin!r}")
             record = telemetry_record(data)
         except BadInput:
-            self.stats.refused += 1
-            self._ack(message.mid, message.qos)
+            self._refuse(message)
             return
         queue = self.pending.get(vin)
         if queue is None:

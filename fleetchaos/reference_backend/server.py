@@ -14,6 +14,7 @@ from dataclasses import fields
 from aiohttp import web
 
 from fleetchaos.common.loopback import is_loopback_host
+from fleetchaos.common.mqtt_credentials import BACKEND_PASSWORD_ENV, BACKEND_USERNAME_ENV
 from fleetchaos.common.serving import serve_until_signalled
 from fleetchaos.reference_backend import admin_routes, api_routes, car_routes
 from fleetchaos.reference_backend.api_routes import STATE
@@ -54,6 +55,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--mqtt-url", default=None,
                         help="also ingest telemetry from this MQTT broker (mqtt://host:port); "
                              "see docs/mqtt.md")
+    parser.add_argument("--mqtt-username", default=os.environ.get(BACKEND_USERNAME_ENV),
+                        help=f"the consumer's MQTT user (default ${BACKEND_USERNAME_ENV}); its "
+                             f"password comes from ${BACKEND_PASSWORD_ENV}, never the command "
+                             "line; see docs/mqtt.md")
     parser.add_argument("--mqtt-inflight", type=int, default=1024,
                         help="MQTT consumer: stores running at once (default 1024)")
     parser.add_argument("--mqtt-batch", type=int, default=20,
@@ -81,6 +86,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
             check_mqtt_options(ns.mqtt_url, ns.mqtt_inflight, ns.mqtt_batch, ns.allow_remote)
         except ValueError as exc:
             parser.error(str(exc))
+        if os.environ.get(BACKEND_PASSWORD_ENV) and not ns.mqtt_username:
+            parser.error(f"${BACKEND_PASSWORD_ENV} is set but no MQTT user: set "
+                         f"${BACKEND_USERNAME_ENV} or --mqtt-username (MQTT sends a password "
+                         "only with a user name)")
     return ns
 
 
@@ -110,7 +119,10 @@ async def serve(ns: argparse.Namespace) -> int:
     if ns.mqtt_url is not None:
         from fleetchaos.reference_backend.mqtt_ingest import MqttIngest
 
-        ingest = MqttIngest(state, ns.mqtt_url, inflight=ns.mqtt_inflight, batch=ns.mqtt_batch)
+        ingest = MqttIngest(state, ns.mqtt_url, inflight=ns.mqtt_inflight, batch=ns.mqtt_batch,
+                            username=ns.mqtt_username,
+                            password=os.environ.get(BACKEND_PASSWORD_ENV) or None)
+        state.mqtt = ingest.stats
         try:
             await ingest.start()
         except ConnectionError as exc:

@@ -31,6 +31,7 @@ class BackendState:
     telemetry_rate_limited: int = 0
     telemetry_unstored: int = 0
     started: float = field(default_factory=time.time)
+    mqtt: Any = None  # the MQTT consumer's IngestStats (with --mqtt-url), for /admin/stats
 
     async def store_telemetry(self, vin: str, records: list[Record]) -> list[int]:
         """Store checked records in one transaction; return the seqs that are now durable.

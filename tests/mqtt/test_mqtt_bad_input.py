@@ -71,7 +71,9 @@ def test_an_invalid_topic_template(tmp_path):
 def test_bad_credentials(tmp_path, backend):
     from fleetchaos import mqtt_broker
 
-    path = profile_with(tmp_path, '  username: "car"\n  password: "${CAR_PASSWORD}"\n')
+    path = profile_with(tmp_path, "", ('username: "{vin}"\n  password: "{mqtt_password}"',
+                                       'username: "car"\n  password: "${CAR_PASSWORD}"'))
+    assert "${CAR_PASSWORD}" in path.read_text()
     with mqtt_broker.run_in_subprocess(tmp_path / "b", users={"car": "right"}) as broker:
         line = one_line(run(tmp_path, "--target", str(path), "--host", backend.url,
                             env={"MQTT_URL": broker.url, "CAR_PASSWORD": "wrong"}))
