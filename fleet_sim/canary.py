@@ -34,7 +34,7 @@ from locust import User, task
 from locust.contrib.fasthttp import FastHttpSession
 
 from fleetchaos.fleet_sim.config import FleetConfig
-from fleetchaos.fleet_sim.identities import Identity, identity
+from fleetchaos.fleet_sim.identities import CANARY_INDEX_BASE, Identity, identity
 from fleetchaos.fleet_sim.phone_app import PhoneApp
 from fleetchaos.fleet_sim.profiles import Profile, load_profile, render
 from fleetchaos.fleet_sim.registration import RegistrationError, registration_payload
@@ -42,7 +42,7 @@ from fleetchaos.fleet_sim.runtime import runtime_of
 from fleetchaos.fleet_sim.timing import sleep_until
 
 PREFIX = "canary "
-INDEX_BASE = 10_000_000  # past any fleet index (fleets are capped at 1,000,000)
+INDEX_BASE = CANARY_INDEX_BASE  # past any fleet index (fleets are capped at 1,000,000)
 HTTP_TIMEOUT_S = 10.0  # the same client timeout as the drivers' phones
 RECONNECT_S = 1.0
 MAX_IN_FLIGHT = 64  # probes waiting at once; beyond it a probe is skipped and counted

@@ -44,6 +44,13 @@ class Identity:
         return self.bluetooth_enrolled and self.logged_in and self.bluetooth_on
 
 
+# The canaries' reserved identities (fleet_sim/canary.py): past any fleet index (fleets
+# are capped at 1,000,000); here so that code without Locust (the run's broker
+# credentials, runs/broker_access.py) finds them too.
+CANARY_INDEX_BASE = 10_000_000
+MAX_CANARIES = 10  # fleet.canary.count's maximum (scenarios/schema.py)
+
+
 @lru_cache(maxsize=1)
 def _faker() -> Faker:
     return Faker("en_US")

@@ -107,6 +107,7 @@ class Services:
     admin_token: str | None
     started: list[ChildProcess] = field(default_factory=list)
     mqtt_url: str | None = None  # the broker of a run whose cars speak MQTT (docs/mqtt.md)
+    locust_env: dict[str, str] = field(default_factory=dict)  # the fleet's MQTT secret
 
 
 def locustfile_path() -> str:
@@ -148,9 +149,11 @@ def profile_base_url(profile: str) -> str | None:
 
 
 @contextlib.contextmanager
-def services_for(opts: RunOptions, profile: str) -> Iterator[Services]:
+def services_for(opts: RunOptions, profile: str, scenario: Scenario) -> Iterator[Services]:
     """Start (or point at) Toxiproxy and the backend; stop what we started on exit."""
     started: list[ChildProcess] = []
+    locust_env: dict[str, str] = {}
+    backend_mqtt: tuple[str, str] | None = None
     try:
         # Every target is checked before any child starts.
         backend_url = opts.host or profile_base_url(profile)
@@ -177,9 +180,15 @@ def services_for(opts: RunOptions, profile: str) -> Iterator[Services]:
             toxiproxy_url = proxy.url
         if mqtt_settings is not None and not mqtt_url:  # MQTT_URL unset: our own Mosquitto
             from fleetchaos import mqtt_broker
+            from fleetchaos.runs.broker_access import run_broker_access
 
+            # Cars, backend and monitor each with their own credentials and ACL (issue 27).
+            run_access = run_broker_access(scenario, opts.seed if opts.seed is not None
+                                           else scenario.seed)
+            locust_env, backend_mqtt = run_access.locust_env, run_access.backend
             broker = mqtt_broker.run_in_subprocess(
-                opts.out_dir / f"{opts.run_id}.mqtt", log_path=str(opts.log_path("mqtt")))
+                opts.out_dir / f"{opts.run_id}.mqtt", log_path=str(opts.log_path("mqtt")),
+                access=run_access.access)
             started.append(broker)
             mqtt_url = broker.url
 
@@ -191,11 +200,12 @@ def services_for(opts: RunOptions, profile: str) -> Iterator[Services]:
             db = opts.out_dir / f"{opts.run_id}.backend.db"
             ingest: dict[str, Any] = {"mqtt_url": mqtt_url} if mqtt_url else {}
             backend = reference_backend.run_in_subprocess(
-                db_path=str(db), log_path=str(opts.log_path("backend")), **ingest)
+                db_path=str(db), log_path=str(opts.log_path("backend")),
+                mqtt_credentials=backend_mqtt, **ingest)
             started.append(backend)
             backend_url = backend.url
             admin_token = str(backend.info.get("admin_token") or "") or None
-        yield Services(backend_url, toxiproxy_url, admin_token, started, mqtt_url)
+        yield Services(backend_url, toxiproxy_url, admin_token, started, mqtt_url, locust_env)
     except (ChildProcessError, TargetNotAllowed) as exc:
         raise UsageError(str(exc)) from None
     finally:
@@ -315,6 +325,7 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
     env["TOXIPROXY_URL"] = services.toxiproxy_url
     if services.mqtt_url:
         env["MQTT_URL"] = services.mqtt_url
+    env.update(services.locust_env)
     if any(c.name == "toxiproxy server" for c in services.started):
         env["FLEETCHAOS_TOXIPROXY_BUILTIN"] = "1"
     if services.admin_token:
@@ -489,7 +500,7 @@ def execute(opts: RunOptions) -> RunResult:
     preflight(profile, opts.host, allow_remote=opts.allow_remote)  # before any child starts
     check_output_paths(opts, api=opts.api)
     locust_log = opts.log_path("locust")
-    with services_for(opts, profile) as services:
+    with services_for(opts, profile, scenario) as services:
         try:
             end = run_locust(opts, services, profile)
         finally:
