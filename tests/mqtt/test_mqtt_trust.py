@@ -397,3 +397,12 @@ def test_password_lines_are_mosquitto_passwd_s(tmp_path):
     assert password_line(CAR_A, "s3cret", salt=salt) == theirs
     with pytest.raises(ValueError):
         password_line("a:b", "x")
+
+
+def test_the_broker_s_packet_limit_follows_the_backend_s_record_limit():
+    """The broker's max_packet_size is the backend's default record limit plus room for the
+    topic and properties: every record the backend takes fits, 10 MiB does not."""
+    from fleetchaos.reference_backend.capacity import Capacity
+
+    assert Capacity().max_telemetry_bytes == RECORD_LIMIT_BYTES
+    assert RECORD_LIMIT_BYTES + 1024 < MAX_PACKET_BYTES < 2 * RECORD_LIMIT_BYTES
