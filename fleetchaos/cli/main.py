@@ -108,7 +108,8 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
 def _ui_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("scenario", metavar="SCENARIO")
     _add_run_options(p, outputs=False)
-    p.add_argument("--web-port", type=int, default=8089, help="web UI port on 127.0.0.1")
+    p.add_argument("--web-port", type=int, default=8089, metavar="PORT",
+                   help="web UI port on 127.0.0.1 (default 8089; 0: a free port, printed)")
 
 
 def _validate_arguments(p: argparse.ArgumentParser) -> None:
@@ -189,6 +190,27 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+PORT_OPTIONS = {"metrics_port": "--metrics-port", "web_port": "--web-port"}
+
+
+def _check_ports(ns: argparse.Namespace) -> None:
+    """Every port option this command has: a TCP port that nothing listens on yet, said
+    before anything starts (exit 2, one line). Two options on one port are refused too."""
+    from fleetchaos.common.ports import port_problem
+
+    seen: dict[int, str] = {}
+    for attr, option in PORT_OPTIONS.items():
+        port = getattr(ns, attr, None)
+        if port is None:
+            continue
+        problem = port_problem(option, port)
+        if problem is not None:
+            raise UsageError(problem)
+        if port and port in seen:
+            raise UsageError(f"{option} {port}: {seen[port]} asks for the same port")
+        seen[port] = option
+
+
 def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True) -> RunOptions:
     from fleetchaos.runs.orchestrator import RunOptions
 
@@ -196,15 +218,7 @@ def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True
         raise UsageError(f"--workers must be at least 1, got {ns.workers}")
     if ns.time_scale is not None and not ns.time_scale > 0:
         raise UsageError(f"--time-scale must be a positive number, got {ns.time_scale}")
-    if ns.metrics_port is not None and not 0 <= ns.metrics_port <= 65535:
-        raise UsageError(f"--metrics-port must be a TCP port (0..65535, 0 picks a free one), "
-                         f"got {ns.metrics_port}")
-    if ns.metrics_port:  # a fixed port already taken: say so before anything starts
-        from fleetchaos.locust_app.metrics_server import bind_problem
-
-        problem = bind_problem(ns.metrics_port)
-        if problem is not None:
-            raise UsageError(f"--metrics-port {ns.metrics_port}: {problem}")
+    _check_ports(ns)
     opts = RunOptions(
         scenario=scenario, target=ns.target, host=ns.host, seed=ns.seed,
         time_scale=ns.time_scale or 1.0, sets=list(ns.sets), out_dir=ns.out,
@@ -254,9 +268,16 @@ def cmd_run(ns: argparse.Namespace) -> int:
 
 
 def cmd_ui(ns: argparse.Namespace) -> int:
-    from fleetchaos.runs.orchestrator import run_scenario
+    """The web UI until Ctrl-C; then every run made in it, reported like `run` reports one
+    (the last run's verdict is the exit code: fleetchaos.runs.ui_session)."""
+    from fleetchaos.runs.orchestrator import execute
+    from fleetchaos.runs.ui_session import default_report_paths, say
 
-    return run_scenario(_run_options(ns, ns.scenario, headless=False))
+    opts = _run_options(ns, ns.scenario, headless=False)
+    default_report_paths(opts)
+    result = execute(opts)
+    say(result)
+    return result.exit_code
 
 
 def cmd_validate(ns: argparse.Namespace) -> int:

@@ -77,22 +77,6 @@ def _plain(start_response: StartResponse, status: str, text: str,
     return [body]
 
 
-def bind_problem(port: int) -> str | None:
-    """Why 127.0.0.1:``port`` cannot be listened on right now (None: it can). The CLI asks
-    before it starts anything; the bind itself (the answer could change) has the last word.
-    SO_REUSEADDR as gevent's listener sets it, so a port in TIME_WAIT is not refused."""
-    import socket
-
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((BIND_HOST, port))
-            sock.listen(1)
-        except OSError as exc:
-            return f"cannot listen on {BIND_HOST}:{port}: {exc.strerror or exc}"
-    return None
-
-
 BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-length: 0\r\n\r\n"
 
 

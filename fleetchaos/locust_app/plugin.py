@@ -13,6 +13,7 @@ import gevent
 from locust import events
 from locust.runners import WorkerRunner
 
+from fleetchaos.common.ports import port_problem
 from fleetchaos.locust_app.assembly import build_engine, outputs_from
 from fleetchaos.scenarios.engine import ENGINE_ATTR, current_engine
 from fleetchaos.scenarios.loader import load_scenario
@@ -66,6 +67,13 @@ def _create_engine(environment: Any, **_: Any) -> None:
     except ScenarioError as exc:
         print(f"fleetchaos: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)
+    if environment.web_ui is not None:  # Locust binds it after this hook: a taken port
+        web_ui = environment.web_ui     # would be a gevent traceback and a dead UI
+        problem = port_problem("--web-port", int(web_ui.port), host=str(web_ui.host or ""),
+                               zero="0 picks a free one")
+        if problem is not None:
+            print(f"fleetchaos: error: {problem}", file=sys.stderr, flush=True)
+            sys.exit(2)
     if opts.metrics_port is not None:
         _serve_metrics(environment, opts.metrics_port)
     try:
@@ -109,9 +117,9 @@ def _create_engine(environment: Any, **_: Any) -> None:
 def _serve_metrics(environment: Any, port: int) -> None:
     """The /metrics endpoint (fleetchaos.locust_app.metrics_server), before the engine so a port that cannot
     be bound stops the run before anything is created."""
-    if not 0 <= port <= 65535:
-        print(f"fleetchaos: error: --metrics-port {port}: not a TCP port (0..65535; 0 picks "
-              "a free one)", file=sys.stderr, flush=True)
+    problem = port_problem("--metrics-port", port)
+    if problem is not None:
+        print(f"fleetchaos: error: {problem}", file=sys.stderr, flush=True)
         sys.exit(2)
     from fleetchaos.locust_app.metrics_server import install
 

@@ -333,6 +333,8 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
     ui_token = ""
     if opts.metrics_port == 0:  # pick the port here, so it can be printed before Locust runs
         opts.metrics_port = free_loopback_port()
+    if not opts.headless and opts.web_port == 0:  # the same for the web UI's port
+        opts.web_port = free_loopback_port()
     if not opts.headless:  # the Chaos API's per-run token: printed below, passed to Locust
         from fleetchaos.locust_app.webui_guard import TOKEN_ENV, new_token
 
