@@ -91,6 +91,9 @@ def _create_engine(environment: Any, **_: Any) -> None:
               file=sys.stderr, flush=True)
         sys.exit(2)
     setattr(environment, ENGINE_ATTR, engine)
+    from fleetchaos.locust_app import spawn_warning
+
+    spawn_warning.install(environment)  # the scenario's own ramp-up is no warning
     if opts.headless:  # a plain `locust --headless` prints the verdict after Locust's tables
         from fleetchaos.locust_app.end_of_run import print_at_quit
 

@@ -53,6 +53,7 @@ class LocustRunSetup:
         self.builtin_toxiproxy: Any = None
         self.faults: Any = None
         self.broker_monitor: Any = None  # the MQTT broker's $SYS figures (MQTT profiles)
+        self.unsubscribe: Callable[[], None] | None = None  # the driver outcomes' listener
 
     def start(self, journal: JournalWriter) -> Prepared:
         try:
@@ -69,6 +70,9 @@ class LocustRunSetup:
         self._stop()
 
     def _stop(self) -> None:
+        if self.unsubscribe is not None:
+            self.unsubscribe()
+            self.unsubscribe = None
         if self.broker_monitor is not None:
             self.broker_monitor.stop()
             self.broker_monitor = None
@@ -213,6 +217,8 @@ class LocustRunSetup:
                 record(stats.outcome_record(outcome, wall_t0, time.monotonic() - journal.t0))
 
             environment.events.fleet_driver_outcome.add_listener(on_outcome)
+            self.unsubscribe = lambda: environment.events.fleet_driver_outcome.remove_listener(
+                on_outcome)  # a next run in the same web UI has its own
 
         env = StepEnv(faults=faults, fleet=fleet,
                       backend=HttpBackendAdmin(host, run.admin_token), targets=targets,

@@ -23,17 +23,42 @@ def _locust_totals(environment: Any) -> dict[str, dict[str, Any]]:
     return out
 
 
+GAUGES = frozenset({"cars_connected"})  # fleet figures that are a level, not a running count
+
+
+def since(now: dict[str, Any], base: dict[str, Any]) -> dict[str, Any]:
+    """Cumulative fleet counters counted from ``base`` (gauges as they are)."""
+    out: dict[str, Any] = {}
+    for key, value in now.items():
+        before = base.get(key)
+        if key in GAUGES or before is None:
+            out[key] = value
+        elif isinstance(value, dict):
+            out[key] = since(value, before if isinstance(before, dict) else {})
+        elif isinstance(value, int | float) and isinstance(before, int | float):
+            out[key] = max(0, value - before)
+        else:
+            out[key] = value
+    return out
+
+
 class Sampler:
+    """Made when a run sets up. The fleet's counters live as long as the Locust process
+    (and each worker): a second run in the same web UI counts from where they stood when
+    it set up, as Locust's own stats start from zero on each start (runner.start clears
+    them)."""
+
     def __init__(self, environment: Any, fleet_snapshot: Any) -> None:
         self.environment = environment
         self.fleet_snapshot = fleet_snapshot
         self.prev_locust: dict[str, dict[str, Any]] = {}
+        self.base_fleet: dict[str, Any] = dict(fleet_snapshot(environment))
         self.prev_status: dict[str, dict[str, int]] = {}
         self.latest_fleet: dict[str, Any] = {}
 
     def sample(self) -> dict[str, Any]:
         now = _locust_totals(self.environment)
-        fleet = self.fleet_snapshot(self.environment)
+        fleet = since(self.fleet_snapshot(self.environment), self.base_fleet)
         self.latest_fleet = fleet
         status_now = fleet.get("status_by_action", {})
         by_action: dict[str, dict[str, Any]] = {}

@@ -17,6 +17,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from fleetchaos.locust_app.session_paths import sibling
 from fleetchaos.locust_app.webui_guard import TOKEN_HEADER, guard_web_ui, print_banner, run_token
 from fleetchaos.locust_app.webui_live import LiveStatus
 from fleetchaos.reports.labels import step_label
@@ -32,7 +33,9 @@ def _engine(environment: Any) -> Any:
 
 STATE_WORDS = {"waiting": "waiting for its phase", "pending": "judged at the end",
                "nodata": "no data yet", "ok": "holding", "break": "BREAKING",
-               "pass": "PASS", "fail": "FAIL"}
+               "pass": "PASS", "fail": "FAIL", "insufficient": "too few samples to judge",
+               "not_judged": "not judged (the run stopped before its phase ended)"}
+CONTROLS_TEXT = "open /chaos/ (timeline, SLO cards, add or remove a fault by hand)"
 
 
 def chaos_rows(status: dict[str, Any]) -> list[dict[str, str]]:
@@ -42,13 +45,19 @@ def chaos_rows(status: dict[str, Any]) -> list[dict[str, str]]:
     rows = [{"item": "scenario", "value": f"{status['title']} ({status['scenario']})"},
             {"item": "time", "value": str(live.get("clock") or
                                           f"{status['elapsed_s']:.0f} / {status['duration_s']:g} s")}]
+    if live.get("run", 1) > 1:
+        rows.append({"item": "run", "value": f"run {live['run']} in this web UI"})
+    if live.get("verdict"):
+        rows.append({"item": "verdict", "value": f"{str(live['verdict']).upper()}: "
+                                                 f"{live.get('verdict_reason') or ''}".rstrip(": ")})
     for key in ("setup_error", "harness_error"):
         if status.get(key):
             rows.append({"item": key.replace("_", " "), "value": str(status[key])})
     for slo in live.get("slos") or []:
         value = STATE_WORDS.get(slo["state"], slo["state"])
         if slo.get("observed") is not None and slo["state"] not in ("waiting", "pending"):
-            value += f": {slo['observed']} (needs {slo['threshold']})"
+            so_far = " so far" if slo["state"] == "not_judged" else ""
+            value += f": {slo['observed']}{so_far} (needs {slo['threshold']})"
         rows.append({"item": f"SLO {slo['name']}", "value": value})
     for step in status["timeline"]:
         label = step.get("label") or step_label(step.get("action"), step.get("spec"))
@@ -67,12 +76,23 @@ def chaos_rows(status: dict[str, Any]) -> list[dict[str, str]]:
     for key in ("cars_connected", "telemetry_sent", "telemetry_acked", "telemetry_resent",
                 "stranded"):
         rows.append({"item": key.replace("_", " "), "value": str(fleet.get(key, "-"))})
-    rows.append({"item": "controls", "value": "open /chaos/ (timeline, SLO cards, add or "
-                                              "remove a fault by hand)"})
+    rows.append({"item": "controls", "value": CONTROLS_TEXT})  # a link: static/locust_tab.js
     return rows
 
 
-PAGE_FILE = Path(__file__).parent / "static" / "chaos.html"
+STATIC = Path(__file__).parent / "static"
+PAGE_FILE = STATIC / "chaos.html"
+LOCUST_TAB_SCRIPT = STATIC / "locust_tab.js"
+DOWNLOAD_KINDS = {"report.html": ("html", "text/html; charset=utf-8", ".report.html"),
+                  "summary.json": ("summary", "application/json", ".summary.json")}
+
+
+def with_locust_tab_script(html: str) -> str:
+    """Locust's page with our small script: the Chaos tab's controls row becomes a link
+    (Locust renders extended-table cells as plain text)."""
+    script = f"<script>{LOCUST_TAB_SCRIPT.read_text()}</script>"
+    at = html.rfind("</body>")
+    return html + script if at < 0 else html[:at] + script + html[at:]
 
 
 def install(environment: Any) -> None:
@@ -140,6 +160,31 @@ def install(environment: Any) -> None:
                                      f"{type(body).__name__}"}), 400
         return manual({**body, "action": action})
 
+    @bp.route("/download/<name>")
+    def download(name: str) -> Response | tuple[Response, int]:
+        """The ended run's HTML report or summary, rendered from its journal (as
+        ``fleetchaos report`` does): the Chaos page links to them once the run ends."""
+        from fleetchaos.reports.export import RENDERERS
+        from fleetchaos.reports.model import RunReport
+        from fleetchaos.scenarios.journal import read_journal
+
+        engine = engine_or_404()
+        if engine is None:
+            return jsonify({"error": "no scenario engine in this process"}), 404
+        if name not in DOWNLOAD_KINDS:
+            return jsonify({"error": f"{name}: the downloads are "
+                                     f"{', '.join(DOWNLOAD_KINDS)}"}), 404
+        if not (engine.finished and engine.summary is not None):
+            return jsonify({"error": f"{name}: the run has not ended yet (its report is "
+                                     "written when it stops)"}), 409
+        kind, mimetype, suffix = DOWNLOAD_KINDS[name]
+        body = RENDERERS[kind](RunReport.from_records(read_journal(engine.journal.path)))
+        answer = Response(body, mimetype=mimetype.split(";")[0])
+        answer.headers["Content-Type"] = mimetype
+        answer.headers["Content-Disposition"] = (
+            f'attachment; filename="{sibling(engine.journal.path, suffix).name}"')
+        return answer
+
     @bp.route("/toxic", methods=["POST"])
     def add_toxic() -> Any:
         return from_body("toxic_add")
@@ -160,14 +205,19 @@ def install(environment: Any) -> None:
     web_ui.template_args["extended_tabs"] = [{"title": "Chaos", "key": TAB_KEY}]
     web_ui.template_args["extended_tables"] = [{"key": TAB_KEY, "structure": [
         {"key": "item", "title": "Item"}, {"key": "value", "title": "Value"}]}]
+    first = engine_or_404()
+    if first is not None:
+        from fleetchaos.locust_app.webui_start import show_fleet_in_form
+
+        show_fleet_in_form(environment, first.scenario)
 
     @web_ui.app.before_request
     def honour_start_form() -> Any:
-        if request.path != "/swarm" or request.method != "POST":
+        if request.endpoint != "locust.swarm" or request.method != "POST":
             return None
-        from fleetchaos.locust_app.webui_start import rebuild_if_asked
+        from fleetchaos.locust_app.webui_start import on_swarm
 
-        problem = rebuild_if_asked(environment, request.form)
+        problem = on_swarm(environment, request.form)
         live.invalidate()
         if problem is not None:
             return jsonify({"success": False, "message": problem,
@@ -176,6 +226,10 @@ def install(environment: Any) -> None:
 
     @web_ui.app.after_request
     def add_chaos_rows(response: Response) -> Response:
+        if request.endpoint == "locust.index" and response.mimetype == "text/html" \
+                and response.status_code == 200:
+            response.set_data(with_locust_tab_script(response.get_data(as_text=True)))
+            return response
         if request.path != "/stats/requests" or not response.is_json:
             return response
         engine = engine_or_404()

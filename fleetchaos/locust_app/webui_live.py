@@ -1,7 +1,9 @@
-"""What the web UI shows of a run in progress, from the engine's status plus its journal:
-each SLO judged on the records so far (the same rules as the terminal live view), every
-fault with its label (scheduled, fired, rolled back, by hand), and a clock that stops
-when the run stops.
+"""What the web UI shows of a run, from the engine's status plus its journal: each SLO
+judged on the records so far (the same rules as the terminal live view), every fault with
+its label (scheduled, fired, rolled back, by hand), a clock that stops when the run stops,
+and once it has stopped: the verdict with the reason for it, SLOs whose phase never
+finished "not judged" (never a green PASS for a phase cut short), whether the controls
+can act, and where to download the run's report and summary.
 
 The journal is read at most once a second however often the page and Locust's stats
 poll ask, so a busy UI costs the run nothing noticeable.
@@ -10,19 +12,25 @@ poll ask, so a busy UI costs the run nothing noticeable.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import Any
 
+from fleetchaos.locust_app.session_paths import run_number
 from fleetchaos.reports.format import observed, threshold
 from fleetchaos.reports.live import judge_slo
 from fleetchaos.reports.model import RunReport
 
 CACHE_S = 1.0
+CUT_SHORT_S = 1.0  # a phase ending within this of the stop counts as finished (the engine's rule)
+SUMMARY_STATUSES = ("pass", "fail", "insufficient", "not_judged")  # SUMMARY_CONTRACT.md
+DOWNLOADS = {"report": "download/report.html", "summary": "download/summary.json"}
 
 
 class LiveStatus:
     def __init__(self) -> None:
         self._at = -1e9
         self._cached: dict[str, Any] = {}
+        self._path: Path | None = None
 
     def invalidate(self) -> None:
         """Read the journal afresh next time (after a change made from the page)."""
@@ -30,18 +38,19 @@ class LiveStatus:
 
     def journal_view(self, engine: Any) -> dict[str, Any]:
         now = time.monotonic()
-        if now - self._at < CACHE_S and self._cached:
+        path = Path(engine.journal.path)
+        if now - self._at < CACHE_S and self._cached and path == self._path:
             return self._cached
-        self._at = now
+        self._at, self._path = now, path
         from fleetchaos.scenarios.journal import read_journal
         from fleetchaos.scenarios.summary import build_summary
 
         try:
-            records = read_journal(engine.journal.path)
+            records = read_journal(path)
         except OSError:
             records = []
         if not any(r.get("type") == "header" for r in records):
-            self._cached = {"slos": [], "faults": [], "last_t": 0.0}
+            self._cached = {"slos": [], "faults": [], "last_t": 0.0, "summary": None}
             return self._cached
         summary = next((r for r in reversed(records) if r.get("type") == "summary"), None)
         try:
@@ -50,11 +59,11 @@ class LiveStatus:
             judged = []
         report = RunReport.from_records(records)
         self._cached = {"slos": judged, "faults": report.faults(), "last_t": report.run_end(),
-                        "verdict": (summary or {}).get("verdict")}
+                        "verdict": (summary or {}).get("verdict"), "summary": summary}
         return self._cached
 
     def status(self, engine: Any, runner_state: str | None) -> dict[str, Any]:
-        """The engine's status plus ``live``: clock, SLO cards, labelled faults."""
+        """The engine's status plus ``live``: clock, SLO cards, labelled faults, verdict."""
         status = dict(engine.status())
         view = self.journal_view(engine)
         finished = bool(status.get("finished"))
@@ -62,27 +71,44 @@ class LiveStatus:
         elapsed = float(view["last_t"]) if stopped else float(status.get("elapsed_s") or 0.0)
         duration = float(status.get("duration_s") or 0.0)
         phases = status.get("phases") or []
+        summary = view.get("summary") or {}
+        verdict = view.get("verdict")
+
+        def span(name: str) -> tuple[float, float]:
+            found = next((p for p in phases if p.get("name") == name), None)
+            return (0.0, duration) if found is None else (float(found["start_s"]),
+                                                          float(found["end_s"]))
 
         def phase_state(name: str) -> str:
             if finished:
                 return "done"
-            span = next((p for p in phases if p.get("name") == name), None)
-            start, end = (0.0, duration) if span is None else (float(span["start_s"]),
-                                                                 float(span["end_s"]))
+            start, end = span(name)
             return "waiting" if elapsed < start else "done" if elapsed >= end else "now"
+
+        def card_state(slo: dict[str, Any]) -> str:
+            if finished and summary:
+                status_word = slo.get("status")
+                if status_word in SUMMARY_STATUSES:
+                    return str(status_word)
+                # a summary from before "status": a phase the run never finished is not judged
+                if verdict == "incomplete" and \
+                        span(str(slo.get("phase", "all")))[1] > elapsed + CUT_SHORT_S:
+                    return "not_judged"
+            return judge_slo(slo, phase_state(str(slo.get("phase", "all"))), finished=finished)
 
         cards = []
         for slo in view["slos"]:
-            state = judge_slo(slo, phase_state(str(slo.get("phase", "all"))), finished=finished)
+            state = card_state(slo)
             cards.append({"name": slo.get("name"), "phase": slo.get("phase"),
                           "state": state, "observed": observed(slo)
                           if slo.get("observed") is not None else None,
                           "threshold": threshold(slo)})
+        reason = verdict_reason(summary, cards, elapsed, duration) if verdict else None
         if status.get("setup_error"):
             clock = "set-up failed: nothing ran"
         elif stopped:
-            clock = f"stopped at {elapsed:.0f} s" + (f" · verdict {view['verdict'].upper()}"
-                                                      if view.get("verdict") else "")
+            clock = f"stopped at {elapsed:.0f} s" + (f" · verdict {verdict.upper()}"
+                                                      if verdict else "")
         elif elapsed >= duration > 0:
             clock = f"stopping… timeline ended at {duration:.0f} s"
         else:
@@ -92,6 +118,56 @@ class LiveStatus:
         for fault in faults:  # a fault still on reaches "now", not the journal's last sample
             if fault.get("ended_by") is None and not stopped:
                 fault["end"] = max(float(fault["end"]), elapsed)
-        status["live"] = {"elapsed_s": round(elapsed, 1), "stopped": stopped, "clock": clock,
-                          "runner_state": runner_state, "slos": cards, "faults": faults}
+        set_up = bool(getattr(engine, "set_up", False))
+        status["live"] = {
+            "elapsed_s": round(elapsed, 1), "stopped": stopped, "clock": clock,
+            "runner_state": runner_state, "slos": cards, "faults": faults,
+            "verdict": verdict, "verdict_reason": reason,
+            "run": run_number(engine.journal.path),
+            "controls": controls(set_up, finished, bool(status.get("setup_error"))),
+            "downloads": DOWNLOADS if finished and summary else None,
+        }
         return status
+
+
+def controls(set_up: bool, finished: bool, setup_failed: bool) -> dict[str, Any]:
+    """Whether the inject/remove controls can act now, and if not, why (shown beside them:
+    a fault goes through the running engine, which a stopped run no longer has)."""
+    if set_up and not finished:
+        return {"enabled": True, "why": None}
+    if setup_failed:
+        why = "set-up failed, so there is nothing to inject into; fix it and press NEW"
+    elif finished:
+        why = ("the run has ended: faults are added while a run goes on. NEW, then START "
+               "in Locust's page runs the scenario again from its start")
+    else:
+        why = "no run yet: press START in Locust's page, then add faults here"
+    return {"enabled": False, "why": why}
+
+
+def verdict_reason(summary: dict[str, Any], cards: list[dict[str, Any]], stopped_at: float,
+                   duration: float) -> str:
+    """One line saying why the verdict is what it is: the summary's own ``verdict_reason``
+    when it has one (SUMMARY_CONTRACT.md), else said from the cards."""
+    given = summary.get("verdict_reason")
+    if given:
+        return str(given)
+    verdict = str(summary.get("verdict") or "")
+    not_judged = [str(c["name"]) for c in cards if c["state"] == "not_judged"]
+    failed = [str(c["name"]) for c in cards if c["state"] == "fail"]
+    if verdict == "incomplete":
+        which = (f"{len(not_judged)} SLO(s) not judged (their phase never finished): "
+                 f"{'; '.join(not_judged)}" if not_judged else "no verdict on the SLOs")
+        return (f"the run was stopped at {stopped_at:.0f} s of {duration:g} s, before its "
+                f"timeline ended: {which}")
+    if verdict == "error":
+        return f"the harness failed: {summary.get('error') or 'see the log'}"
+    if verdict == "fail":
+        return f"{len(failed)} SLO(s) breached: {'; '.join(failed)}"
+    if verdict == "pass":
+        return "every SLO held"
+    if verdict in ("no-effect", "no_effect"):
+        effects = [str(f.get("message")) for f in summary.get("no_effect") or []
+                   if isinstance(f, dict) and f.get("message")]
+        return "a fault had no effect: " + ("; ".join(effects) or "the verdict proves nothing")
+    return verdict

@@ -273,6 +273,10 @@ def locust_argv(opts: RunOptions, services: Services, profile: str) -> list[str]
         argv += ["--headless", "--only-summary"]
     else:
         argv += ["--web-host", "127.0.0.1", "--web-port", str(opts.web_port)]
+        # each web UI run's engine writes its reports when it ends (runs/ui_session.py)
+        for option, path in (("--summary", opts.summary), ("--html-report", opts.html)):
+            if path is not None:
+                argv += [option, str(path)]
     if opts.metrics_port is not None:
         argv += ["--metrics-port", str(opts.metrics_port)]
     return argv
@@ -313,6 +317,7 @@ class LocustEnd:
     rc: int
     signalled: int | None
     stopped_because: str | None = None
+    cut_a_run_short: bool = False  # the signal came while a web UI run was going on
 
 
 def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
@@ -365,10 +370,15 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
                 print(ui_banner(f"http://127.0.0.1:{opts.web_port}/", ui_token)
                       + "  (Ctrl-C stops everything)", flush=True)
             deadline: float | None = None
+            cut_short = False
             while child.poll() is None:
                 tail.poll()
                 if interrupts.signalled is not None and deadline is None:
                     deadline = time.monotonic() + LOCUST_STOP_GRACE_S
+                    if not opts.headless:
+                        from fleetchaos.runs.ui_session import run_in_progress
+
+                        cut_short = run_in_progress(opts)
                 if deadline is None and (stopped_because := disk.check()) is not None:
                     child.send_signal(signal.SIGTERM)  # Locust rolls its faults back on SIGTERM
                     deadline = time.monotonic() + LOCUST_STOP_GRACE_S
@@ -378,7 +388,7 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
             tail.poll()
     if live is not None:
         live.stop()
-    return LocustEnd(child.returncode, interrupts.signalled, stopped_because)
+    return LocustEnd(child.returncode, interrupts.signalled, stopped_because, cut_short)
 
 
 def _report_leftovers(record: dict[str, Any]) -> None:
@@ -525,6 +535,13 @@ def execute(opts: RunOptions) -> RunResult:
         upto = f" up to t={last_t:.1f} s" if last_t is not None else ""
         raise UsageError(f"{why}: the run was stopped, its faults rolled back; the journal "
                          f"{opts.journal_path} is complete{upto}")
+    if not opts.headless:  # the web UI: every run it made, each with its reports
+        from fleetchaos.runs.ui_session import end_of_session
+
+        ended = end_of_session(opts, rc=rc, signalled=signalled,
+                               cut_a_run_short=end.cut_a_run_short, logs=logs, reason=reason)
+        return RunResult(ended.exit_code, ended.summary, ended.journal, ended.message,
+                         locust_log, logs)
     if signalled is not None:
         render_outputs(opts, records, logs)
         return RunResult(128 + signalled, summary, opts.journal_path,
