@@ -79,15 +79,34 @@ def _number(form: Any, key: str) -> float | None:
         return None  # Locust refuses it with its own message
 
 
+def _given(form: Any, key: str) -> bool:
+    raw = form.get(key)
+    return raw is not None and str(raw).strip() not in ("", "None")
+
+
+def _current(opts: Any, key: str) -> Any:
+    """The option as it stands. Locust copies the form's text into ``parsed_options`` after
+    we saw it (a seed left empty becomes "", not None), so text is parsed here too."""
+    value = getattr(opts, key, None)
+    if isinstance(value, str) and key in ("seed", "time_scale"):
+        text = value.strip()
+        if text in ("", "None"):
+            return None
+        try:
+            return int(text) if key == "seed" else float(text)
+        except ValueError:
+            return None
+    return value
+
+
 def _wanted(form: Any, opts: Any) -> dict[str, Any]:
     """The form's values, parsed; missing or empty fields keep the command line's."""
     out: dict[str, Any] = {}
     for key in FORM_KEYS:
-        raw = form.get(key)
-        if raw is None or str(raw).strip() in ("", "None"):
-            out[key] = getattr(opts, key, None)
+        if not _given(form, key):
+            out[key] = _current(opts, key)
             continue
-        text = str(raw).strip()
+        text = str(form.get(key)).strip()
         if key == "seed":
             try:
                 out[key] = int(text)
@@ -142,9 +161,9 @@ def on_swarm(environment: Any, form: Any) -> str | None:
         wanted = _wanted(form, opts)
     except ValueError as exc:
         return str(exc)
-    built_with = {"scenario": opts.scenario, "target_profile": opts.target_profile,
-                  "seed": engine.seed if opts.seed is None else opts.seed,
-                  "time_scale": opts.time_scale}
+    built_with = {key: _current(opts, key) for key in FORM_KEYS}
+    if built_with["seed"] is None:
+        built_with["seed"] = engine.seed
     if wanted["seed"] is None:
         wanted["seed"] = built_with["seed"]
     overrides = list(opts.fc_set)
@@ -168,8 +187,9 @@ def on_swarm(environment: Any, form: Any) -> str | None:
     if problem is not None:
         return problem
     _replace_engine(environment, engine, scenario, wanted["seed"])
-    for key in FORM_KEYS:
-        setattr(opts, key, wanted[key])
+    for key in FORM_KEYS:  # Locust then copies the form's text over them, cast to their type:
+        if _given(form, key):  # an empty seed field must stay None, never int("")
+            setattr(opts, key, wanted[key])
     setattr(opts, RAMP_ATTR, wanted_ramp)
     return None
 

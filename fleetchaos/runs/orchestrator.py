@@ -22,7 +22,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
@@ -285,9 +285,11 @@ def locust_argv(opts: RunOptions, services: Services, profile: str) -> list[str]
 class _Interrupts:
     """Turns Ctrl-C / SIGTERM into 'stop the Locust child gracefully', once."""
 
-    def __init__(self, child: subprocess.Popen[bytes]) -> None:
+    def __init__(self, child: subprocess.Popen[bytes],
+                 before_stop: Callable[[], None] | None = None) -> None:
         self.child = child
         self.signalled: int | None = None
+        self.before_stop = before_stop  # sees the run as it was when the signal came
         self._previous: dict[int, Any] = {}
 
     def __enter__(self) -> _Interrupts:
@@ -304,6 +306,8 @@ class _Interrupts:
     def _handle(self, signum: int, frame: FrameType | None) -> None:
         first = self.signalled is None
         self.signalled = signum
+        if first and self.before_stop is not None:
+            self.before_stop()
         if self.child.poll() is None:
             # Locust quits gracefully on SIGTERM: its quitting hooks roll the faults back.
             self.child.send_signal(signal.SIGTERM if first else signal.SIGKILL)
@@ -358,7 +362,15 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
             start_new_session=True,  # Ctrl-C reaches us; we stop Locust gracefully
             preexec_fn=preexec_die_with_parent(),  # SIGTERM to Locust when we die, even by SIGKILL
         )
-        with _Interrupts(child) as interrupts:
+        cut_short = False
+
+        def note_a_run_going_on() -> None:  # `ui`: did the signal cut a web UI run short?
+            nonlocal cut_short
+            from fleetchaos.runs.ui_session import run_in_progress
+
+            cut_short = run_in_progress(opts)
+
+        with _Interrupts(child, None if opts.headless else note_a_run_going_on) as interrupts:
             if opts.metrics_port is not None and opts.headless:  # stderr goes to the log
                 from fleetchaos.locust_app.metrics_server import ANNOUNCE
 
@@ -370,15 +382,10 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
                 print(ui_banner(f"http://127.0.0.1:{opts.web_port}/", ui_token)
                       + "  (Ctrl-C stops everything)", flush=True)
             deadline: float | None = None
-            cut_short = False
             while child.poll() is None:
                 tail.poll()
                 if interrupts.signalled is not None and deadline is None:
                     deadline = time.monotonic() + LOCUST_STOP_GRACE_S
-                    if not opts.headless:
-                        from fleetchaos.runs.ui_session import run_in_progress
-
-                        cut_short = run_in_progress(opts)
                 if deadline is None and (stopped_because := disk.check()) is not None:
                     child.send_signal(signal.SIGTERM)  # Locust rolls its faults back on SIGTERM
                     deadline = time.monotonic() + LOCUST_STOP_GRACE_S

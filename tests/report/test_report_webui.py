@@ -5,6 +5,7 @@ reason otherwise)."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -193,8 +194,7 @@ def test_other_pages_cannot_start_stop_or_inject_but_the_page_itself_can(idle_we
     assert ui.state() == "ready"  # nothing started
 
     # the page's own request starts the run
-    started = requests.post(f"{ui.base}/swarm", data={"user_count": "5", "spawn_rate": "5"},
-                            headers=ui.same_origin(), timeout=10)
+    started = requests.post(f"{ui.base}/swarm", data={}, headers=ui.same_origin(), timeout=10)
     assert started.status_code == 200 and started.json()["success"] is True
     wait_running(ui, token)
 
@@ -237,23 +237,44 @@ def test_other_pages_cannot_start_stop_or_inject_but_the_page_itself_can(idle_we
 
 @pytest.mark.slow
 def test_start_form_parameters_are_honoured(idle_web_ui):
-    """Issue 18: the start form's time scale / seed were silently ignored (60 s, seed 2021)."""
+    """Issue 18: the start form's time scale / seed were silently ignored (60 s, seed 2021).
+    Issue 23: it showed "users 0 / ramp 0" (ignored); it shows the scenario's fleet now, a
+    changed ramp-up is the run's spawn rate and a changed user count or run time is
+    refused with what to change instead - nothing in the form is silently ignored."""
     ui = idle_web_ui
     token = ui.token()
+    page = requests.get(f"{ui.base}/", timeout=10).text
+    args = json.loads(re.search(r"window.templateArgs = (\{.*?\});?\n", page).group(1))
+    # api-latency's fleet: 60 cars + 60 drivers + 1 canary; ramp-up its 200 users/s default
+    assert (args["num_users"], args["spawn_rate"], args["hide_common_options"]) == (121, 200,
+                                                                                    False)
     bad = requests.post(f"{ui.base}/swarm", headers=ui.same_origin(), timeout=10,
-                        data={"user_count": "1", "spawn_rate": "1", "scenario": "no-such-one"})
+                        data={"scenario": "no-such-one"})
     assert bad.status_code == 400 and "no-such-one" in bad.json()["message"]
     assert requests.post(f"{ui.base}/swarm", headers=ui.same_origin(), timeout=10, data={
-        "user_count": "1", "spawn_rate": "1", "time_scale": "-2"}).status_code == 400
+        "time_scale": "-2"}).status_code == 400
+    users = requests.post(f"{ui.base}/swarm", headers=ui.same_origin(), timeout=10,
+                          data={"user_count": "5", "spawn_rate": "200"})
+    assert users.status_code == 400
+    assert users.json()["message"].startswith("users 5: the scenario sets the fleet, 60 cars "
+                                              "+ 60 drivers + 1 canary = 121 users")
+    run_time = requests.post(f"{ui.base}/swarm", headers=ui.same_origin(), timeout=10,
+                             data={"user_count": "121", "run_time": "10s"})
+    assert run_time.status_code == 400 and "timeline" in run_time.json()["message"]
     assert ui.state() == "ready"  # nothing started
     started = requests.post(f"{ui.base}/swarm", headers=ui.same_origin(), timeout=10, data={
-        "user_count": "1", "spawn_rate": "1", "scenario": "api-latency", "time_scale": "0.5",
-        "seed": "7", "target_profile": ""})
+        "user_count": "121", "spawn_rate": "50", "scenario": "api-latency",
+        "time_scale": "0.5", "seed": "7", "target_profile": ""})
     assert started.status_code == 200 and started.json()["success"] is True, started.text
     status = wait_running(ui, token)
     assert status["duration_s"] == 20.0  # api-latency's 40 s at time scale 0.5
     header = next(r for r in read_journal(ui.journal) if r["type"] == "header")
     assert header["seed"] == 7 and header["duration_s"] == 20.0
+    page = requests.get(f"{ui.base}/", timeout=10).text
+    args = json.loads(re.search(r"window.templateArgs = (\{.*?\});?\n", page).group(1))
+    assert args["spawn_rate"] == 50  # the ramp-up asked for is the scenario's fleet.spawn_rate
+    again = requests.post(f"{ui.base}/swarm", headers=ui.same_origin(), timeout=10, data={})
+    assert again.status_code == 400 and "a run is going on" in again.json()["message"]
 
 
 @pytest.mark.slow
@@ -265,7 +286,7 @@ def test_a_set_up_error_is_shown_in_the_ui_not_only_stopped_with_zeros(backend, 
     try:
         token = ui.token()
         assert requests.post(f"{ui.base}/swarm", headers=ui.same_origin(), timeout=10,
-                             data={"user_count": "1", "spawn_rate": "1"}).status_code == 200
+                             data={}).status_code == 200
         deadline = time.time() + 60
         status: dict[str, Any] = {}
         while time.time() < deadline and not status.get("setup_error"):
@@ -419,7 +440,7 @@ def test_in_chromium_another_site_cannot_drive_the_ui_but_its_own_pages_can(idle
 
         browser.goto(f"{ui.base}/")  # Locust's own page starts the run with its own fetch
         started = browser.js("fetch('swarm', {method: 'POST', body: new URLSearchParams("
-                             "{user_count: '1', spawn_rate: '1'})}).then(r => r.status)")
+                             "{})}).then(r => r.status)")
         assert started == 200
         wait_running(ui, token)
 
