@@ -46,7 +46,7 @@ def one_line(proc: subprocess.CompletedProcess[str]) -> str:
 
 
 FLEETCHAOS = [sys.executable, "-m", "fleetchaos.cli"]
-COMMANDS = {
+CASES = {
     "ui --web-port": ["ui", "api-latency", "--web-port"],
     "ui --metrics-port": ["ui", "api-latency", "--web-port", "0", "--metrics-port"],
     "run --metrics-port": ["run", "api-latency", "--metrics-port"],
@@ -54,10 +54,10 @@ COMMANDS = {
 }
 
 
-@pytest.mark.parametrize("case", sorted(COMMANDS))
+@pytest.mark.parametrize("case", sorted(CASES))
 def test_a_taken_port_is_refused_before_anything_starts(case, taken_port, tmp_path):
     out = tmp_path / "out"
-    proc = run([*FLEETCHAOS, *COMMANDS[case], str(taken_port), "--out", str(out)], tmp_path)
+    proc = run([*FLEETCHAOS, *CASES[case], str(taken_port), "--out", str(out)], tmp_path)
     assert proc.returncode == 2, proc.stderr
     option = case.split()[1]
     assert one_line(proc) == (f"fleetchaos: error: {option} {taken_port}: cannot listen on "
