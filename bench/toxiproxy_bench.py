@@ -419,6 +419,7 @@ def main() -> None:
         DURATION_S, REPEATS = 4, 1
     wrk_bin = ensure_tool("wrk", "wrk")
     nginx = ensure_tool("nginx", "nginx")
+    load_at_start = os.getloadavg()[0]
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         port = free_port()
@@ -462,8 +463,11 @@ def main() -> None:
     if "toxiproxy" in paths:
         idle["Go Toxiproxy, no toxics"] = idle_cell(False, real=True)
         idle["Go Toxiproxy, latency 0 ms on both streams"] = idle_cell(True, real=True)
+    load = (f"Machine load while it ran (1-minute load average, {os.cpu_count()} cores, shared "
+            f"with other work): {load_at_start:.1f} at the start, {os.getloadavg()[0]:.1f} at "
+            "the end.\n\n")
     print(write_doc("toxiproxy", "Built-in Toxiproxy server: overhead", COMMAND,
-                    report(rows, bool(kernel_via), bool(real)) + "\n\n"
+                    load + report(rows, bool(kernel_via), bool(real)) + "\n\n"
                     + toxic_report(toxic_rows) + "\n\n"
                     + slicer_report(slicer) + "\n\n"
                     + idle_report(idle) + "\n\n" + profile,
