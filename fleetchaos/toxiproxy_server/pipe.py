@@ -44,17 +44,22 @@ log = logging.getLogger("toxiproxy_server")
 class PipeStub:
     """A stage's view of its pipe (the Stub protocol of fleetchaos.toxiproxy_server.stage)."""
 
-    __slots__ = ("emit", "emit_eof", "holding", "index", "pipe", "state")
+    __slots__ = ("emit", "emit_eof", "holding", "index", "key", "pipe")
 
-    def __init__(self, pipe: Pipe, index: int, state: dict[str, Any]) -> None:
+    def __init__(self, pipe: Pipe, index: int, key: int) -> None:
         self.pipe = pipe
-        self.state = state
+        self.key = key  # the toxic's id: its state on this connection
         self.holding = 0
         self.index = index  # this stage's place in the chain (kept by Pipe.renumber)
         # the next stage's input, set by Pipe.renumber (bound methods or partials, so the
         # hot path costs no Python frame of its own)
         self.emit: Callable[[float, bytes], None] = pipe.sink
         self.emit_eof: Callable[[], None] = pipe.finish
+
+    @property
+    def state(self) -> dict[str, Any]:
+        """Made on first use (limit_data only): most toxics keep none."""
+        return self.pipe.link.states.setdefault(self.key, {})
 
     @property
     def rng(self) -> random.Random:
@@ -101,7 +106,9 @@ class Pipe:
         self.stages: list[Stage] = []
         self.head: Callable[[float, bytes], None] = self.sink  # the first stage's input
         self.head_eof: Callable[[], None] = self.finish
-        self.handover: deque[tuple[int, float, bytes | None]] = deque()
+        # chunks waiting to be handed on (long chains only; made on first use: an empty
+        # deque costs ~600 bytes, on each of thousands of idle connections)
+        self.handover: deque[tuple[int, float, bytes | None]] | None = None
         self.depth = 0  # stage calls under way, one inside another
         self.pending: list[bytes | None] | None = []  # read before the upstream answered
         self.dest_paused = False
@@ -161,6 +168,8 @@ class Pipe:
         destination): at once while that overtakes nothing, else through the queue.
         Used by chains longer than MAX_DEPTH (see ``renumber``)."""
         if self.handover or self.depth >= MAX_DEPTH:
+            if self.handover is None:
+                self.handover = deque()
             self.handover.append((index, stamp, data))
             return
         self.depth += 1
@@ -175,7 +184,7 @@ class Pipe:
 
     def drain(self) -> None:
         handover = self.handover
-        while handover:
+        while handover:  # (not None: drain runs only when it holds something)
             if self.link.closed:
                 handover.clear()
                 return
@@ -227,8 +236,7 @@ class Pipe:
         self.refresh_direct()
 
     def new_stub(self, toxic: Toxic) -> PipeStub:
-        state = self.link.states.setdefault(id(toxic), {})
-        return PipeStub(self, len(self.stages), state)
+        return PipeStub(self, len(self.stages), id(toxic))
 
     def refresh_direct(self) -> None:
         link = self.link
@@ -291,7 +299,8 @@ class Pipe:
             other.feed_eof()
 
     def stop(self) -> None:
-        self.handover.clear()
+        if self.handover:
+            self.handover.clear()
         for stage in self.stages:
             stage.cancel()
 

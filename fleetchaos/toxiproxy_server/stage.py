@@ -39,7 +39,8 @@ class Timer(Protocol):
 class Stub(Protocol):
     """What a stage may touch of its connection."""
 
-    state: dict[str, Any]  # this toxic's per-connection state (limit_data's count)
+    @property
+    def state(self) -> dict[str, Any]: ...  # this toxic's per-connection state (limit_data)
 
     @property
     def rng(self) -> random.Random: ...  # the connection's random source (jitter, cuts)
