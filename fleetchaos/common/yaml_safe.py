@@ -18,9 +18,11 @@ of a traceback. Valid dates come back as their text (no schema here wants a date
 from __future__ import annotations
 
 import math
+import unicodedata
 from typing import Any
 
 import yaml
+import yaml.reader
 from yaml.resolver import BaseResolver
 
 MAX_BYTES = 256 * 1024  # the largest built-in scenario is under 4 KiB
@@ -113,12 +115,28 @@ class _BoundedLoader(yaml.SafeLoader):
             self._depth -= 1
 
 
+def _reader_refusal(text: str, exc: yaml.reader.ReaderError) -> YamlRefused:
+    """YAML allows no control character (BEL, ESC, DEL, U+FFFE ...) outside an escape: say
+    which one and on which line, printable, instead of PyYAML's position in a string."""
+    line = text.count("\n", 0, max(0, exc.position)) + 1
+    char = exc.character if isinstance(exc.character, str) else chr(int(exc.character))
+    code = ord(char)
+    kind = "a control character" if unicodedata.category(char) == "Cc" else "not a character"
+    return YamlRefused(f"character U+{code:04X} ({kind}) is not allowed in YAML: remove it, "
+                       f"or inside double quotes write it as \\u{code:04x}", line)
+
+
 def _compose(text: str) -> yaml.Node | None:
-    loader = _BoundedLoader(text)
+    try:
+        loader = _BoundedLoader(text)  # the reader checks every character here
+    except yaml.reader.ReaderError as exc:
+        raise _reader_refusal(text, exc) from None
     try:
         return loader.get_single_node()
     except YamlRefused:
         raise
+    except yaml.reader.ReaderError as exc:
+        raise _reader_refusal(text, exc) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         raise YamlRefused(f"not valid YAML: {exc.problem or exc.context}", _line(mark)) from None
