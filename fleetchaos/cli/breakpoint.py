@@ -4,8 +4,9 @@ The search itself (bisection, repeats near the boundary, its resumable journal) 
 library code in :mod:`fleetchaos.runs.breakpoint`; this module parses the command line,
 prints one line per run and renders the table and the finding.
 
-Exit codes: 0 the search finished, 1 the budget ran out first (rerun to continue),
-2 bad input (before any run), 3 a run failed.
+Exit codes: 0 the search finished, 1 the budget ran out first (rerun to continue; also
+when it was shorter than one run), 2 bad input (before any run: a ``--journal`` that is
+not this search's own journal included), 3 a run failed.
 """
 
 from __future__ import annotations
@@ -134,6 +135,11 @@ def run(ns: argparse.Namespace) -> int:
               f"failed (exit {result.failed.rc}); see {result.failed.journal} and its log; "
               "rerun the same command to continue", file=sys.stderr)
         return EXIT_RUN_FAILED
+    if result.finding.status == "stopped" and not result.finding.runs:
+        print(f"fleetchaos breakpoint: the budget ({budget_s:g} s) is shorter than one run "
+              f"(about {duration_s + RUN_OVERHEAD_S:g} s): nothing was run; give a larger "
+              "--budget", file=sys.stderr)
+        return EXIT_BREACH
     if result.finding.status == "stopped":
         print("fleetchaos breakpoint: the budget ran out before the band narrowed; rerun the "
               "same command to continue", file=sys.stderr)

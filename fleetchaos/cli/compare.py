@@ -9,10 +9,11 @@ regression, 1 a regression, 2 bad input.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from fleetchaos.common.errors import EXIT_BREACH, EXIT_PASS, UsageError
-from fleetchaos.reports.compare_model import DEFAULT_TOLERANCES
+from fleetchaos.reports.compare_model import DEFAULT_TOLERANCES, Comparison
 from fleetchaos.runs.compare import run_compare
 
 EPILOG = """\
@@ -48,15 +49,39 @@ def _write(path: Path, text: str) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
     except OSError as exc:
-        raise UsageError(f"{path}: cannot write: {exc.strerror}") from None
+        raise UsageError(f"{path}: cannot write: {exc.strerror or exc}") from None
+
+
+def _warnings(comparison: Comparison) -> list[str]:
+    """What makes the comparison weaker than it looks: two different scenarios (SLOs are
+    matched by name), a journal written by a newer fleetchaos."""
+    from fleetchaos.scenarios.journal import version_warning
+
+    out = []
+    base, new = (str(side.summary.get("scenario") or "") for side in (comparison.base,
+                                                                      comparison.new))
+    if base and new and base != new:
+        out.append(f"BASE is a run of {base!r} and NEW of {new!r}: different scenarios, "
+                   "compared SLO by SLO and phase by phase where the names match")
+    for side in (comparison.base, comparison.new):
+        if side.records:
+            warning = version_warning(side.records, side.path)
+            if warning:
+                out.append(warning)
+    return out
 
 
 def run(ns: argparse.Namespace) -> int:
     from rich.console import Console
 
     from fleetchaos.reports.compare_terminal import CompareReport
+    from fleetchaos.runs.output_paths import check_outputs
 
+    check_outputs({"--markdown": ns.markdown, "--html": ns.html},
+                  {"BASE": Path(ns.base), "NEW": Path(ns.new)})
     comparison = run_compare(ns.base, ns.new, ns.tolerance)
+    for warning in _warnings(comparison):
+        print(f"fleetchaos compare: warning: {warning}", file=sys.stderr)
     if ns.markdown is not None:
         from fleetchaos.reports.compare_markdown import render_compare_markdown
 

@@ -19,8 +19,9 @@ search is a function of the outcomes recorded there: rerunning with the same arg
 replays them and continues where it stopped. ``--budget`` bounds one invocation: no run
 starts when it would end past the budget (its length estimated from the runs so far).
 
-Exit codes: 0 the search finished, 1 the budget ran out first (rerun to continue),
-2 bad input (before any run), 3 a run failed.
+Exit codes: 0 the search finished, 1 the budget ran out first (rerun to continue; also
+when it was shorter than one run), 2 bad input (before any run: a ``--journal`` that is
+not this search's own journal included), 3 a run failed.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetchaos.common.errors import UsageError
+from fleetchaos.runs.output_paths import check_not_inputs, run_inputs
 from fleetchaos.runs.sweep import (
     EXIT_RUN_FAILED,
     RunResult,
@@ -149,6 +151,8 @@ class Finding:
             return f"'{slo}' is broken already at {space.key} = {t(space.lo)} ({band})"
         if self.status == "no_runs":
             return f"no run made yet for '{slo}'"
+        if self.status == "stopped" and not self.runs:
+            return f"no run made for '{slo}': the budget ran out before the first run"
         prefix = "so far (stopped by the budget): " if self.status == "stopped" else ""
         if self.breaking_point is None:
             return f"{prefix}no run broke '{slo}' yet ({band}; {self.runs} runs)"
@@ -158,8 +162,8 @@ class Finding:
 
 def conclude(space: Space, outcomes: Outcomes, *, finished: bool) -> Finding:
     runs = sum(len(r) for r in outcomes.values())
-    if not runs:
-        return Finding("no_runs", None, None, None, [], 0)
+    if not runs:  # not finished: the budget was shorter than the first run
+        return Finding("no_runs" if finished else "stopped", None, None, None, [], 0)
     failed_any = [v for v, r in outcomes.items() if not all(r)]
     held_any = [v for v, r in outcomes.items() if any(r)]
     first_fail = min(failed_any, default=math.inf)
@@ -206,27 +210,47 @@ class SearchJournal:
         self.identity = identity
 
     def load(self) -> list[Probe]:
+        """The runs recorded so far. Refused (UsageError, exit 2) unless the file is new,
+        empty, or this search's own journal: a run's journal, a text file or garbage named
+        by ``--journal`` is never appended to (only its last line may be cut short: a kill)."""
+        from fleetchaos.scenarios.journal import JournalError, iter_lines, parse_line
+
         if not self.path.exists():
             return []
+        if not self.path.is_file():
+            raise UsageError(f"{self.path}: not a regular file: not a search journal")
         probes: list[Probe] = []
         try:
-            lines = self.path.read_text(encoding="utf-8", errors="replace").splitlines()
+            lines = [(n, raw) for n, raw in iter_lines(self.path) if raw.strip()]
         except OSError as exc:
             raise UsageError(f"{self.path}: cannot read: {exc.strerror}") from None
-        for n, line in enumerate(lines, 1):
+        last = lines[-1][0] if lines else 0
+        for n, raw in lines:
+            where = f"{self.path}:{n}"
             try:
-                record = json.loads(line)
+                record = parse_line(raw.decode("utf-8", errors="replace"), where)
+            except JournalError:
+                raise
             except ValueError:
-                continue  # a line cut short by a kill
-            if not isinstance(record, dict):
-                continue
-            if record.get("type") == "search":
+                if n == last and n != lines[0][0] and not raw.endswith(b"\n"):
+                    continue  # the last line after the search record, cut short by a kill
+                raise UsageError(f"{where}: not JSON: not the journal of a breakpoint search "
+                                 "(refused; name a new file or the search's own journal)"
+                                 ) from None
+            kind = record.get("type") if isinstance(record, dict) else None
+            if kind not in ("search", "run", "result") or (n == lines[0][0]
+                                                           and kind != "search"):
+                what = f"a {kind!r} record" if isinstance(kind, str) else "not a record"
+                hint = " (a run's journal)" if kind == "header" else ""
+                raise UsageError(f"{where}: {what[:80]}{hint}: not the journal of a breakpoint "
+                                 "search (refused; name a new file or the search's own journal)")
+            if kind == "search":
                 theirs = {k: record.get(k) for k in self.identity}
                 if theirs != self.identity:
                     diff = ", ".join(f"{k}: {theirs[k]!r} there, {v!r} here"
                                      for k, v in self.identity.items() if theirs[k] != v)
-                    raise UsageError(f"{self.path}:{n}: the journal of another search ({diff})")
-            elif record.get("type") == "run":
+                    raise UsageError(f"{where}: the journal of another search ({diff})")
+            elif kind == "run":
                 fields = {k: record[k] for k in Probe.__dataclass_fields__ if k in record}
                 try:
                     probes.append(Probe(**fields))
@@ -240,7 +264,7 @@ class SearchJournal:
             fh.write(json.dumps(record, default=str) + "\n")
 
     def start(self) -> None:
-        if not self.path.exists():
+        if not self.path.exists() or self.path.stat().st_size == 0:
             self._append({"type": "search", **self.identity})
 
     def add(self, probe: Probe) -> None:
@@ -367,6 +391,9 @@ def search_journal(settings: RunSettings, space: Space, slo: str, repeat_near: i
                    out: Path, journal_path: Path | None) -> tuple[SearchJournal, Path]:
     """The search's journal and the folder its runs go to. The folder's id comes from the
     arguments, so the same command resumes the same search."""
+    if journal_path is not None:  # never a file this search reads (its scenario, profile)
+        check_not_inputs({"--journal": journal_path},
+                         run_inputs(settings.scenario, [settings.target]))
     identity = {"scenario": settings.scenario, "key": space.key, "lo": space.lo, "hi": space.hi,
                 "resolution": space.resolution, "slo": slo, "repeat_near": repeat_near,
                 "sets": settings.sets, "time_scale": settings.time_scale, "seed": settings.seed,

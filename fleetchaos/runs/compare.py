@@ -7,7 +7,6 @@ a median and a spread) is taken as it is. Bad input is one line (UsageError, exi
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -32,26 +31,41 @@ def _summary_of(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def load_run(path_text: str) -> RunInput:
-    """A journal (JSON Lines with a header) or a summary JSON (an object with ``slos``)."""
-    from fleetchaos.scenarios.journal import read_journal
+    """A journal (JSON Lines with a header) or a summary JSON (an object with ``slos``).
+
+    A file larger than one journal line may be is a journal: it is never read whole (a
+    1 GB line costs no more memory than the line bound)."""
+    from fleetchaos.scenarios.journal import (
+        MAX_LINE_BYTES,
+        JournalError,
+        parse_line,
+        read_journal,
+    )
 
     path = Path(path_text)
     if not path.is_file():
         raise UsageError(f"{path_text}: no such file")
+    whole = None
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        if path.stat().st_size <= MAX_LINE_BYTES:
+            text = path.read_text(encoding="utf-8", errors="replace")
+            try:
+                whole = parse_line(text, path_text)
+            except JournalError:
+                raise
+            except ValueError:
+                whole = None
     except OSError as exc:
         raise UsageError(f"{path_text}: cannot read: {exc.strerror}") from None
-    try:
-        whole = json.loads(text)
-    except ValueError:
-        whole = None
     if isinstance(whole, dict) and whole.get("type") not in ("header", "summary"):
         if not isinstance(whole.get("slos"), list):
             raise UsageError(f"{path_text}: a JSON object without 'slos': not a fleetchaos "
                              "summary")
         return RunInput(path_text, whole)
-    records = read_journal(path)
+    try:
+        records = read_journal(path)
+    except OSError as exc:
+        raise UsageError(f"{path_text}: cannot read: {exc.strerror}") from None
     if not any(r.get("type") == "header" for r in records):
         raise UsageError(f"{path_text}: not a fleetchaos journal (no header record) "
                          "nor a summary JSON")

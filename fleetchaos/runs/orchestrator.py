@@ -41,7 +41,7 @@ from fleetchaos.common.errors import (
 from fleetchaos.common.parent_death import preexec_die_with_parent
 from fleetchaos.runs.disk_watch import DiskWatch, cut_partial_last_line
 from fleetchaos.runs.journal_tail import JournalTail
-from fleetchaos.runs.output_paths import check_output_paths
+from fleetchaos.runs.output_paths import check_output_paths, run_inputs
 from fleetchaos.scenarios.fault_control import new_run_id
 from fleetchaos.scenarios.schema import Scenario
 
@@ -517,7 +517,7 @@ def execute(opts: RunOptions) -> RunResult:
     from fleetchaos.runs.preflight import preflight
 
     preflight(profile, opts.host, allow_remote=opts.allow_remote)  # before any child starts
-    check_output_paths(opts, api=opts.api)
+    check_output_paths(opts, api=opts.api, inputs=run_inputs(opts.scenario, [profile]))
     locust_log = opts.log_path("locust")
     with services_for(opts, profile, scenario) as services:
         try:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetchaos.common.errors import EXIT_BAD_INPUT, EXIT_BREACH, EXIT_PASS, UsageError
+from fleetchaos.runs.output_paths import check_outputs, run_inputs
 
 EXIT_RUN_FAILED = 3  # as `fleetchaos run`: the harness failed
 EXIT_NO_EFFECT = 4  # as `fleetchaos run`: the faults never reached the traffic
@@ -238,8 +239,10 @@ def prepare(settings: RunSettings, vary: dict[str, list[str]], repeat: int, *,
     html_path = html or out_dir / "sweep.html"
     md_path = markdown or out_dir / "sweep.md"
     _check_writable(out_dir, "--out")
-    _check_writable(html_path.parent, "--html")
-    _check_writable(md_path.parent, "--markdown")
+    # every output before the first run: not an input, not a folder, writable (/dev/full)
+    check_outputs({"--html": html_path, "--markdown": md_path,
+                   f"--out {out_dir}: sweep.json": out_dir / "sweep.json"},
+                  run_inputs(settings.scenario, [settings.target]))
     return SweepPlan(settings, vary, repeat, out_dir, html_path, md_path, runs)
 
 

@@ -171,7 +171,8 @@ def test_float_range_stops_at_the_resolution(tmp_path: Path) -> None:
 
 
 def test_conclude_without_runs_and_parsers() -> None:
-    assert conclude(INT_SPACE, {}, finished=False).status == "no_runs"
+    assert conclude(INT_SPACE, {}, finished=False).status == "stopped"  # budget < one run
+    assert conclude(INT_SPACE, {}, finished=True).status == "no_runs"
     assert parse_budget("10m") == 600 and parse_budget("90") == 90 and parse_budget("1h") == 3600
     for bad in ("", "ten", "-5m", "0"):
         with pytest.raises(UsageError):

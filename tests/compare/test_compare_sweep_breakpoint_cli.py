@@ -58,7 +58,7 @@ def test_sweep_refuses_a_used_folder_and_unwritable_reports(tmp_path: Path) -> N
     blocker.write_text("")
     out = tmp_path / "fresh"
     one_line_exit_2(cli(*args, "--out", str(out), "--html", str(blocker / "r.html")),
-                    "--html: cannot write")
+                    "a-file: not a directory")
     assert not any(out.glob("*.journal.jsonl"))
 
 
