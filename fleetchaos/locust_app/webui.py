@@ -5,8 +5,11 @@ with rows delivered inside the ``/stats/requests`` poll (``extended_stats``); th
 shows the clock, the SLOs' live state, the timeline, faults (by hand too) and the fleet
 gauges. ``/chaos/`` is a page of our own (static/chaos.html: timeline strip, SLO cards,
 gauges, inline controls); its actions go through the engine's ``apply_manual`` so they
-are validated and journaled as manual steps. Everything sits behind ``webui_guard``;
-``webui_live`` judges the SLOs so far, ``webui_start`` honours the start form.
+are validated and journaled as manual steps; once a run ends the page offers its HTML
+report and summary (``/chaos/download/...``). Locust's own page gets a small script
+(static/locust_tab.js) that makes the tab's "open /chaos/" row a link. Everything sits
+behind ``webui_guard``; ``webui_live`` judges the SLOs so far (and "not judged" after a
+stop), ``webui_start`` honours the start form and starts the next run after NEW -> START.
 """
 
 from __future__ import annotations

@@ -370,6 +370,11 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
 
             cut_short = run_in_progress(opts)
 
+        watch = None
+        if not opts.headless:  # `ui`: each run's verdict and files as it ends
+            from fleetchaos.runs.ui_session import SessionWatch
+
+            watch = SessionWatch(opts)
         with _Interrupts(child, None if opts.headless else note_a_run_going_on) as interrupts:
             if opts.metrics_port is not None and opts.headless:  # stderr goes to the log
                 from fleetchaos.locust_app.metrics_server import ANNOUNCE
@@ -384,6 +389,8 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
             deadline: float | None = None
             while child.poll() is None:
                 tail.poll()
+                if watch is not None:
+                    watch.poll()
                 if interrupts.signalled is not None and deadline is None:
                     deadline = time.monotonic() + LOCUST_STOP_GRACE_S
                 if deadline is None and (stopped_because := disk.check()) is not None:

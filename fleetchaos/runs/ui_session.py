@@ -5,9 +5,10 @@ A web UI session may hold several runs (NEW -> START runs the scenario again: jo
 ``fleetchaos.locust_app.session_paths``). Each run's engine writes its HTML
 report and summary beside its journal when it ends (Locust's ``--html-report`` and
 ``--summary``, which ``ui`` always passes), so the Chaos page can offer them at once.
-When the UI is closed (Ctrl-C, or the process told to stop) this prints, for each run,
-the terminal report (verdict first) and its files, then the logs; nothing to say is said
-too ("no run was started").
+As each run ends, its verdict and files are said at once on the terminal
+(``SessionWatch``: the UI stays open for the next run). When the UI is closed (Ctrl-C, or
+the process told to stop) this prints, for each run, the terminal report (verdict first)
+and its files, then the logs; nothing to say is said too ("no run was started").
 
 The exit code is the last run's verdict, as `run` would give it (0 pass, 1 fail or
 stopped before the end, 3 harness error, 4 no effect), and 128+N when the signal that
@@ -77,6 +78,42 @@ def session_runs(opts: Options) -> list[tuple[Path, dict[str, Path]]]:
                 files[name] = path
         runs.append((journal, files))
     return runs
+
+
+class SessionWatch:
+    """Says each run's verdict and files as soon as the run ends (its engine writes the
+    summary file last but one, the HTML report last: both are waited for)."""
+
+    def __init__(self, opts: Options) -> None:
+        self.opts = opts
+        self.said = 0
+
+    def poll(self) -> None:
+        import json
+
+        from fleetchaos.locust_app.session_paths import session_path
+
+        opts = self.opts
+        if opts.summary is None:
+            return
+        run = self.said + 1
+        summary_path = session_path(opts.summary, run)
+        html = session_path(opts.html, run) if opts.html is not None else None
+        if not summary_path.exists() or (html is not None and not html.exists()):
+            return
+        try:
+            summary = json.loads(summary_path.read_text())
+        except (OSError, ValueError):
+            return  # being written: next time
+        self.said = run
+        verdict = str(summary.get("verdict") or "?")
+        why = str(summary.get("verdict_reason") or summary.get("error") or _why(summary))
+        journal = session_path(opts.journal_path, run)
+        files = [f"journal {journal}", f"summary {summary_path}"]
+        if html is not None:
+            files.append(f"HTML {html}")
+        print(f"fleetchaos: run {run} ended: verdict {verdict.upper()}"
+              f"{': ' + why if why else ''}\n  {'; '.join(files)}", flush=True)
 
 
 def run_in_progress(opts: Options) -> bool:

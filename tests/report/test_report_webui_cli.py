@@ -173,7 +173,16 @@ def test_ui_after_its_run_reports_it_like_run_and_exits_with_the_verdict(tmp_pat
     ui = UiProcess(tmp_path, "--time-scale", "0.25")  # api-latency's 40 s in 10 s
     try:
         ui.start_run()
-        ui.wait(lambda s: s["finished"] and s["live"]["verdict"], "the run did not end")
+        status = ui.wait(lambda s: s["finished"] and s["live"]["verdict"], "the run did not end")
+        # said on the terminal as the run ends, the UI still open for the next run
+        deadline = time.time() + 30
+        while time.time() < deadline and "fleetchaos: run 1 ended" not in "".join(ui.stdout):
+            time.sleep(0.2)
+        ended = re.search(r"fleetchaos: run 1 ended: verdict (\w+).*\n  journal (\S+); "
+                          r"summary (\S+); HTML (\S+)\n", "".join(ui.stdout))
+        assert ended, "".join(ui.stdout)[-1500:]
+        assert ended.group(1) == status["live"]["verdict"].upper()
+        assert ui.proc.poll() is None
     finally:
         code = ui.interrupt()
     stdout, stderr = "".join(ui.stdout), "".join(ui.stderr)
@@ -182,6 +191,7 @@ def test_ui_after_its_run_reports_it_like_run_and_exits_with_the_verdict(tmp_pat
     assert set(files) == {"journal", "summary", "HTML"}, stdout[-2000:]
     assert all(len(paths) == 1 and paths[0].is_file() for paths in files.values())
     summary = json.loads(files["summary"][0].read_text())
+    assert [str(files[k][0]) for k in ("journal", "summary", "HTML")] == list(ended.groups()[1:])
     assert files["HTML"][0].name.endswith(".report.html")
     assert "<html" in files["HTML"][0].read_text()[:300].lower()
     verdict = summary["verdict"]
