@@ -10,10 +10,11 @@ names a JSON path listing the acked seqs; over WebSocket an incoming message wit
 contract's fields carries the acked seq (or, with ``ack_message: none``, a record
 written to the socket counts as acked).
 
-Unacked records are resent as a car's client would: first after the ack timeout, each
-further wait doubled up to a cap, at most ``max_resends`` times; then the record is
-dropped and counted (``telemetry_dropped``), so a backend that never acks sees a
-bounded extra load instead of every record resent forever.
+What a car sends, when, and what it resends is the car's outbox (fleet_sim/outbox.py):
+records come due on the car's clock (open model), wait in a bounded buffer, and leave in
+batches of up to ``max_batch`` with at most ``max_in_flight`` requests (HTTP) or
+unacknowledged records (WebSocket, MQTT) in flight; unacked records are resent with a
+doubling wait, at most ``resend.max`` times, then dropped and counted.
 """
 
 from __future__ import annotations
@@ -21,84 +22,17 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
 import gevent
 import websocket
 
-from fleetchaos.fleet_sim.profiles import Profile, TelemetryContract, dig, render
+from fleetchaos.fleet_sim.outbox import Unacked
+from fleetchaos.fleet_sim.profiles import Profile, dig, render
 from fleetchaos.fleet_sim.stats import FleetCounters
 
-MAX_UNACKED = 2000  # per car; beyond it the oldest records are dropped (counted)
-DUE_SCAN = 64  # how many of the oldest unacked records each send looks at
-
 Fire = Callable[..., None]
-
-
-class _Pending:
-    __slots__ = ("record", "resends", "sent_at")
-
-    def __init__(self, sent_at: float, record: dict[str, Any]) -> None:
-        self.sent_at = sent_at
-        self.record = record
-        self.resends = 0
-
-
-class Unacked:
-    """Records sent and not yet acked, oldest first, with their resend count."""
-
-    def __init__(self, contract: TelemetryContract | None = None,
-                 counters: FleetCounters | None = None) -> None:
-        self.counters = counters if counters is not None else FleetCounters()
-        self.items: OrderedDict[int, _Pending] = OrderedDict()
-        self.max_resends = 3 if contract is None else contract.max_resends
-        self.backoff_s = None if contract is None else contract.backoff_s
-        self.backoff_max_s = 60.0 if contract is None else contract.backoff_max_s
-
-    def add(self, record: dict[str, Any]) -> None:
-        """A record was sent now: a new one, or a resend (its resend count is kept)."""
-        now = time.monotonic()
-        item = self.items.get(record["seq"])
-        if item is None:
-            self.items[record["seq"]] = _Pending(now, record)
-        else:
-            item.sent_at = now
-            item.record = record
-            self.items.move_to_end(record["seq"])
-        while len(self.items) > MAX_UNACKED:
-            self.items.popitem(last=False)
-            self.counters.add("telemetry_dropped")
-
-    def ack(self, seq: int) -> float | None:
-        item = self.items.pop(seq, None)
-        return None if item is None else time.monotonic() - item.sent_at
-
-    def wait_s(self, timeout_s: float, resends: int) -> float:
-        first = self.backoff_s if self.backoff_s is not None else timeout_s
-        return float(min(self.backoff_max_s, first * 2 ** resends))
-
-    def due(self, timeout_s: float, limit: int) -> list[dict[str, Any]]:
-        """Records whose wait is over, to resend now; those past the cap are dropped."""
-        now = time.monotonic()
-        out: list[dict[str, Any]] = []
-        dropped: list[int] = []
-        for n, (seq, item) in enumerate(self.items.items()):
-            if n >= DUE_SCAN or len(out) >= limit:
-                break
-            if now - item.sent_at < self.wait_s(timeout_s, item.resends):
-                continue
-            if item.resends >= self.max_resends:
-                dropped.append(seq)
-                continue
-            item.resends += 1
-            out.append(item.record)
-        for seq in dropped:
-            del self.items[seq]
-        if dropped:
-            self.counters.add("telemetry_dropped", len(dropped))
-        return out
 
 
 class WebSocketTransport:
@@ -226,8 +160,14 @@ class HttpBatchTransport:
     def connect(self) -> bool:
         return True
 
-    def send(self, records: list[dict[str, Any]]) -> list[int] | None:
-        """The seqs this answer acknowledges; None when the batch was not accepted."""
+    def send(self, records: list[dict[str, Any]], intended: float | None = None
+             ) -> list[int] | None:
+        """The seqs this answer acknowledges; None when the batch was not accepted.
+
+        ``intended`` (time.monotonic()) is when the batch should have left: its oldest
+        record's due time. Locust's ``telemetry`` response time is measured from it, not
+        from the moment the request went out, so a backend that holds the car's batches
+        back shows in the percentiles (the coordinated-omission correction of wrk2)."""
         c = self.contract
         body = render(c.json, {**self.variables, "records": records})
         payload = json.dumps(body, separators=(",", ":"))
@@ -235,6 +175,9 @@ class HttpBatchTransport:
         with self.session.request(c.method, self.path, name="telemetry", data=payload,
                                   headers={**self.headers, "Content-Type": "application/json"},
                                   catch_response=True) as resp:
+            if intended is not None:
+                resp.request_meta["response_time"] = max(
+                    resp.request_meta["response_time"], (time.monotonic() - intended) * 1000)
             status = int(resp.status_code or 0)
             self.counters.status("telemetry", status)
             if status not in c.accept:
@@ -256,3 +199,6 @@ class HttpBatchTransport:
 
     def close(self) -> None:
         self.connected = False
+
+
+__all__ = ["Fire", "HttpBatchTransport", "Unacked", "WebSocketTransport", "streaming_transport"]

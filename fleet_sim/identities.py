@@ -86,9 +86,15 @@ def identity(seed: int, index: int, fallbacks: dict[str, float]) -> Identity:
     )
 
 
+def cohort_draw(seed: int, index: int) -> float:
+    """Car ``index``'s place in [0, 1): it is in a cohort of share S when the draw is below S
+    (a car draws once, then compares; ``in_cohort`` is the same test)."""
+    return rng_for(seed, index, "cohort").random()
+
+
 def in_cohort(seed: int, index: int, share: float) -> bool:
     """Whether car ``index`` is in the verbosity cohort: stable for a seed as share grows."""
-    return rng_for(seed, index, "cohort").random() < share
+    return cohort_draw(seed, index) < share
 
 
 def iter_need_times(seed: int, index: int, mean_interval_s: float) -> Iterator[float]:

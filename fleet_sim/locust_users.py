@@ -21,29 +21,29 @@ from locust.contrib.fasthttp import FastHttpSession
 from locust.runners import WorkerRunner
 
 from fleetchaos.fleet_sim import knobs, stats
-from fleetchaos.fleet_sim.car_link import HttpBatchTransport, Unacked, streaming_transport
+from fleetchaos.fleet_sim.car_link import HttpBatchTransport, streaming_transport
 from fleetchaos.fleet_sim.config import FleetConfig
 from fleetchaos.fleet_sim.identities import (
+    cohort_draw,
     fleet_schedule,
     identity,
-    in_cohort,
     iter_need_times,
     need_rng,
     rng_for,
 )
+from fleetchaos.fleet_sim.outbox import Outbox, Pending
 from fleetchaos.fleet_sim.phone_app import PhoneApp
 from fleetchaos.fleet_sim.registration import register_fleet
 from fleetchaos.fleet_sim.retry import RetryPolicy, TokenBucket, make_policy
 from fleetchaos.fleet_sim.runtime import runtime_of
 from fleetchaos.fleet_sim.telemetry import effective, field_names, make_record
-from fleetchaos.fleet_sim.timing import sleep_until
+from fleetchaos.fleet_sim.timing import GRID_S, Alarm, sleep_until, wake_at
 
 log = logging.getLogger("fleet_sim")
 RECONNECT_START_S, RECONNECT_CAP_S = 1.0, 256.0  # edge agent: 1 s doubling to 256 s, no jitter
 BLUETOOTH_S, KEYCARD_S = 5.0, 10.0  # est: time a fallback takes once the driver turns to it
 REMOTE_START_SHARE = 0.2  # est: share of needs that use remote start instead of unlock
 HTTP_TIMEOUT_S = 10.0  # the vehicle-command client's timeout
-RESEND_BATCH = 10  # (est) unacked records a car resends alongside each new one
 LATE_GRACE_S = 5.0  # a driver spawned late still acts on needs planned this long before
 def _worker_index(environment: Any) -> int:
     runner = environment.runner
@@ -93,15 +93,28 @@ def run_start(config: FleetConfig, fallback: float) -> float:
     return time.monotonic() - (time.time() - config.started_at)
 
 
-def _session(environment: Any, base_url: str, user: User) -> FastHttpSession:
+def _session(environment: Any, base_url: str, user: User,
+             concurrency: int = 1) -> FastHttpSession:
+    """An HTTP client of its own, with ``concurrency`` connections (a car posting
+    ``max_in_flight`` batches at once needs as many; a phone has one)."""
     return FastHttpSession(base_url=base_url, user=user,
                            request_event=environment.events.request,
                            connection_timeout=HTTP_TIMEOUT_S, network_timeout=HTTP_TIMEOUT_S,
-                           max_retries=0)
+                           max_retries=0, concurrency=concurrency)
 
 
 class CarUser(User):
-    """A connected car: streams telemetry, resends what is not acked, obeys commands, sleeps."""
+    """A connected car: streams telemetry, resends what is not acked, obeys commands, sleeps.
+
+    Open model: records come due on the car's clock at its interval (divided by the
+    verbosity on a cohort car) whatever the backend does, and wait in the car's outbox
+    (fleet_sim/outbox.py) until the link takes them, in batches of up to ``max_batch``
+    with at most ``max_in_flight`` requests (HTTP) or unacknowledged records (WebSocket,
+    MQTT) in flight. One loop per car wakes when something is due, counts in what came
+    due since it last looked, and sends what the window allows; acks that free the window
+    send the backlog at once; an HTTP car has a greenlet per request in flight, only while
+    there is something to send.
+    """
 
     fixed_count = 1
     weight = 1
@@ -114,24 +127,37 @@ class CarUser(User):
         self.ident = identity(config.seed, self.index, config.fallbacks)
         self.rng = rng_for(config.seed, self.index, "car")
         self.profile = self.runtime.profile_for(config)
-        self.unacked = Unacked(self.profile.contract, self.runtime.counters)
-        self.seq = 0
+        self.contract = self.profile.contract
         self.asleep = self.rng.random() < float(config.telemetry.get("asleep_share", 0.1))
+        self.outbox = Outbox(self.contract, self.runtime.counters, phase=self.rng.random())
+        self.unacked = self.outbox.unacked
+        self.cohort_draw = cohort_draw(config.seed, self.index)
+        self.rate_of: tuple[FleetConfig | None, tuple[float, int, bool]] = (None, (1.0, 1, False))
         self.transport = self._transport(config)
+        self.http = self.contract.transport == "http"
+        self.senders: set[gevent.Greenlet] = set()
+        self.pumping = False
+        self.alarm = Alarm()
+        self.runtime.sleepers.add(self.alarm)
         self.runtime.counters.add("cars_total")
         self.online_counted = False
 
     def _transport(self, config: FleetConfig) -> Any:
         variables = {"vin": self.ident.vin, "car_token": self.ident.car_token}
         if self.profile.telemetry["transport"] == "http":
-            return HttpBatchTransport(_session(self.environment, config.telemetry_url, self),
-                                      self.profile, variables, self.runtime.counters)
+            session = _session(self.environment, config.telemetry_url, self,
+                               self.profile.contract.max_in_flight)
+            return HttpBatchTransport(session, self.profile, variables, self.runtime.counters)
         return streaming_transport(config.telemetry_url, self.profile, variables,
                                    self.environment.events.request.fire, self._on_message,
                                    self.runtime.counters)
 
     def on_stop(self) -> None:
+        self.runtime.sleepers.discard(self.alarm)
+        for sender in list(self.senders):
+            sender.kill(block=False)
         self.transport.close()
+        self.outbox.close(time.monotonic())
         self._count_connected(False)
         self.runtime.pools["car"].give_back(self.index)
 
@@ -140,15 +166,26 @@ class CarUser(User):
             self.runtime.counters.add("cars_connected", 1 if up else -1)
             self.online_counted = up
 
+    def _rate(self, config: FleetConfig) -> tuple[float, int, bool]:
+        """(interval, field count, in the flooding cohort) under this config (cached)."""
+        seen, rate = self.rate_of
+        if seen is config:
+            return rate
+        tel = config.telemetry
+        cohort = config.verbosity > 1 and self.cohort_draw < config.cohort
+        interval, nfields = effective(float(tel["interval_s"]), int(tel["fields"]),
+                                      config.verbosity, cohort,
+                                      float(tel["min_interval_s"]), int(tel["max_fields"]))
+        rate = (interval, nfields, cohort)
+        self.rate_of = (config, rate)
+        return rate
+
     def _on_message(self, msg: dict[str, Any]) -> None:
         kind = msg.get("type")
         if kind == "ack":
-            rtt = self.unacked.ack(msg.get("seq", -1))
-            if rtt is not None:
-                self.runtime.counters.add("telemetry_acked")
-                self.environment.events.request.fire(
-                    request_type=self.transport.kind, name="telemetry", response_time=rtt * 1000,
-                    response_length=0, exception=None)
+            self._acked(msg.get("seq", -1), report=True)
+            if self.outbox.room() and not self.pumping:
+                self._pump(time.monotonic())  # the window freed up: send the backlog now
         elif kind == "command":
             self.runtime.counters.add("commands_received")
             if msg.get("command") == "wake_up":
@@ -161,61 +198,119 @@ class CarUser(User):
                                          "result": True, "reason": ""})
             self.runtime.counters.add("commands_acked")
 
+    def _acked(self, seq: Any, report: bool) -> None:
+        item = self.outbox.ack(seq) if isinstance(seq, int) else None
+        if item is not None and report:
+            # from when the record was due (its send instant on the car's wake grid), not
+            # from when it left: time spent waiting in a full window counts
+            self.environment.events.request.fire(
+                request_type=self.transport.kind, name="telemetry",
+                response_time=max(0.0, time.monotonic() - wake_at(item.due_t)) * 1000,
+                response_length=0, exception=None)
+
     def _wake(self) -> None:
         self.asleep = False
+        self.alarm.ring()
         self.transport.send_control({"type": "state", "state": "online"})
 
     @task
     def drive(self) -> None:
         backoff = RECONNECT_START_S
-        next_at = time.monotonic()
+        retry_at = 0.0
         while True:
-            if not self.transport.connected:
-                self._count_connected(False)
-                if not self.transport.connect():
-                    gevent.sleep(backoff)
-                    backoff = min(RECONNECT_CAP_S, backoff * 2)
-                    continue
-                backoff = RECONNECT_START_S
-                next_at = time.monotonic()
-                self._count_connected(True)
-                self.transport.send_control({"type": "state",
-                                             "state": "asleep" if self.asleep else "online"})
+            now = time.monotonic()
             config = self.runtime.config
             tel = config.telemetry
             if self.asleep:
-                gevent.sleep(1.0)
-                next_at = time.monotonic()
-                continue
-            cohort = in_cohort(config.seed, self.index, config.cohort)
-            interval, nfields = effective(float(tel["interval_s"]), int(tel["fields"]),
-                                          config.verbosity, cohort,
-                                          float(tel["min_interval_s"]), int(tel["max_fields"]))
-            self._send_due(config, nfields)
-            # a periodic timer, as a car's: the next record is due one interval after the
-            # last was due (not after it was sent), but a car that fell behind does not burst
-            next_at = max(next_at + interval * self.rng.uniform(0.9, 1.1), time.monotonic())
-            sleep_until(next_at)
+                self.outbox.pause(now)
+            else:
+                interval, nfields, cohort = self._rate(config)
+                self.outbox.advance(now, interval, nfields, cohort, float(tel["interval_s"]))
+            if not self.transport.connected and now >= retry_at:
+                self._count_connected(False)
+                if self.transport.connect():
+                    backoff = RECONNECT_START_S
+                    self._count_connected(True)
+                    self.transport.send_control({"type": "state",
+                                                 "state": "asleep" if self.asleep else "online"})
+                else:
+                    retry_at = time.monotonic() + backoff
+                    backoff = min(RECONNECT_CAP_S, backoff * 2)
+                continue  # a connect takes time: count in what came due meanwhile
+            timeout = float(tel["ack_timeout_s"])
+            if self.transport.connected:
+                self._pump(now)
+                wake = self.outbox.next_due
+                if not self.http or len(self.senders) < self.contract.max_in_flight:
+                    wake = min(wake, self.outbox.unacked.next_resend_at(timeout))
+                # (an HTTP car with every request in flight resends when one comes back)
+            else:  # records keep coming due while the link is down; they are counted on waking
+                wake = min(retry_at, max(self.outbox.next_due, now + 1.0))
+            if self.asleep:
+                wake = now + 1.0
+            self.alarm.sleep_until(max(wake, now + GRID_S / 2))  # always yields
 
-    def _send_due(self, config: FleetConfig, nfields: int) -> None:
-        self.seq += 1
-        record = make_record(self.seq, field_names(nfields), self.rng, self.ident.home)
-        resend = self.unacked.due(float(config.telemetry["ack_timeout_s"]), limit=RESEND_BATCH)
-        for old in resend:
-            old["is_resend"] = True
-            self.unacked.add(old)  # restart its ack clock
-            self.environment.events.request.fire(
-                request_type=self.transport.kind, name="telemetry",
-                response_time=float(config.telemetry["ack_timeout_s"]) * 1000,
-                response_length=0, exception=TimeoutError("no ack: resent"))
-        self.runtime.counters.add("telemetry_resent", len(resend))
-        batch = [*resend, record]
-        self.unacked.add(record)
-        self.runtime.counters.add("telemetry_sent")
-        acked = self.transport.send(batch)
-        for seq in acked or []:
-            if self.unacked.ack(seq) is not None:
-                self.runtime.counters.add("telemetry_acked")
+    def _pump(self, now: float) -> None:
+        """Send what the window lets out: resends whose wait is over, then waiting records."""
+        timeout = float(self.runtime.config.telemetry["ack_timeout_s"])
+        if self.http:
+            while len(self.senders) < self.contract.max_in_flight:
+                resends, fresh = self.outbox.take(now, timeout)
+                if not resends and not fresh:
+                    return
+                sender = gevent.spawn(self._post, resends, fresh)
+                self.senders.add(sender)
+            return
+        if self.pumping:
+            return
+        self.pumping = True
+        try:
+            while True:
+                resends, fresh = self.outbox.take(now, timeout)
+                if not resends and not fresh:
+                    return
+                acked = self.transport.send(self._records(resends, fresh, now, timeout))
+                if acked is None:  # the link is down: nothing left
+                    self.outbox.unsend(resends, fresh)
+                    return
+                for seq in acked:
+                    self._acked(seq, report=True)
+                now = time.monotonic()
+        finally:
+            self.pumping = False
+
+    def _post(self, resends: list[Pending], fresh: list[Pending]) -> None:
+        """One HTTP request in flight; then the next batch, while there is one."""
+        me = gevent.getcurrent()
+        try:
+            while resends or fresh:
+                now = time.monotonic()
+                timeout = float(self.runtime.config.telemetry["ack_timeout_s"])
+                records = self._records(resends, fresh, now, timeout)
+                intended = wake_at(min(p.due_t for p in (*resends, *fresh)))
+                for seq in self.transport.send(records, intended) or []:
+                    self._acked(seq, report=False)  # the request's own event times the batch
+                if not self.transport.connected:
+                    return
+                resends, fresh = self.outbox.take(time.monotonic(), timeout)
+        finally:
+            self.senders.discard(me)
+
+    def _records(self, resends: list[Pending], fresh: list[Pending], now: float,
+                 timeout: float) -> list[dict[str, Any]]:
+        """The records to send: resends as first sent (flagged), fresh ones built now."""
+        fire = self.environment.events.request.fire
+        for item in resends:
+            item.record["is_resend"] = True
+            fire(request_type=self.transport.kind, name="telemetry",
+                 response_time=self.unacked.wait_s(timeout, item.resends - 1) * 1000,
+                 response_length=0, exception=TimeoutError("no ack: resent"))
+        wall = time.time() - now
+        names = field_names
+        for item in fresh:
+            item.record = make_record(item.seq, names(item.nfields), self.rng, self.ident.home,
+                                      ts=wall + item.due_t)
+        return [item.record for item in (*resends, *fresh)]
 
 
 class DriverUser(User):

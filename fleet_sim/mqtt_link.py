@@ -79,6 +79,8 @@ class MqttTransport:
         self.fire = fire
         self.on_message = on_message
         self.client = self._client(settings, variables)
+        # the car's window (fleet_sim/outbox.py) is what paho may keep unacknowledged
+        self.client.max_inflight_messages_set(profile.contract.max_in_flight)
         self.started_once = False
         self.up = False
         self.loop_greenlet: gevent.Greenlet | None = None

@@ -19,7 +19,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from fleetchaos.common.placeholders import NAME, PlaceholderError, check_tree, render
 from fleetchaos.common.yaml_safe import YamlRefused, load_with_lines, printable
@@ -42,6 +42,12 @@ CAR_VARS = frozenset({"vin", "car_token"})
 TELEMETRY_BODY_VARS = frozenset({"records"})
 REGISTRATION_VARS = frozenset({"admin_token", "vehicles"})  # one request for a batch of cars
 DEFAULT_RETRY = (*range(500, 600), 408, 429)
+# What a car's telemetry client does by default (docs/backend-profiles.md says where each
+# figure comes from): records waiting to be sent, records per request or write, and how
+# many requests (HTTP) or unacknowledged messages (WebSocket, MQTT) it keeps in flight.
+DEFAULT_BUFFER = 10_000  # AWS IoT FleetWise Edge Agent: readyToPublishDataBufferSize
+DEFAULT_MAX_BATCH = 25  # (est) flood-sized records (~1.9 KB of JSON) in a 64 KB body
+DEFAULT_MAX_IN_FLIGHT = {"http": 2, "websocket": 100, "mqtt": 20}  # see the docs' table
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 MAX_PROFILE_BYTES = 256 * 1024
 
@@ -83,6 +89,9 @@ class TelemetryContract:
     backoff_s: float | None = None  # first resend after this (default: the fleet's ack timeout)
     backoff_max_s: float = 60.0  # resend waits double up to this
     mqtt: MqttSettings | None = None  # transport mqtt: topics, QoS, session (fleet_sim/mqtt_profile.py)
+    buffer: int = DEFAULT_BUFFER  # records due and not yet sent, per car; past it the oldest drop
+    max_batch: int = DEFAULT_MAX_BATCH  # records per HTTP request, or per write of frames
+    max_in_flight: int = DEFAULT_MAX_IN_FLIGHT["websocket"]  # HTTP: requests; else: records
 
     @property
     def acks_on_write(self) -> bool:
@@ -241,7 +250,7 @@ def _extracted(data: dict[str, Any]) -> set[str]:
 
 def _telemetry(r: _Reader, data: Any) -> tuple[dict[str, Any], TelemetryContract]:
     allowed = {"transport", "path", "method", "headers", "json", "accept", "acked",
-               "ack_message", "ack_seq", "resend"} | MQTT_KEYS
+               "ack_message", "ack_seq", "resend", *SENDING_KEYS} | MQTT_KEYS
     t = r.mapping(data, "telemetry", allowed)
     transport = t.get("transport")
     if transport not in ("websocket", "http", "mqtt"):
@@ -288,7 +297,8 @@ def _telemetry(r: _Reader, data: Any) -> tuple[dict[str, Any], TelemetryContract
     contract = TelemetryContract(
         transport=str(transport), path=path, method=str(method), headers=headers, json=body,
         accept=accept, acked=acked, ack_message=ack_message, ack_seq=ack_seq,
-        max_resends=max_resends, backoff_s=backoff, backoff_max_s=backoff_max)
+        max_resends=max_resends, backoff_s=backoff, backoff_max_s=backoff_max,
+        **_sending(r, t, str(transport)))
     return {"transport": transport, "path": path, "headers": headers}, contract
 
 
@@ -302,8 +312,32 @@ def _mqtt_telemetry(r: _Reader, t: dict[str, Any]) -> tuple[dict[str, Any], Tele
     max_resends, backoff, backoff_max = _resend(r, t)
     contract = TelemetryContract(transport="mqtt", path=settings.topic, ack_message=None,
                                  max_resends=max_resends, backoff_s=backoff,
-                                 backoff_max_s=backoff_max, mqtt=settings)
+                                 backoff_max_s=backoff_max, mqtt=settings,
+                                 **_sending(r, t, "mqtt"))
     return {"transport": "mqtt", "path": settings.topic, "headers": {}}, contract
+
+
+SENDING_KEYS = ("buffer", "max_batch", "max_in_flight")
+SENDING_LIMITS = {"buffer": 1_000_000, "max_batch": 10_000, "max_in_flight": 10_000}
+
+
+class _Sending(TypedDict):
+    buffer: int
+    max_batch: int
+    max_in_flight: int
+
+
+def _sending(r: _Reader, t: dict[str, Any], transport: str) -> _Sending:
+    """buffer, max_batch and max_in_flight: whole numbers, defaults by transport."""
+    def pick(key: str, default: int) -> int:
+        value, high = t.get(key, default), SENDING_LIMITS[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= high:
+            raise r.fail(f"telemetry.{key}", f"a whole number from 1 to {high}")
+        return value
+
+    return {"buffer": pick("buffer", DEFAULT_BUFFER),
+            "max_batch": pick("max_batch", DEFAULT_MAX_BATCH),
+            "max_in_flight": pick("max_in_flight", DEFAULT_MAX_IN_FLIGHT[transport])}
 
 
 def _resend(r: _Reader, t: dict[str, Any]) -> tuple[int, float | None, float]:

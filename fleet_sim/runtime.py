@@ -43,12 +43,16 @@ class FleetRuntime:
     worker_reports: dict[str, dict[str, Any]] = field(default_factory=dict)
     pools: dict[str, IndexPool] = field(default_factory=_pools)
     profiles: dict[str, Profile] = field(default_factory=dict)
+    # what sleeps until its next record and must wake when a knob changes (the cars)
+    sleepers: set[Any] = field(default_factory=set)
 
     def apply(self, changes: dict[str, Any]) -> FleetConfig:
-        """Merge knob changes into the config and tell every listener."""
+        """Merge knob changes into the config, tell every listener and wake the sleepers."""
         self.config = self.config.merged(changes)
         for listener in list(self.listeners):
             listener(self.config)
+        for sleeper in list(self.sleepers):
+            sleeper.ring()
         return self.config
 
     def reset(self, config: FleetConfig | None = None) -> None:

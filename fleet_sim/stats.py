@@ -4,11 +4,18 @@ Each process counts its own cars and drivers; workers send their cumulative coun
 with every report to the master, which sums the latest report of each worker, so a
 distributed run reads like a single-process one. The counters and the workers' reports
 live in the environment's runtime (fleet_sim/runtime.py), never in this module.
+
+The telemetry counters follow each record through the car's outbox (fleet_sim/outbox.py):
+offered (came due), sent (left the car the first time), acked, resent, dropped (unsent or
+unacked), plus the same for the verbosity cohort; docs/architecture.md lists them all.
+Each process also samples its own CPU (process CPU seconds per second), so a summary can
+tell a fleet that could not keep up from a backend that throttled it.
 """
 
 from __future__ import annotations
 
 import copy
+import time
 from collections import defaultdict
 from typing import Any
 
@@ -17,15 +24,44 @@ OUTCOMES_KEY = "fleetchaos_outcomes"
 OUTCOMES = ("app", "bluetooth", "keycard")
 
 
+CPU_SAMPLE_S = 0.5  # the shortest interval a CPU share is computed over
+MAX_KEYS = frozenset({"fleet_cpu_share_max"})  # merged by max over processes, not summed
+
+
 def _empty() -> dict[str, Any]:
     return {
         "cars_connected": 0, "cars_total": 0,
-        "telemetry_sent": 0, "telemetry_acked": 0, "telemetry_resent": 0,
-        "telemetry_bytes": 0, "telemetry_dropped": 0, "keepalive_retries": 0,
+        "telemetry_offered": 0, "telemetry_sent": 0, "telemetry_acked": 0,
+        "telemetry_resent": 0, "telemetry_bytes": 0, "telemetry_dropped": 0,
+        "telemetry_dropped_unsent": 0, "telemetry_dropped_unacked": 0,
+        "telemetry_buffered": 0, "telemetry_in_flight": 0,
+        "telemetry_cohort_cars": 0, "telemetry_cohort_offered": 0,
+        "telemetry_cohort_sent": 0, "telemetry_cohort_acked": 0,
+        "telemetry_cohort_baseline": 0.0,
+        "keepalive_retries": 0,
         "commands_received": 0, "commands_acked": 0,
         "drivers_needing": 0, "accessed": dict.fromkeys(OUTCOMES, 0), "stranded": 0,
         "status_by_action": {},
+        "fleet_processes": 1, "fleet_cpu_s": 0.0, "fleet_cpu_share": 0.0,
+        "fleet_cpu_share_max": 0.0,
     }
+
+
+class CpuSampler:
+    """This process's CPU: cumulative seconds, and seconds per second since the last look
+    (at least CPU_SAMPLE_S apart, so callers asking often do not shorten the window)."""
+
+    def __init__(self) -> None:
+        self.last_wall = time.monotonic()
+        self.last_cpu = time.process_time()
+        self.share = 0.0
+
+    def sample(self) -> tuple[float, float]:
+        wall, cpu = time.monotonic(), time.process_time()
+        if wall - self.last_wall >= CPU_SAMPLE_S:
+            self.share = (cpu - self.last_cpu) / (wall - self.last_wall)
+            self.last_wall, self.last_cpu = wall, cpu
+        return cpu, self.share
 
 
 class FleetCounters:
@@ -34,8 +70,9 @@ class FleetCounters:
     def __init__(self) -> None:
         self.data = _empty()
         self.pending_outcomes: list[dict[str, Any]] = []
+        self.cpu = CpuSampler()
 
-    def add(self, key: str, n: int = 1) -> None:
+    def add(self, key: str, n: float = 1) -> None:
         self.data[key] += n
 
     def status(self, action: str, status: int) -> None:
@@ -50,7 +87,12 @@ class FleetCounters:
             self.data["accessed"][outcome] += 1
 
     def as_dict(self) -> dict[str, Any]:
-        return copy.deepcopy(self.data)
+        cpu_s, share = self.cpu.sample()
+        out = copy.deepcopy(self.data)
+        out["telemetry_cohort_baseline"] = round(float(out["telemetry_cohort_baseline"]), 3)
+        out.update(fleet_cpu_s=round(cpu_s, 3), fleet_cpu_share=round(share, 3),
+                   fleet_cpu_share_max=round(share, 3))
+        return out
 
     def reset(self) -> None:
         self.data = _empty()
@@ -59,6 +101,7 @@ class FleetCounters:
 
 def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     total = _empty()
+    total["fleet_processes"] = 0  # each part counts itself
     for part in parts:
         for key, value in part.items():
             if key == "accessed":
@@ -69,6 +112,8 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
                     dest = total["status_by_action"].setdefault(action, defaultdict(int))
                     for status, n in by.items():
                         dest[status] += n
+            elif key in MAX_KEYS:
+                total[key] = max(total.get(key, 0), value)
             elif isinstance(value, int | float):
                 total[key] = total.get(key, 0) + value
     total["status_by_action"] = {a: dict(b) for a, b in total["status_by_action"].items()}

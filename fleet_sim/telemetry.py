@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import random
 import time
+from functools import lru_cache
 from typing import Any
 
 BASE_FIELDS = ("lat", "lon", "gear", "speed", "soc", "odometer", "locked", "charging",
@@ -18,10 +19,15 @@ BASE_FIELDS = ("lat", "lon", "gear", "speed", "soc", "odometer", "locked", "char
                "tpms_rr", "heading", "power_kw", "est_battery", "charge_limit", "sentry")
 
 
-def field_names(count: int) -> list[str]:
+@lru_cache(maxsize=256)
+def _field_names(count: int) -> tuple[str, ...]:
     names = list(BASE_FIELDS[:count])
     names += [f"debug_{i:03d}" for i in range(max(0, count - len(BASE_FIELDS)))]
-    return names
+    return tuple(names)
+
+
+def field_names(count: int) -> list[str]:
+    return list(_field_names(count))
 
 
 def effective(interval_s: float, fields: int, verbosity: float, in_cohort: bool,
@@ -33,8 +39,10 @@ def effective(interval_s: float, fields: int, verbosity: float, in_cohort: bool,
             min(max_fields, round(fields * min(verbosity, 5.0))))
 
 
-def make_record(seq: int, names: list[str], rng: random.Random, home: tuple[float, float],
-                is_resend: bool = False) -> dict[str, Any]:
+def make_record(seq: int, names: list[str] | tuple[str, ...], rng: random.Random,
+                home: tuple[float, float], is_resend: bool = False,
+                ts: float | None = None) -> dict[str, Any]:
+    """A record; ``ts`` is when it came due (unix time; default now)."""
     values: dict[str, Any] = {}
     for name in names:
         if name == "lat":
@@ -47,5 +55,5 @@ def make_record(seq: int, names: list[str], rng: random.Random, home: tuple[floa
             values[name] = rng.random() < 0.5
         else:
             values[name] = round(rng.uniform(0, 400), 2)
-    return {"type": "telemetry", "seq": seq, "ts": round(time.time(), 3),
+    return {"type": "telemetry", "seq": seq, "ts": round(time.time() if ts is None else ts, 3),
             "is_resend": is_resend, "fields": values}

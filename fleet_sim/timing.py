@@ -19,6 +19,7 @@ import math
 import time
 
 import gevent
+from gevent.hub import Waiter, get_hub
 
 GRID_S = 0.1
 
@@ -32,3 +33,43 @@ def sleep_until(deadline: float) -> None:
     wait = wake_at(deadline) - time.monotonic()
     if wait > 0:
         gevent.sleep(wait)
+
+
+class Alarm:
+    """One user's sleep that someone else can cut short (a knob change wakes the cars).
+
+    gevent's own sleep cannot be interrupted, and a shared Event is no substitute: each of
+    ten thousand waiters would be removed from its list one by one. This is gevent.sleep
+    (a timer and a Waiter) plus ``ring()``, which wakes the sleeper, if it is still asleep,
+    from the hub."""
+
+    __slots__ = ("waiter",)
+
+    def __init__(self) -> None:
+        self.waiter: Waiter | None = None
+
+    def sleep_until(self, deadline: float) -> None:
+        """Sleep until the grid instant at or after ``deadline``, or until rung."""
+        wait = wake_at(deadline) - time.monotonic()
+        if wait <= 0:
+            return
+        hub = get_hub()
+        timer = hub.loop.timer(wait)
+        waiter = Waiter(hub)
+        self.waiter = waiter
+        timer.start(waiter.switch, None)
+        try:
+            waiter.get()
+        finally:
+            timer.close()
+            self.waiter = None
+
+    def ring(self) -> None:
+        waiter = self.waiter
+        if waiter is not None:
+            get_hub().loop.run_callback(self._wake, waiter)
+
+    def _wake(self, waiter: Waiter) -> None:
+        current = self.waiter
+        if current is not None and current is waiter:  # still the same sleep (not timed out)
+            current.switch(None)

@@ -4,62 +4,46 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from fleetchaos.fleet_sim import car_link
-from fleetchaos.fleet_sim.car_link import Unacked, WebSocketTransport
+from fleetchaos.fleet_sim.car_link import WebSocketTransport
+from fleetchaos.fleet_sim.outbox import Pending, Unacked
 from fleetchaos.fleet_sim.profiles import TelemetryContract, load_profile
 from fleetchaos.fleet_sim.stats import FleetCounters
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+def item(seq: int) -> Pending:
+    return Pending(seq, 0.0, 20, False)
 
 
-@pytest.fixture
-def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
-    fake = Clock()
-    monkeypatch.setattr(car_link.time, "monotonic", fake)
-    return fake
-
-
-def record(seq: int) -> dict:
-    return {"seq": seq, "is_resend": False}
-
-
-def test_resends_back_off_doubling_and_stop_at_the_cap(clock):
+def test_resends_back_off_doubling_and_stop_at_the_cap():
     counters = FleetCounters()
     unacked = Unacked(TelemetryContract("http", "/t", max_resends=2, backoff_max_s=3.0), counters)
-    unacked.add(record(1))
-    clock.now += 0.9
-    assert unacked.due(1.0, 10) == []  # not yet: the ack timeout is 1 s
-    clock.now += 0.2
-    first = unacked.due(1.0, 10)
-    assert [r["seq"] for r in first] == [1]
-    unacked.add(first[0])  # resent now
-    clock.now += 1.5
-    assert unacked.due(1.0, 10) == []  # the second wait is 2 s
-    clock.now += 0.6
-    second = unacked.due(1.0, 10)
-    assert [r["seq"] for r in second] == [1]
-    unacked.add(second[0])
-    clock.now += 3.1  # the third wait would be 4 s, capped at 3 s
-    assert unacked.due(1.0, 10) == []  # two resends done: dropped, not resent
+    now = 1000.0
+    unacked.sent(item(1), now)
+    now += 0.9
+    assert unacked.due(now, 1.0, 10) == []  # not yet: the ack timeout is 1 s
+    now += 0.2
+    first = unacked.due(now, 1.0, 10)
+    assert [r.seq for r in first] == [1]
+    unacked.sent(first[0], now)  # resent now
+    now += 1.5
+    assert unacked.due(now, 1.0, 10) == []  # the second wait is 2 s
+    now += 0.6
+    second = unacked.due(now, 1.0, 10)
+    assert [r.seq for r in second] == [1]
+    unacked.sent(second[0], now)
+    now += 3.1  # the third wait would be 4 s, capped at 3 s
+    assert unacked.due(now, 1.0, 10) == []  # two resends done: dropped, not resent
     assert 1 not in unacked.items and counters.data["telemetry_dropped"] == 1
+    assert counters.data["telemetry_dropped_unacked"] == 1
 
 
-def test_an_ack_after_a_resend_measures_from_the_last_send(clock):
+def test_the_profiles_backoff_wins_over_the_fleets_ack_timeout():
     unacked = Unacked(TelemetryContract("http", "/t", backoff_s=0.5))
-    unacked.add(record(7))
-    clock.now += 0.6
-    unacked.add(unacked.due(5.0, 10)[0])  # backoff_s wins over the fleet's ack timeout
-    clock.now += 0.25
-    assert unacked.ack(7) == pytest.approx(0.25)
-    assert unacked.ack(7) is None
+    unacked.sent(item(7), 10.0)
+    assert unacked.next_resend_at(5.0) == 10.5
+    assert [r.seq for r in unacked.due(10.6, 5.0, 10)] == [7]
+    assert unacked.ack(7) is not None and unacked.ack(7) is None
 
 
 def test_websocket_acks_follow_the_profile(tmp_path: Path):
