@@ -158,16 +158,22 @@ class Outbox:
 
     def advance(self, now: float, interval: float, nfields: int, cohort: bool,
                 base_interval: float) -> None:
-        """Count in what came due up to ``now``; then run at this rate from ``now`` on."""
+        """Count in what came due up to ``now``, and run at this rate from here on.
+
+        A new rate takes effect at the record already pending (as a car's periodic timer
+        is reprogrammed: the period in progress runs out, the next one has the new length),
+        so cars do not all switch in the same instant; a car that was not generating
+        starts at ``now`` plus its phase."""
         if self.running:
             self._generate(now)
             if (interval, nfields, cohort) == (self.interval, self.nfields, self.cohort):
                 return
             self._cohort_cars(-1 if self.cohort else 0)
+        else:
+            self.next_due = now + self.phase * interval
         self.running = True
         self.interval, self.nfields, self.cohort = interval, nfields, cohort
         self.base_interval = base_interval
-        self.next_due = now + self.phase * interval
         self._cohort_cars(1 if cohort else 0)
 
     def pause(self, now: float) -> None:

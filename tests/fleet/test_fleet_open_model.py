@@ -114,8 +114,8 @@ def test_the_flood_cohort_delivers_the_factor_asked_against_a_slow_backend(slow_
     out = flood_run(slow_backend, tmp_path)
     cohort, others = cohort_vins()
     assert 5 <= len(cohort) <= 15
-    # the first second after the change is the cars' batching, not the backend's doing
-    t0, t1 = out["on_at"] + 1.0, out["off_at"]
+    # each car takes the new rate at its pending record: all have after one base interval
+    t0, t1 = out["on_at"] + BASE_INTERVAL_S, out["off_at"]
     delivered = arrived_factor(cohort, t0, t1)
     assert delivered >= 0.8 * LEVEL, f"the flood delivered x{delivered:.1f} of x{LEVEL:g}"
     assert 0.6 <= arrived_factor(others, t0, t1) <= 1.4  # the others keep their base rate
@@ -136,7 +136,7 @@ def test_firmware_that_cannot_carry_the_flood_is_counted_as_such(slow_backend, t
     cohort, _ = cohort_vins()
     factor = counted(out, "telemetry_cohort_sent") / counted(out, "telemetry_cohort_baseline")
     assert factor <= 0.3 * LEVEL  # about 2 (1 record/s over the base 0.5/s)
-    assert arrived_factor(cohort, out["on_at"] + 1.0, out["off_at"]) <= 0.3 * LEVEL
+    assert arrived_factor(cohort, out["on_at"] + BASE_INTERVAL_S, out["off_at"]) <= 0.3 * LEVEL
     assert counted(out, "telemetry_cohort_offered") \
         / counted(out, "telemetry_cohort_baseline") == pytest.approx(LEVEL, rel=0.02)
     assert out["final"]["telemetry_dropped_unsent"] > 0

@@ -34,21 +34,24 @@ def test_records_come_due_on_schedule_however_late_the_car_looks():
     assert c["telemetry_offered"] == 11  # nothing new before 111
 
 
-def test_a_rate_change_counts_the_old_rate_up_to_the_change_and_the_cohort_apart():
+def test_a_new_rate_starts_at_the_pending_record_and_the_cohort_is_counted_apart():
     box, c = outbox(phase=0.5)
     box.advance(0.0, 1.0, 20, False, 1.0)  # first due at 0.5
-    box.advance(10.0, 0.1, 100, True, 1.0)  # verbosity x10 from t=10: 0.5 .. 9.5 at 1 s
+    box.advance(10.0, 0.25, 100, True, 1.0)  # verbosity x4 from t=10: 0.5 .. 9.5 at 1 s
     assert c["telemetry_offered"] == 10 and c["telemetry_cohort_cars"] == 1
-    box.advance(11.0, 0.1, 100, True, 1.0)  # 10.05, 10.15, ..., 10.95
-    assert c["telemetry_offered"] == 20 and c["telemetry_cohort_offered"] == 10
-    assert c["telemetry_cohort_baseline"] == pytest.approx(1.0)  # 1 s at the base 1 s interval
-    box.advance(12.0, 1.0, 20, False, 1.0)  # back to base: the cohort car leaves the gauge
-    assert c["telemetry_cohort_cars"] == 0 and c["telemetry_cohort_offered"] == 20
-    resends, fresh = box.take(12.0, 5.0)
-    assert seqs(fresh) == list(range(1, 26)) and not resends  # max_batch 25, oldest first
+    assert box.next_due == 10.5  # the pending record is the first at the new rate
+    box.advance(11.3, 0.25, 100, True, 1.0)  # 10.5, 10.75, 11.0, 11.25
+    assert c["telemetry_offered"] == 14 and c["telemetry_cohort_offered"] == 4
+    assert c["telemetry_cohort_baseline"] == 1.0  # 1 s at the base 1 s interval
+    box.advance(11.4, 1.0, 20, False, 1.0)  # back to base from the record pending at 11.5
+    assert c["telemetry_cohort_cars"] == 0 and box.next_due == 11.5
+    box.advance(12.6, 1.0, 20, False, 1.0)  # 11.5, 12.5 at the base rate
+    assert c["telemetry_offered"] == 16 and c["telemetry_cohort_offered"] == 4
+    resends, fresh = box.take(12.6, 5.0)
+    assert seqs(fresh) == list(range(1, 17)) and not resends
     assert [p.nfields for p in fresh[9:11]] == [20, 100] and fresh[10].cohort
-    assert fresh[10].due_t == pytest.approx(10.05)
-    assert c["telemetry_cohort_sent"] == 15
+    assert [p.due_t for p in fresh[10:16]] == [10.5, 10.75, 11.0, 11.25, 11.5, 12.5]
+    assert c["telemetry_cohort_sent"] == 4
 
 
 def test_a_full_buffer_drops_the_oldest_and_counts_them():

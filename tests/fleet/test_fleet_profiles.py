@@ -35,6 +35,10 @@ def test_render_keeps_whole_placeholders_typed():
     (lambda d: d.update(colour="red"), "colour"),
     (lambda d: d["auth"].pop("login"), "auth.header.Authorization"),  # nothing sets {access_token}
     (lambda d: d.update(base_url="localhost"), "base_url"),
+    (lambda d: d["telemetry"].update(buffer=0), "telemetry.buffer"),
+    (lambda d: d["telemetry"].update(max_batch=2.5), "telemetry.max_batch"),
+    (lambda d: d["telemetry"].update(max_in_flight=True), "telemetry.max_in_flight"),
+    (lambda d: d["telemetry"].update(max_in_flight=10_001), "telemetry.max_in_flight"),
 ])
 def test_validation_names_file_and_key(tmp_path, mutate, key):
     data = yaml.safe_load(yaml.safe_dump(BASE))
@@ -45,6 +49,20 @@ def test_validation_names_file_and_key(tmp_path, mutate, key):
         load_profile(str(path))
     assert str(path) in str(info.value)
     assert f": {key}:" in str(info.value)
+
+
+def test_sending_settings_default_by_transport_and_can_be_set(tmp_path):
+    data = yaml.safe_load(yaml.safe_dump(BASE))
+    for key in ("buffer", "max_batch", "max_in_flight"):
+        data["telemetry"].pop(key, None)
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(data))
+    http = load_profile(str(path)).contract
+    assert (http.buffer, http.max_batch, http.max_in_flight) == (10_000, 25, 2)
+    data["telemetry"].update(transport="websocket", max_batch=5)
+    path.write_text(yaml.safe_dump(data))
+    ws = load_profile(str(path)).contract
+    assert (ws.buffer, ws.max_batch, ws.max_in_flight) == (10_000, 5, 100)
 
 
 def test_missing_and_broken_files(tmp_path):

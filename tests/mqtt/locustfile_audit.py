@@ -32,7 +32,7 @@ class AuditedCar(locust_users.CarUser):
         deadline = time.monotonic() + 10
         while self.transport.held and self.transport.connected and time.monotonic() < deadline:
             gevent.sleep(0.05)
-        SENT[self.ident.vin] = self.seq
+        SENT[self.ident.vin] = self.outbox.seq
         super().on_stop()
 
 
