@@ -29,6 +29,8 @@ from fleetchaos.common.errors import (
     HarnessError,
     UsageError,
 )
+from fleetchaos.common.run_options import check_api, for_api, option
+from fleetchaos.common.suggest import did_you_mean
 
 if TYPE_CHECKING:
     from fleetchaos.scenarios.schema import Scenario
@@ -127,14 +129,28 @@ class Summary:
     def failed_slos(self) -> tuple[SloResult, ...]:
         return tuple(s for s in self.slos if not s.passed)
 
-    def slo(self, metric: str, phase: str | None = None) -> SloResult:
-        """The result of the SLO on ``metric`` (in ``phase`` when several phases have one)."""
-        for s in self.slos:
-            if s.metric == metric and (phase is None or s.phase == phase):
-                return s
-        known = ", ".join(f"{s.metric} ({s.phase})" for s in self.slos) or "none"
-        raise KeyError(f"no SLO on {metric!r}{f' in phase {phase!r}' if phase else ''}; "
-                       f"the scenario has: {known}")
+    def slo(self, name: str, phase: str | None = None) -> SloResult:
+        """The SLO called ``name``, or else the one SLO on the metric ``name`` (in ``phase``).
+
+        Two SLOs on one metric (in the phase asked, if any) are ambiguous: KeyError naming
+        them, so a test never silently reads the wrong one; pass the SLO's name or a phase.
+        """
+        def in_phase(s: SloResult) -> bool:
+            return phase is None or s.phase == phase
+
+        for found in ([s for s in self.slos if s.name == name and in_phase(s)],
+                      [s for s in self.slos if s.metric == name and in_phase(s)]):
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                listed = "; ".join(f"{s.name!r} ({s.phase})" for s in found)
+                raise KeyError(f"{len(found)} SLOs match {name!r}"
+                               f"{f' in phase {phase!r}' if phase else ''}: {listed}; name one "
+                               f"of them: summary.slo(NAME)")
+        known = ", ".join(f"{s.name!r} ({s.metric}, {s.phase})" for s in self.slos) or "none"
+        near = did_you_mean(name, {s.name for s in self.slos} | {s.metric for s in self.slos})
+        raise KeyError(f"no SLO named or on {name!r}{f' in phase {phase!r}' if phase else ''}"
+                       f"{near}; the scenario has: {known}")
 
     def phase(self, name: str) -> PhaseResult:
         for p in self.phases:
@@ -176,49 +192,39 @@ def load_scenario(scenario: str | os.PathLike[str], *, overrides: Mapping[str, A
     from fleetchaos.scenarios.loader import load_scenario as _load
     from fleetchaos.scenarios.schema import ScenarioError
 
+    name = option("scenario").check(scenario, "api")
+    scale = option("time_scale").check(time_scale, "api")
     try:
-        return _load(os.fspath(scenario), overrides=_override_list(overrides),
-                     time_scale=1.0 if time_scale is None else time_scale)
+        return _load(name, overrides=_override_list(overrides), time_scale=scale)
     except ScenarioError as exc:
         raise UsageError(str(exc)) from None
 
 
 def run(scenario: str | os.PathLike[str], *, target: str | None = None, host: str | None = None,
-        seed: int | None = None, time_scale: float | None = None,
-        overrides: Mapping[str, Any] | None = None, out: str | os.PathLike[str] | None = None,
-        toxiproxy_url: str | None = None, workers: int = 1, allow_remote: bool = False,
-        journal: str | os.PathLike[str] | None = None, summary: str | os.PathLike[str] | None = None,
-        junit: str | os.PathLike[str] | None = None, html: str | os.PathLike[str] | None = None,
-        markdown: str | os.PathLike[str] | None = None, quiet: bool = True) -> Summary:
+        seed: int | None = None, time_scale: float | None = 1.0,
+        overrides: Mapping[str, Any] | Sequence[str] | None = None, workers: int = 1,
+        allow_remote: bool = False, out: str | os.PathLike[str] | None = "fleetchaos-out",
+        metrics_port: int | None = None, journal: str | os.PathLike[str] | None = None,
+        summary: str | os.PathLike[str] | None = None, junit: str | os.PathLike[str] | None = None,
+        html: str | os.PathLike[str] | None = None, markdown: str | os.PathLike[str] | None = None,
+        quiet: bool = True, toxiproxy_url: str | None = None) -> Summary:
     """Run a scenario headless to its end and return its :class:`Summary`.
 
-    ``target`` is a backend profile (built-in name or YAML path), ``host`` your backend's
-    URL (default: the built-in reference backend), ``overrides`` scenario fields by dotted
-    key (``{"fleet.cars": 50}``), ``out`` the folder for the journal, logs and database
-    (default ``fleetchaos-out``), ``toxiproxy_url`` a running Toxiproxy (default:
-    ``TOXIPROXY_URL``, else the built-in server). ``quiet=False`` prints the terminal report.
+    The keyword arguments are the run options of ``fleetchaos run`` (declared once in
+    ``fleetchaos.common.run_options``; listed below), checked the same way: a wrong type
+    or a value out of range raises :class:`UsageError` naming the keyword
+    (``workers=10000: at most 8 here ...``) before anything starts. ``overrides`` is
+    ``--set``: scenario fields by dotted key (``{"fleet.cars": 50}``).
 
     Raises :class:`UsageError` for bad input or a failed set-up (the CLI's exit 2) and
     :class:`HarnessError` when the harness itself failed (exit 3); an SLO breach is not an
     exception: it is ``summary.verdict == "fail"``.
     """
-    from fleetchaos.runs.orchestrator import RunOptions, execute
+    values = check_api(dict(locals()))  # exactly the parameters, each checked as declared
+    from fleetchaos.runs.options import RunOptions
+    from fleetchaos.runs.orchestrator import execute
 
-    if workers < 1:
-        raise UsageError(f"workers must be at least 1, got {workers}")
-    if time_scale is not None and not time_scale > 0:
-        raise UsageError(f"time_scale must be a positive number, got {time_scale}")
-    opts = RunOptions(
-        scenario=os.fspath(scenario), target=target, host=host, seed=seed,
-        time_scale=1.0 if time_scale is None else time_scale, sets=_override_list(overrides),
-        out_dir=Path(out) if out is not None else Path("fleetchaos-out"), workers=workers,
-        allow_remote=allow_remote, live=False, quiet=quiet, toxiproxy_url=toxiproxy_url,
-        api=True,
-    )
-    for name, value in (("journal", journal), ("summary", summary), ("junit", junit),
-                        ("html", html), ("markdown", markdown)):
-        if value is not None:
-            setattr(opts, name, Path(value))
+    opts = RunOptions.from_values({**values, "live": False}, face="api")
     result = execute(opts)
     outcome = None if result.summary is None else Summary.from_dict(
         result.summary, exit_code=result.exit_code, journal=result.journal)
@@ -230,18 +236,21 @@ def run(scenario: str | os.PathLike[str], *, target: str | None = None, host: st
     return outcome
 
 
+def _options_doc() -> str:
+    """The keyword arguments' help, from their declaration (appended to ``run.__doc__``)."""
+    lines = ["", "    Keyword arguments (fleetchaos.common.run_options):", ""]
+    for declared in for_api():
+        if declared.positional:
+            continue
+        default = "" if declared.default in (None, []) else f" (default {declared.default!s})"
+        lines.append(f"    ``{declared.api}``: {declared.help}{default}; {declared.expected()}.")
+    return "\n".join(lines) + "\n"
+
+
+run.__doc__ = (run.__doc__ or "") + _options_doc()
+
+
 def _override_list(overrides: Mapping[str, Any] | Sequence[str] | None) -> list[str]:
-    if overrides is None:
-        return []
-    if isinstance(overrides, Mapping):
-        return [f"{key}={_yaml_scalar(value)}" for key, value in overrides.items()]
-    return [str(item) for item in overrides]
-
-
-def _yaml_scalar(value: Any) -> str:
-    """``--set`` values are parsed as YAML: write Python values so they read back the same."""
-    import json
-
-    if isinstance(value, str):
-        return value
-    return json.dumps(value)
+    """``--set`` items from ``overrides`` (checked by the declared ``sets`` option)."""
+    items: list[str] = option("sets").check(overrides, "api")
+    return items

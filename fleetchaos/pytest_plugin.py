@@ -309,10 +309,12 @@ def fleetchaos_run(request: pytest.FixtureRequest,
 
     def _run(scenario: str | os.PathLike[str], host: str | None = None,
              **options: Any) -> Summary:
-        path = Path(scenario)
-        beside_test = Path(request.path).parent / path
-        if not path.is_absolute() and not path.exists() and beside_test.is_file():
-            scenario = beside_test
+        path = Path(scenario) if isinstance(scenario, str | os.PathLike) else None
+        beside_test = Path(request.path).parent / path if path is not None else None
+        with contextlib.suppress(OSError, ValueError):  # a name no file can have: run() says so
+            if (path is not None and beside_test is not None and not path.is_absolute()
+                    and not path.exists() and beside_test.is_file()):
+                scenario = beside_test
         options.setdefault("out", tmp_path / "fleetchaos-out")
         return run(scenario, host=host, **options)
 

@@ -11,6 +11,10 @@ from typing import Any
 
 import yaml
 
+from fleetchaos.common.checker import shown
+from fleetchaos.common.errors import UsageError
+from fleetchaos.common.run_options import option
+from fleetchaos.common.suggest import did_you_mean
 from fleetchaos.common.yaml_safe import YamlRefused, load_with_lines, printable
 from fleetchaos.scenarios.schema import Scenario, ScenarioError, validate
 
@@ -29,19 +33,39 @@ def list_builtin() -> list[tuple[str, str]]:
     return out
 
 
+SUFFIXES = (".yaml", ".yml")
+MAX_NAME = 4096  # PATH_MAX on Linux
+
+
 def resolve(name_or_path: str) -> Path:
+    """A built-in scenario's file, or the user's ``.yaml``/``.yml`` file.
+
+    Only YAML files are read: a scenario name can come from someone who cannot read the
+    machine's files (Locust's start form), and a refusal quotes what it could not parse,
+    so ``../../../../etc/shadow`` is refused by its name, never opened."""
+    if not name_or_path or len(name_or_path) > MAX_NAME or "\0" in name_or_path:
+        raise ScenarioError(f"{shown(name_or_path, 60)!r}: not a scenario name or path "
+                            f"(at most {MAX_NAME} characters)")
     path = Path(name_or_path)
-    if path.suffix in (".yaml", ".yml") or path.exists() or "/" in name_or_path:
-        if not path.exists():
-            raise ScenarioError(f"{name_or_path}: no such file")
-        if not path.is_file():
-            raise ScenarioError(f"{name_or_path}: not a file")
-        return path
+    builtins = sorted(p.stem for p in LIBRARY.glob("*.yaml"))
+    try:
+        if path.suffix in SUFFIXES or "/" in name_or_path or path.exists():
+            if path.suffix not in SUFFIXES:
+                raise ScenarioError(f"{shown(name_or_path)}: not a scenario file (a scenario is "
+                                    f"a .yaml or .yml file, or a built-in name)"
+                                    f"{did_you_mean(name_or_path, builtins)}")
+            if not path.exists():
+                raise ScenarioError(f"{shown(name_or_path)}: no such file")
+            if not path.is_file():
+                raise ScenarioError(f"{shown(name_or_path)}: not a file")
+            return path
+    except OSError as exc:  # a name too long for the file system, a loop of links, ...
+        raise ScenarioError(f"{shown(name_or_path)}: cannot open: {exc.strerror or exc}") from None
     builtin = LIBRARY / f"{name_or_path}.yaml"
     if builtin.exists():
         return builtin
-    names = ", ".join(n for n, _ in list_builtin())
-    raise ScenarioError(f"{name_or_path}: not a file and not a built-in scenario ({names})")
+    raise ScenarioError(f"{shown(name_or_path)}: not a file and not a built-in scenario"
+                        f"{did_you_mean(name_or_path, builtins)} (built-in: {', '.join(builtins)})")
 
 
 def substitute_env(value: Any, env: Mapping[str, str], path: str, source: str) -> Any:
@@ -71,10 +95,11 @@ def substitute_env(value: Any, env: Mapping[str, str], path: str, source: str) -
     return value
 
 
-def apply_override(data: dict[str, Any], item: str, source: str) -> None:
+def apply_override(data: dict[str, Any], item: str, source: str) -> str:
+    """Put ``--set KEY=VALUE`` into the scenario's data; return the key path it set."""
     key, sep, raw = item.partition("=")
     if not sep or not key.strip():
-        raise ScenarioError(f"--set {item!r}: expected key=value, e.g. fleet.cars=500")
+        raise ScenarioError(f"--set {shown(item)!r}: expected key=value, e.g. fleet.cars=500")
     try:
         value = yaml.safe_load(raw) if raw.strip() else ""
     except yaml.YAMLError:
@@ -86,7 +111,8 @@ def apply_override(data: dict[str, Any], item: str, source: str) -> None:
         where = ".".join(parts[: depth + 1])
         if isinstance(node, list):
             if not part.isdigit() or int(part) >= len(node):
-                raise ScenarioError(f"--set {key}: {where}: no such list item")
+                raise ScenarioError(f"{source}: --set {shown(item)}: {printable(where)}: no such "
+                                    f"list item (the list has {len(node)})")
             if last:
                 node[int(part)] = value
             else:
@@ -97,7 +123,11 @@ def apply_override(data: dict[str, Any], item: str, source: str) -> None:
             else:
                 node = node.setdefault(part, {})
         else:
-            raise ScenarioError(f"--set {key}: {where}: cannot go inside a {type(node).__name__}")
+            inside = printable(".".join(parts[:depth]))
+            raise ScenarioError(f"{source}: --set {shown(item)}: {inside} holds a "
+                                f"{type(node).__name__}, not a mapping, so {printable(where)} "
+                                "cannot be set")
+    return ".".join(parts)
 
 
 def scale_times(data: dict[str, Any], factor: float) -> None:
@@ -133,10 +163,13 @@ def load_scenario(name_or_path: str, overrides: Sequence[str] = (), time_scale: 
     if not isinstance(data, dict):
         raise ScenarioError(f"{source}: expected a mapping at the top (title, fleet, timeline…)")
     data = substitute_env(data, os.environ if env is None else env, "", source)
+    applied: dict[str, str] = {}
     for item in overrides:
-        apply_override(data, item, source)
-    if not time_scale > 0:
-        raise ScenarioError(f"--time-scale must be positive, got {time_scale}")
+        applied[apply_override(data, item, source)] = item
+    try:
+        time_scale = option("time_scale").check(time_scale, "cli")
+    except UsageError as exc:
+        raise ScenarioError(str(exc)) from None
     if time_scale != 1.0:
         scale_times(data, time_scale)
-    return validate(data, source, lines, path.stem)
+    return validate(data, source, lines, path.stem, overrides=applied)

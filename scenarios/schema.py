@@ -3,12 +3,14 @@ was expected, so a reviewer can fix a scenario without reading this code."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from fleetchaos.common.checker import Checker
 from fleetchaos.common.checker import ScenarioError as ScenarioError  # re-exported
+from fleetchaos.common.run_options import MAX_SEED
 from fleetchaos.fleet_sim.config import CANARY_KEYS, RETRY_POLICIES, FleetConfig
 from fleetchaos.fleet_sim.profiles import ACTIONS
 from fleetchaos.scenarios.steps import STEPS, ParseContext, StepSpec
@@ -116,15 +118,18 @@ TOP_KEYS = {"title", "description", "seed", "duration", "fleet", "proxies", "pha
             "timeline", "slos", "steady_state"}
 
 
-def validate(data: Any, source: str, lines: dict[str, int], name: str) -> Scenario:
-    v = Checker(source, lines)
+def validate(data: Any, source: str, lines: dict[str, int], name: str, *,
+             overrides: Mapping[str, str] | None = None) -> Scenario:
+    """``overrides``: the key paths ``--set`` replaced, and the items as given (refusals
+    name them instead of the file's line)."""
+    v = Checker(source, lines, overrides)
     data = v.mapping(data, "", TOP_KEYS)
     v.finite_everywhere(data)  # .nan / .inf anywhere: refused with the key that holds it
     title = v.text(data.get("title"), "title")
     description = str(data.get("description") or "")
     seed = data.get("seed", 2021)
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise v.fail("seed", "a whole number between 0 and 2^63")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed <= MAX_SEED:
+        raise v.fail("seed", f"a whole number from 0 to {MAX_SEED} (2^63 - 1)")
     duration = v.number(data.get("duration"), "duration", minimum=1, maximum=MAX_DURATION_S)
     fleet = _fleet(v, data.get("fleet"))
     proxies_raw = v.mapping(data.get("proxies") or {"api": "backend", "telemetry": "backend"},

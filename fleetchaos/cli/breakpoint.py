@@ -49,7 +49,6 @@ DESCRIPTION = ("Bisect a numeric scenario field for the smallest value at which 
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", metavar="SCENARIO", help="built-in name or YAML path")
     p.add_argument("--search", required=True, metavar="KEY=LO..HI",
                    help="the field and the range to search, e.g. fleet.cars=100..3000")
     p.add_argument("--slo", required=True, metavar="NAME", help="the SLO's name, as the "
@@ -65,7 +64,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--journal", type=Path, default=None, metavar="PATH",
                    help="the search's journal (default DIR/breakpoint-<id>/search.jsonl)")
     p.add_argument("--width", type=int, default=None, help="terminal width to render at")
-    add_run_arguments(p)
+    add_run_arguments(p, "breakpoint")
 
 
 def _print_probe(space: Space, metric_fmt: Callable[[float | None], str]) -> Callable[[Probe], None]:

@@ -25,6 +25,7 @@ from types import ModuleType
 from typing import TYPE_CHECKING
 
 from fleetchaos.cli import breakpoint, compare, probe, report, sweep
+from fleetchaos.cli.options import add_options, values_from
 from fleetchaos.common.errors import (
     EXIT_BAD_INPUT,
     EXIT_BREACH,
@@ -36,7 +37,7 @@ from fleetchaos.common.errors import (
 )
 
 if TYPE_CHECKING:
-    from fleetchaos.runs.orchestrator import RunOptions
+    from fleetchaos.runs.options import RunOptions
 
 DEMO_SCENARIO = "verbosity-flood-2021"
 
@@ -60,43 +61,12 @@ EXAMPLES = {
                  "         fleetchaos scenarios --show api-latency > my-scenario.yaml",
 }
 
-def _add_run_options(p: argparse.ArgumentParser, *, outputs: bool = True) -> None:
-    p.add_argument("--target", metavar="PROFILE",
-                   help="backend profile: a built-in name (reference, owner-api, generic-rest) "
-                        "or a YAML path (default: the scenario's)")
-    p.add_argument("--host", metavar="URL",
-                   help="your backend's base URL (default: start the built-in reference backend)")
-    p.add_argument("--seed", type=int, metavar="N", help="seed for the fleet and every random draw")
-    p.add_argument("--time-scale", type=float, default=None, metavar="X",
-                   help="multiply every time in the timeline (0.5 = twice as fast)")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario field, e.g. --set fleet.cars=500 (repeatable)")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="Locust worker processes on this machine (default 1)")
-    p.add_argument("--out", type=Path, default=Path("fleetchaos-out"), metavar="DIR",
-                   help="directory for the journal, logs and the backend database")
-    p.add_argument("--allow-remote", action="store_true",
-                   help="allow targets outside 127.0.0.0/8 and ::1 (off by default)")
-    p.add_argument("--metrics-port", type=int, default=None, metavar="PORT",
-                   help="serve Prometheus metrics on 127.0.0.1:PORT/metrics during the run "
-                        "(0: a free port, printed; docs/metrics.md)")
-    if outputs:
-        p.add_argument("--journal", type=Path, metavar="PATH", help="journal (JSON Lines) path")
-        p.add_argument("--summary", type=Path, metavar="PATH", help="write the summary JSON")
-        p.add_argument("--junit", type=Path, metavar="PATH",
-                       help="write JUnit XML (one case per SLO)")
-        p.add_argument("--html", type=Path, metavar="PATH", help="write the HTML report")
-        p.add_argument("--markdown", type=Path, metavar="PATH", help="write the Markdown report")
-        p.add_argument("--no-live", action="store_true", help="no live view while running")
-
-
 def _demo_arguments(p: argparse.ArgumentParser) -> None:
-    _add_run_options(p)
+    add_options(p, "demo")
 
 
 def _run_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", metavar="SCENARIO")
-    _add_run_options(p)
+    add_options(p, "run")
     p.add_argument("--repeat", type=int, default=1, metavar="N",
                    help="run N times with the same seed; per SLO the median, spread, margin "
                         "and runs passed (--summary gets the aggregate)")
@@ -106,18 +76,11 @@ def _run_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _ui_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", metavar="SCENARIO")
-    _add_run_options(p, outputs=False)
-    p.add_argument("--web-port", type=int, default=8089, metavar="PORT",
-                   help="web UI port on 127.0.0.1 (default 8089; 0: a free port, printed)")
+    add_options(p, "ui")
 
 
 def _validate_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", metavar="SCENARIO", nargs="?")
-    p.add_argument("--target", metavar="PROFILE",
-                   help="also check this backend profile (built-in name or YAML path)")
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--time-scale", type=float, default=None, metavar="X")
+    add_options(p, "validate")
 
 
 def _scenarios_arguments(p: argparse.ArgumentParser) -> None:
@@ -190,48 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-PORT_OPTIONS = {"metrics_port": "--metrics-port", "web_port": "--web-port"}
-
-
-def _check_ports(ns: argparse.Namespace) -> None:
-    """Every port option this command has: a TCP port that nothing listens on yet, said
-    before anything starts (exit 2, one line). Two options on one port are refused too."""
-    from fleetchaos.common.ports import port_problem
-
-    seen: dict[int, str] = {}
-    for attr, option in PORT_OPTIONS.items():
-        port = getattr(ns, attr, None)
-        if port is None:
-            continue
-        problem = port_problem(option, port)
-        if problem is not None:
-            raise UsageError(problem)
-        if port and port in seen:
-            raise UsageError(f"{option} {port}: {seen[port]} asks for the same port")
-        seen[port] = option
-
-
 def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True) -> RunOptions:
-    from fleetchaos.runs.orchestrator import RunOptions
+    """The command's run options, converted and checked by their declaration
+    (``fleetchaos.common.run_options``); taken ports refused before anything starts."""
+    from fleetchaos.runs.options import RunOptions
 
-    if ns.workers < 1:
-        raise UsageError(f"--workers must be at least 1, got {ns.workers}")
-    if ns.time_scale is not None and not ns.time_scale > 0:
-        raise UsageError(f"--time-scale must be a positive number, got {ns.time_scale}")
-    _check_ports(ns)
-    opts = RunOptions(
-        scenario=scenario, target=ns.target, host=ns.host, seed=ns.seed,
-        time_scale=ns.time_scale or 1.0, sets=list(ns.sets), out_dir=ns.out,
-        workers=ns.workers, allow_remote=ns.allow_remote, headless=headless,
-    )
-    for name in ("journal", "summary", "junit", "html", "markdown"):
-        if getattr(ns, name, None) is not None:
-            setattr(opts, name, getattr(ns, name))
-    if getattr(ns, "no_live", False):
-        opts.live = False
-    if not headless:
-        opts.web_port = ns.web_port
-    opts.metrics_port = ns.metrics_port
+    values = values_from(ns, ns.command)
+    values.setdefault("scenario", scenario)  # demo's is fixed
+    opts = RunOptions.from_values(values, face="cli", headless=headless)
     global _crash_log
     _crash_log = opts.log_path("cli")
     return opts
@@ -283,7 +212,9 @@ def cmd_ui(ns: argparse.Namespace) -> int:
 def cmd_validate(ns: argparse.Namespace) -> int:
     from fleetchaos.runs.validate import validate
 
-    for line in validate(ns.scenario, ns.target, sets=ns.sets, time_scale=ns.time_scale):
+    values = values_from(ns, "validate")
+    for line in validate(values["scenario"], values["target"], sets=values["sets"],
+                         time_scale=values["time_scale"]):
         print(line)
     return EXIT_PASS
 
@@ -350,12 +281,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         parser = build_parser()
+        _refuse_unknown_command(parser, args)
         ns, rest = parser.parse_known_args(args)
         server = COMMANDS[ns.command].server
         if server is not None:  # every argument after the name, in order, to its own parser
             return _server(server, args[args.index(ns.command) + 1:])
-        if rest:
-            parser.error(f"unrecognized arguments: {' '.join(rest)}")
+        if rest:  # the command's own usage, and the option it most likely meant
+            subparser = _subparsers(parser)[ns.command]
+            subparser.error(f"unrecognized arguments: {' '.join(rest)}"
+                            f"{_nearest_option(subparser, rest)}")
         return int(ns.run(ns))
     except UsageError as exc:
         print(f"fleetchaos: error: {_one_line(exc)}", file=sys.stderr)
@@ -372,6 +306,39 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fleetchaos: internal error: {type(exc).__name__}: {_one_line(exc)}{tail}",
               file=sys.stderr)
         return EXIT_HARNESS
+
+
+def _subparsers(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return dict(action.choices)
+    return {}
+
+
+def _nearest_option(subparser: argparse.ArgumentParser, rest: list[str]) -> str:
+    """``" (did you mean --workers?)"`` for the first unknown option close to a known one."""
+    from fleetchaos.common.suggest import closest
+
+    known = [s for s in subparser._option_string_actions if s.startswith("--")]
+    for word in rest:
+        if word.startswith("-"):
+            match = closest(word.split("=", 1)[0], known)
+            if match is not None:
+                return f" (did you mean {match}?)"
+    return ""
+
+
+def _refuse_unknown_command(parser: argparse.ArgumentParser, args: list[str]) -> None:
+    """A misspelt command: the top-level usage and the command it most likely meant."""
+    from fleetchaos.common.suggest import closest
+
+    first = next((a for a in args if not a.startswith("-")), None)
+    if first is None or first in COMMANDS:
+        return
+    match = closest(first, COMMANDS)
+    if match is not None:
+        parser.error(f"unknown command {first!r} (did you mean {match}?); "
+                     f"commands: {', '.join(COMMANDS)}")
 
 
 def _one_line(exc: BaseException) -> str:

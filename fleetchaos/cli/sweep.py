@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from fleetchaos.cli.options import add_options, values_from
 from fleetchaos.common.errors import UsageError
 from fleetchaos.runs.sweep import RunSettings, default_out_dir, parse_vary, prepare, run_sweep
 
@@ -21,35 +22,21 @@ examples:
   fleetchaos sweep api-500-storm --vary fleet.retry_policy=fixed-1s,retry-budget \\
       --vary fleet.cars=100,300 --repeat 3 --out sweep-out
 
-KEY is any scenario field --set accepts (fleet.cars, timeline.0.verbosity.level, ...).
+KEY is any scenario field --set accepts (fleet.cars, timeline.0.verbosity.level, ...)
+or a run option every run takes (seed, time_scale, workers, target, host).
 Writes DIR/sweep.json, DIR/sweep.html, DIR/sweep.md and every run's journal in DIR.
 exit codes: 0 every run completed, 2 bad input (nothing was started), 3 a run failed"""
 
 
-def add_run_arguments(p: argparse.ArgumentParser) -> None:
-    """The `fleetchaos run` options a sweep or a search passes to every run."""
-    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario field in every run (repeatable)")
-    p.add_argument("--seed", type=int, metavar="N", help="seed for every run")
-    p.add_argument("--time-scale", type=float, default=1.0, metavar="X",
-                   help="multiply every time in the timeline (0.5 = twice as fast)")
-    p.add_argument("--target", metavar="PROFILE", help="backend profile (default: the scenario's)")
-    p.add_argument("--host", metavar="URL", help="your backend's base URL")
-    p.add_argument("--workers", type=int, default=1, metavar="N",
-                   help="Locust worker processes per run")
-    p.add_argument("--allow-remote", action="store_true",
-                   help="allow targets outside 127.0.0.0/8 and ::1")
+def add_run_arguments(p: argparse.ArgumentParser, command: str = "sweep") -> None:
+    """The scenario and the `fleetchaos run` options every run of a sweep or a search shares
+    (declared in ``fleetchaos.common.run_options``)."""
+    add_options(p, command)
 
 
 def settings_from(ns: argparse.Namespace, out_dir: Path) -> RunSettings:
-    if not ns.time_scale > 0:
-        raise UsageError(f"--time-scale must be a positive number, got {ns.time_scale}")
-    if ns.workers < 1:
-        raise UsageError(f"--workers must be at least 1, got {ns.workers}")
-    return RunSettings(scenario=ns.scenario, sets=list(ns.sets), seed=ns.seed,
-                       time_scale=ns.time_scale, target=ns.target, host=ns.host,
-                       workers=ns.workers, allow_remote=ns.allow_remote, out_dir=out_dir)
-
+    """What every run shares, converted and checked by the options' declaration."""
+    return RunSettings(**values_from(ns, ns.command), out_dir=out_dir)
 
 
 HELP = "run a scenario once per combination of --vary values; one table and charts"
@@ -59,7 +46,6 @@ DESCRIPTION = ("Run a scenario once per combination of the --vary values (a matr
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("scenario", metavar="SCENARIO", help="built-in name or YAML path")
     p.add_argument("--vary", action="append", default=[], metavar="KEY=V1,V2,...",
                    help="a scenario field and its values (repeatable: the runs are the matrix)")
     p.add_argument("--repeat", type=int, default=1, metavar="N",

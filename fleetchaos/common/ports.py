@@ -33,13 +33,22 @@ def bind_problem(port: int, host: str = LOOPBACK) -> str | None:
     return None
 
 
+MAX_PORT = 65535
+NOT_A_PORT = f"not a TCP port (0..{MAX_PORT}; 0 picks a free one)"
+
+
+def out_of_range(port: int) -> bool:
+    """The one range check of a port (the declared port options use it too)."""
+    return not 0 <= port <= MAX_PORT
+
+
 def port_problem(option: str, port: int, *, host: str = LOOPBACK,
                  zero: str = "0 picks a free one") -> str | None:
     """The one-line refusal of ``option PORT`` (out of range, or taken), or None.
 
     Port 0 is never taken (the kernel picks a free port when the server binds)."""
-    if not 0 <= port <= 65535:
-        return f"{option} {port}: not a TCP port (0..65535; {zero})"
+    if out_of_range(port):
+        return f"{option} {port}: not a TCP port (0..{MAX_PORT}; {zero})"
     if port == 0:
         return None
     problem = bind_problem(port, host)

@@ -1,4 +1,5 @@
-"""The scenario's Locust wiring: custom arguments (shown in the web UI's start form too),
+"""The scenario's Locust wiring: the run options' flags (declared once in
+``fleetchaos.common.run_options``; shown in the web UI's start form too),
 the engine on the master or local runner, and the end-of-run verdict as exit code."""
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ import gevent
 from locust import events
 from locust.runners import WorkerRunner
 
+from fleetchaos.common.errors import UsageError
 from fleetchaos.common.ports import port_problem
+from fleetchaos.common.run_options import for_locust_plugin
 from fleetchaos.locust_app.assembly import build_engine, outputs_from
 from fleetchaos.scenarios.engine import ENGINE_ATTR, current_engine
 from fleetchaos.scenarios.loader import load_scenario
@@ -22,36 +25,44 @@ from fleetchaos.scenarios.schema import ScenarioError
 
 @events.init_command_line_parser.add_listener
 def _arguments(parser: Any) -> None:
-    group = parser  # Locust's parser: include_in_web_ui / is_secret work only here
+    """The run options with a Locust flag, as declared (fleetchaos.common.run_options).
+
+    Locust's parser, because ``include_in_web_ui`` / ``is_secret`` work only there. Text
+    and path options keep ``""`` for "not given" (what Locust's start form shows); numbers
+    arrive as text and are converted and checked by :func:`_checked_options`, so a bad one
+    is fleetchaos's one line and exit 2, as every other refusal of a run."""
     # The web UI drives faults: bind it to loopback unless the user names an address
     # (`--web-host '*'` for every interface); see fleetchaos.locust_app.webui_guard.
     parser.set_defaults(web_host="127.0.0.1")
-    group.add_argument("--scenario", default="baseline", include_in_web_ui=True,
-                       help="built-in scenario name or YAML path")
-    group.add_argument("--target-profile", default="", include_in_web_ui=True,
-                       help="backend profile (default: the scenario's)")
-    group.add_argument("--seed", type=int, default=None, include_in_web_ui=True,
-                       help="seed (default: the scenario's)")
-    group.add_argument("--time-scale", type=float, default=1.0, include_in_web_ui=True,
-                       help="multiply every time in the timeline")
-    group.add_argument("--set", dest="fc_set", action="append", default=[],
-                       include_in_web_ui=False, help="override a scenario field: key=value")
-    group.add_argument("--journal", default="", include_in_web_ui=False,
-                       help="journal path (JSON Lines)")
-    for name in ("summary", "junit", "html-report", "markdown"):
-        group.add_argument(f"--{name}", default="", include_in_web_ui=False,
-                           help=f"write the {name.replace('-report', '').upper()} report here")
-    group.add_argument("--run-id", default="", include_in_web_ui=False,
-                       help="marker carried by every fault of this run")
-    group.add_argument("--admin-token", default=os.environ.get("FLEETCHAOS_ADMIN_TOKEN", ""),
-                       include_in_web_ui=False, is_secret=True,
-                       help="backend admin token for fleet registration (or FLEETCHAOS_ADMIN_TOKEN)")
-    group.add_argument("--allow-remote", action="store_true", default=False,
-                       include_in_web_ui=False,
-                       help="allow targets outside 127.0.0.0/8 and ::1")
-    group.add_argument("--metrics-port", type=int, default=None, include_in_web_ui=False,
-                       help="serve Prometheus metrics on 127.0.0.1:PORT/metrics while the run "
-                            "goes on (0: a free port, printed on stderr; default: off)")
+    for declared in for_locust_plugin():
+        extra: dict[str, Any] = {"include_in_web_ui": declared.web_ui, "help": declared.help}
+        if declared.secret:
+            extra["is_secret"] = True
+        if declared.kind == "flag":
+            extra.update(action="store_true", default=bool(declared.default))
+        elif declared.kind == "sets":
+            extra.update(action="append", default=[])
+        elif declared.kind in ("text", "path"):
+            default = os.environ.get(declared.env, "") if declared.env else declared.default
+            extra.update(default="" if default is None else str(default))
+        else:
+            extra.update(default=declared.default)
+        parser.add_argument(declared.locust, dest=declared.locust_attr, **extra)
+
+
+def _checked_options(opts: Any) -> None:
+    """Convert and check the numbers given as text, in place (exit 2 on a bad one)."""
+    for declared in for_locust_plugin():
+        if declared.kind not in ("whole", "number", "port"):
+            continue
+        raw = getattr(opts, declared.locust_attr, None)
+        try:
+            value = declared.parse(raw, "locust") if isinstance(raw, str) else \
+                declared.check(raw, "locust")
+        except UsageError as exc:
+            print(f"fleetchaos: error: {exc}", file=sys.stderr, flush=True)
+            sys.exit(2)
+        setattr(opts, declared.locust_attr, value)
 
 
 @events.init.add_listener
@@ -59,6 +70,7 @@ def _create_engine(environment: Any, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
         return
     opts = environment.parsed_options
+    _checked_options(opts)
     overrides = list(opts.fc_set)
     if opts.target_profile:
         overrides.append(f"fleet.profile={opts.target_profile}")
@@ -120,7 +132,7 @@ def _create_engine(environment: Any, **_: Any) -> None:
 def _serve_metrics(environment: Any, port: int) -> None:
     """The /metrics endpoint (fleetchaos.locust_app.metrics_server), before the engine so a port that cannot
     be bound stops the run before anything is created."""
-    problem = port_problem("--metrics-port", port)
+    problem = port_problem("--metrics-port", port)  # taken? (its range: _checked_options)
     if problem is not None:
         print(f"fleetchaos: error: {problem}", file=sys.stderr, flush=True)
         sys.exit(2)

@@ -29,6 +29,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from fleetchaos.common.run_options import option
 from fleetchaos.locust_app.session_paths import run_number, session_path
 
 FORM_KEYS = ("scenario", "target_profile", "seed", "time_scale")
@@ -93,8 +94,8 @@ def _current(opts: Any, key: str) -> Any:
         if text in ("", "None"):
             return None
         try:
-            return int(text) if key == "seed" else float(text)
-        except ValueError:
+            return option(key).parse(text, "locust")
+        except ValueError:  # UsageError: refused when the form asks for it
             return None
     return value
 
@@ -107,18 +108,8 @@ def _wanted(form: Any, opts: Any) -> dict[str, Any]:
             out[key] = _current(opts, key)
             continue
         text = str(form.get(key)).strip()
-        if key == "seed":
-            try:
-                out[key] = int(text)
-            except ValueError:
-                raise ValueError(f"seed: a whole number, got {text!r}") from None
-        elif key == "time_scale":
-            try:
-                out[key] = float(text)
-            except ValueError:
-                raise ValueError(f"time_scale: a number, got {text!r}") from None
-            if not 0 < out[key] < float("inf"):
-                raise ValueError(f"time_scale: a positive number, got {text!r}")
+        if key in ("seed", "time_scale"):  # converted and range-checked as declared
+            out[key] = option(key).parse(text, "locust", named=f"{key}: ")
         else:
             out[key] = text
     return out

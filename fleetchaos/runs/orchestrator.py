@@ -41,49 +41,15 @@ from fleetchaos.common.errors import (
 from fleetchaos.common.parent_death import preexec_die_with_parent
 from fleetchaos.runs.disk_watch import DiskWatch, cut_partial_last_line
 from fleetchaos.runs.journal_tail import JournalTail
+from fleetchaos.runs.options import RunOptions, locust_flags
 from fleetchaos.runs.output_paths import check_output_paths, run_inputs
-from fleetchaos.scenarios.fault_control import new_run_id
 from fleetchaos.scenarios.schema import Scenario
+
+__all__ = ["RunOptions", "RunResult", "execute", "run_scenario"]  # RunOptions lives in runs.options
 
 REFERENCE_PROFILE = "reference"
 REFERENCE_PROFILES = (REFERENCE_PROFILE, "reference-mqtt")  # run against the built-in backend
 LOCUST_STOP_GRACE_S = 30.0
-
-
-@dataclass
-class RunOptions:
-    """Everything `fleetchaos run`, `demo` and `ui` pass down, already parsed."""
-
-    scenario: str
-    target: str | None = None
-    host: str | None = None
-    seed: int | None = None
-    time_scale: float = 1.0
-    sets: list[str] = field(default_factory=list)
-    out_dir: Path = Path("fleetchaos-out")
-    journal: Path | None = None
-    summary: Path | None = None
-    junit: Path | None = None
-    html: Path | None = None
-    markdown: Path | None = None
-    workers: int = 1
-    allow_remote: bool = False
-    headless: bool = True
-    web_port: int = 8089
-    metrics_port: int | None = None  # Prometheus /metrics on 127.0.0.1 (0: a free port)
-    live: bool = True
-    quiet: bool = False  # no terminal report, no file list (the Python API)
-    api: bool = False  # called from Python: errors name keyword arguments, not CLI options
-    toxiproxy_url: str | None = None  # None: TOXIPROXY_URL, else the built-in server
-    run_id: str = field(default_factory=new_run_id)  # <hex8>.<our pid>.<host>: see fault_control
-
-    @property
-    def journal_path(self) -> Path:
-        return self.journal or self.out_dir / f"{self.run_id}.journal.jsonl"
-
-    def log_path(self, part: str) -> Path:
-        """The log of one part of the run (``locust``, ``toxiproxy``, ``backend``, ``cli``)."""
-        return self.out_dir / f"{self.run_id}.{part}.log"
 
 
 @dataclass
@@ -128,6 +94,13 @@ def load_validated_scenario(opts: RunOptions) -> Scenario:
         return load_scenario(opts.scenario, overrides=opts.sets, time_scale=opts.time_scale)
     except ScenarioError as exc:
         raise UsageError(str(exc)) from None
+
+
+def check_machine(scenario: Scenario, opts: RunOptions, profile: str) -> None:
+    """Workers and open files within this machine's limits (fleetchaos.runs.bounds)."""
+    from fleetchaos.runs.bounds import check_bounds
+
+    check_bounds(scenario, opts, builtin_backend=not opts.host and profile in REFERENCE_PROFILES)
 
 
 def scenario_profile(scenario: Scenario, opts: RunOptions) -> str:
@@ -246,22 +219,16 @@ def free_loopback_port() -> int:
 
 
 def locust_argv(opts: RunOptions, services: Services, profile: str) -> list[str]:
+    """Locust's command line: its own flags, and the plugin's derived from the declared
+    options (``fleetchaos.common.run_options``) with this run's values."""
     argv = [
         sys.executable, "-m", "locust", "-f", locustfile_path(),
-        "--host", services.backend_url,
-        "--scenario", opts.scenario,
-        "--target-profile", profile,
-        "--time-scale", repr(opts.time_scale),
-        "--journal", str(opts.journal_path),
-        "--run-id", opts.run_id,
-        "--exit-code-on-error", "0",
+        "--host", services.backend_url, "--exit-code-on-error", "0",
+        *locust_flags({"scenario": opts.scenario, "target": profile, "seed": opts.seed,
+                       "time_scale": opts.time_scale, "sets": opts.sets,
+                       "allow_remote": opts.allow_remote, "journal": opts.journal_path,
+                       "run_id": opts.run_id, "metrics_port": opts.metrics_port}),
     ]
-    if opts.seed is not None:
-        argv += ["--seed", str(opts.seed)]
-    for item in opts.sets:
-        argv += ["--set", item]
-    if opts.allow_remote:
-        argv.append("--allow-remote")
     if opts.workers > 1:
         # Workers on this machine: the master listens on loopback only, so the fleet config
         # it sends (admin token included) never leaves the machine; on a free port, so two
@@ -274,11 +241,7 @@ def locust_argv(opts: RunOptions, services: Services, profile: str) -> list[str]
     else:
         argv += ["--web-host", "127.0.0.1", "--web-port", str(opts.web_port)]
         # each web UI run's engine writes its reports when it ends (runs/ui_session.py)
-        for option, path in (("--summary", opts.summary), ("--html-report", opts.html)):
-            if path is not None:
-                argv += [option, str(path)]
-    if opts.metrics_port is not None:
-        argv += ["--metrics-port", str(opts.metrics_port)]
+        argv += locust_flags({"summary": opts.summary, "html": opts.html})
     return argv
 
 
@@ -521,6 +484,7 @@ def execute(opts: RunOptions) -> RunResult:
     if opts.seed is None:  # the built-in Toxiproxy's fault draws follow the run's seed too
         opts.seed = scenario.seed
     profile = scenario_profile(scenario, opts)
+    check_machine(scenario, opts, profile)  # what the machine cannot hold: before any child
     from fleetchaos.runs.preflight import preflight
 
     preflight(profile, opts.host, allow_remote=opts.allow_remote)  # before any child starts

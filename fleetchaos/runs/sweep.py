@@ -20,12 +20,16 @@ import signal
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetchaos.common.errors import EXIT_BAD_INPUT, EXIT_BREACH, EXIT_PASS, UsageError
+from fleetchaos.common.run_options import BY_NAME
 from fleetchaos.runs.output_paths import check_outputs, run_inputs
+
+if TYPE_CHECKING:
+    from fleetchaos.runs.options import RunOptions
 
 EXIT_RUN_FAILED = 3  # as `fleetchaos run`: the harness failed
 EXIT_NO_EFFECT = 4  # as `fleetchaos run`: the faults never reached the traffic
@@ -68,9 +72,11 @@ class RunResult:
 
 
 def validate_overrides(settings: RunSettings, extra: list[str], what: str) -> None:
-    """Load the scenario with these overrides as the run would, and check the fleet too
-    (the fleet's own validation otherwise runs only once the processes are up)."""
+    """Load the scenario with these overrides as the run would, check the fleet too (the
+    fleet's own validation otherwise runs only once the processes are up) and that the
+    machine can hold the run (workers, open files)."""
     from fleetchaos.fleet_sim.config import FleetConfig
+    from fleetchaos.runs.orchestrator import check_machine, scenario_profile
     from fleetchaos.scenarios.loader import load_scenario
 
     try:
@@ -83,6 +89,38 @@ def validate_overrides(settings: RunSettings, extra: list[str], what: str) -> No
         FleetConfig.from_dict({k: v for k, v in scenario.fleet.items() if k in known})
     except (ValueError, TypeError) as exc:
         raise UsageError(f"{what}: {scenario.source}: fleet: {exc}") from None
+    opts = run_options(settings, extra, settings.out_dir / "validate.journal.jsonl")
+    try:
+        check_machine(scenario, opts, scenario_profile(scenario, opts))
+    except UsageError as exc:
+        raise UsageError(f"{what}: {exc}") from None
+
+
+def split_combo(settings: RunSettings, combo: dict[str, str]) -> tuple[RunSettings, list[str]]:
+    """One combination as the run's settings and its ``--set`` items: a key that names a
+    run option every run takes (``workers``, ``seed``, ``time_scale``, ...: declared
+    ``varies``) sets that option, parsed and checked by its declaration; any other key
+    is a scenario field."""
+    changes: dict[str, Any] = {}
+    sets: list[str] = []
+    for key, text in combo.items():
+        declared = BY_NAME.get(key)
+        if declared is not None and declared.varies:
+            changes[key] = declared.parse(text, "cli", named=f"--vary {key}=")
+        else:
+            sets.append(f"{key}={text}")
+    return replace(settings, **changes), sets
+
+
+def run_options(settings: RunSettings, extra_sets: list[str], journal: Path) -> RunOptions:
+    """The options of one run of a sweep or a search (quiet: one line per run)."""
+    from fleetchaos.runs.options import RunOptions
+
+    return RunOptions(scenario=settings.scenario, target=settings.target, host=settings.host,
+                      seed=settings.seed, time_scale=settings.time_scale,
+                      sets=[*settings.sets, *extra_sets], out_dir=settings.out_dir,
+                      workers=settings.workers, allow_remote=settings.allow_remote,
+                      journal=journal, live=False, quiet=True, api=False)
 
 
 def slug(text: str) -> str:
@@ -110,17 +148,13 @@ def run_once(settings: RunSettings, extra_sets: list[str], name: str) -> RunResu
     per run (the journal re-renders with `fleetchaos report`). A harness failure is a
     result, not an exception; Ctrl-C stops the run and propagates.
     """
-    from fleetchaos.runs.orchestrator import RunOptions, execute
+    from fleetchaos.runs.orchestrator import execute
 
     settings.out_dir.mkdir(parents=True, exist_ok=True)
     journal = settings.out_dir / f"{name}.journal.jsonl"
     started = time.monotonic()
     error = None
-    opts = RunOptions(scenario=settings.scenario, target=settings.target, host=settings.host,
-                      seed=settings.seed, time_scale=settings.time_scale,
-                      sets=[*settings.sets, *extra_sets], out_dir=settings.out_dir,
-                      workers=settings.workers, allow_remote=settings.allow_remote,
-                      journal=journal, live=False, quiet=True, api=True)
+    opts = run_options(settings, extra_sets, journal)
     try:
         result = execute(opts)
     except UsageError as exc:
@@ -231,8 +265,8 @@ def prepare(settings: RunSettings, vary: dict[str, list[str]], repeat: int, *,
         raise UsageError(f"--repeat must be at least 1, got {repeat}")
     combos = combinations(vary)
     for combo in combos:  # every combination checked before the first run starts
-        sets = [f"{k}={v}" for k, v in combo.items()]
-        validate_overrides(settings, sets, "--vary " + " ".join(sets))
+        varied, sets = split_combo(settings, combo)
+        validate_overrides(varied, sets, "--vary " + " ".join(f"{k}={v}" for k, v in combo.items()))
     out_dir = settings.out_dir
     runs = plan(combos, repeat)
     _check_fresh(out_dir, runs)
@@ -258,9 +292,10 @@ def run_sweep(sweep_plan: SweepPlan, *, say: Say, warn: Say) -> tuple[int, dict[
     say(f"sweep {settings.scenario}: {len(combinations(p.vary))} combination(s) x {p.repeat} = "
         f"{len(runs)} runs into {p.out_dir}")
     for n, (combo, repeat, name) in enumerate(runs, 1):
+        varied, extra = split_combo(settings, combo)
         sets = [f"{k}={v}" for k, v in combo.items()]
         try:
-            result = run_once(settings, sets, name)
+            result = run_once(varied, extra, name)
         except KeyboardInterrupt:
             warn("fleetchaos sweep: interrupted; the report lists the runs made so far")
             rc = 130
