@@ -51,20 +51,20 @@ def resolve(name_or_path: str) -> Path:
     try:
         if path.suffix in SUFFIXES or "/" in name_or_path or path.exists():
             if path.suffix not in SUFFIXES:
-                raise ScenarioError(f"{shown(name_or_path)}: not a scenario file (a scenario is "
+                raise ScenarioError(f"{shown(name_or_path, 300)}: not a scenario file (a scenario is "
                                     f"a .yaml or .yml file, or a built-in name)"
                                     f"{did_you_mean(name_or_path, builtins)}")
             if not path.exists():
-                raise ScenarioError(f"{shown(name_or_path)}: no such file")
+                raise ScenarioError(f"{shown(name_or_path, 300)}: no such file")
             if not path.is_file():
-                raise ScenarioError(f"{shown(name_or_path)}: not a file")
+                raise ScenarioError(f"{shown(name_or_path, 300)}: not a file")
             return path
     except OSError as exc:  # a name too long for the file system, a loop of links, ...
-        raise ScenarioError(f"{shown(name_or_path)}: cannot open: {exc.strerror or exc}") from None
+        raise ScenarioError(f"{shown(name_or_path, 300)}: cannot open: {exc.strerror or exc}") from None
     builtin = LIBRARY / f"{name_or_path}.yaml"
     if builtin.exists():
         return builtin
-    raise ScenarioError(f"{shown(name_or_path)}: not a file and not a built-in scenario"
+    raise ScenarioError(f"{shown(name_or_path, 300)}: not a file and not a built-in scenario"
                         f"{did_you_mean(name_or_path, builtins)} (built-in: {', '.join(builtins)})")
 
 

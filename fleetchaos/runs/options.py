@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from fleetchaos.common.errors import UsageError
-from fleetchaos.common.run_options import Face, RunOption, option
+from fleetchaos.common.run_options import OPTIONS, Face, RunOption, option
 from fleetchaos.scenarios.fault_control import new_run_id
 
 # The declared defaults, as the record's field defaults.
@@ -84,12 +84,12 @@ class RunOptions:
 def port_options(opts: RunOptions) -> list[tuple[RunOption, int]]:
     """The port options this run will listen on, with their values."""
     out = []
-    for name in ("metrics_port", "web_port"):
-        if name == "web_port" and opts.headless:
-            continue
-        value = getattr(opts, name)
+    for declared in OPTIONS:
+        if declared.kind != "port" or (opts.headless and declared.commands <= {"ui"}):
+            continue  # a headless run does not serve the web UI
+        value = getattr(opts, declared.name)
         if value is not None:
-            out.append((option(name), int(value)))
+            out.append((declared, int(value)))
     return out
 
 
