@@ -1,5 +1,6 @@
 """Small pieces every fleetchaos process shares, the bottom layer (it imports nothing of
-fleetchaos): errors and exit codes (``errors``), the hardened YAML loader (``yaml_safe``),
+fleetchaos): errors and exit codes (``errors``), every run option declared once
+(``run_options``), "did you mean" (``suggest``), the hardened YAML loader (``yaml_safe``),
 the ``file:line: key`` checker (``checker``), placeholders, MQTT URLs (``mqtt_url``),
 child-process handling and the loopback guard (re-exported here).
 
