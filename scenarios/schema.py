@@ -103,6 +103,23 @@ class Scenario:
             path = Path(self.source).resolve().parent / path
         return str(path)
 
+    def peak_fleet(self) -> tuple[int, int, int]:
+        """(cars, drivers, canaries) at the fleet's peak: the fleet's size, or a larger
+        ``users`` step's (what the load shape will ask for and the bounds count)."""
+        known = {k: v for k, v in self.fleet.items() if k in FleetConfig.__dataclass_fields__}
+        try:
+            config = FleetConfig().merged(known)
+        except (ValueError, TypeError):  # refused when the fleet starts; count what it says
+            config = FleetConfig()
+        cars = int(known.get("cars", config.cars))
+        drivers = int(known.get("drivers", config.drivers))
+        for step in self.timeline:
+            if step.action == "users":
+                spec = step.spec.to_json()
+                cars = max(cars, int(spec.get("cars", 0) or 0))
+                drivers = max(drivers, int(spec.get("drivers", 0) or 0))
+        return cars, drivers, int(config.canary.get("count", 1))
+
     def extensions_needed(self) -> set[str]:
         return {s.spec.extension for s in self.timeline if s.spec.extension}
 

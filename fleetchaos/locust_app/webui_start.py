@@ -39,17 +39,8 @@ RAMP_ATTR = "fc_form_spawn_rate"  # parsed_options: the ramp-up the form asked f
 # --- the form ---------------------------------------------------------------------------
 def fleet_size(scenario: Any) -> tuple[int, int, int]:
     """(cars, drivers, canaries) at the fleet's peak: what the load shape will ask for."""
-    from fleetchaos.fleet_sim.config import FleetConfig
-
-    config = FleetConfig().merged({k: v for k, v in scenario.fleet.items()
-                                   if k != "spawn_rate"})
-    cars, drivers = config.cars, config.drivers
-    for step in scenario.timeline:
-        if step.action == "users":
-            spec = step.spec.to_json() if hasattr(step.spec, "to_json") else dict(step.spec)
-            cars = max(cars, int(spec.get("cars", 0) or 0))
-            drivers = max(drivers, int(spec.get("drivers", 0) or 0))
-    return cars, drivers, int(config.canary.get("count", 1))
+    peak: tuple[int, int, int] = scenario.peak_fleet()  # Scenario.peak_fleet, one count for all
+    return peak
 
 
 def spawn_rate(scenario: Any) -> float:

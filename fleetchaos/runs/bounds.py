@@ -20,9 +20,7 @@ from __future__ import annotations
 import math
 import os
 import resource
-from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from fleetchaos.common.errors import UsageError
 from fleetchaos.common.run_options import option
@@ -31,7 +29,6 @@ from fleetchaos.scenarios.schema import Scenario
 
 BASE_FILES = 100
 LOCUST_MINIMUM_FILES = 10_000  # locust/main.py raises a lower soft limit to this (2.x)
-DEFAULT_CARS = DEFAULT_DRIVERS = 100  # fleet_sim.config.FleetConfig's defaults
 
 
 @dataclass(frozen=True)
@@ -66,25 +63,11 @@ def check_bounds(scenario: Scenario, opts: RunOptions, *, builtin_backend: bool)
     face, e.g. by a sweep); the open files are counted for the processes this run starts."""
     workers = option("workers")
     workers.check(opts.workers, opts.face)
-    resizes = [step.spec.to_json() for step in scenario.timeline if step.action == "users"]
-    cars, drivers, canaries = fleet_size(scenario.fleet, resizes)
+    cars, drivers, canaries = scenario.peak_fleet()
     builtin_toxiproxy = not (opts.toxiproxy_url or os.environ.get("TOXIPROXY_URL"))
     check_files(cars, drivers, canaries, workers=opts.workers,
                 workers_flag=workers.spelled(opts.face), builtin_toxiproxy=builtin_toxiproxy,
                 builtin_backend=builtin_backend)
-
-
-def fleet_size(fleet: Mapping[str, Any], resizes: Iterable[Mapping[str, Any]] = ()) -> tuple[int, int, int]:
-    """The most cars and drivers the run will have at once (the fleet, or a larger
-    ``users`` step), and its canaries."""
-    cars = int(fleet.get("cars", DEFAULT_CARS))
-    drivers = int(fleet.get("drivers", DEFAULT_DRIVERS))
-    for resize in resizes:
-        cars = max(cars, int(resize.get("cars") or 0))
-        drivers = max(drivers, int(resize.get("drivers") or 0))
-    canary = fleet.get("canary")
-    canaries = int(canary.get("count", 1)) if isinstance(canary, Mapping) else 1
-    return cars, drivers, canaries
 
 
 def check_files(cars: int, drivers: int, canaries: int, *, workers: int, workers_flag: str,
