@@ -160,14 +160,10 @@ class CanaryUser(User):
     weight = 1
 
     def on_start(self) -> None:
-        from fleetchaos.fleet_sim.locust_users import _worker_index
-
         self.runtime = runtime_of(self.environment)
         config = self.runtime.config
         self.settings = CanarySettings.from_mapping(config.canary)
-        # within the registered range even when a worker gets more canaries than its shard
-        self.k = self.runtime.pools["canary"].take(_worker_index(self.environment),
-                                                   config.workers, max(1, self.settings.count))
+        self.k = self.runtime.pools["canary"].take()  # below the count: the registered ones
         self.ident = identity(config.seed, index_of(self.k), config.fallbacks)
         self.profile = self.runtime.profile_for(config)
         session = FastHttpSession(base_url=config.api_url, user=self,

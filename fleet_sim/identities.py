@@ -163,32 +163,21 @@ def fleet_schedule(seed: int, cars: int, drivers: int, need_interval_s: float,
 
 
 class IndexPool:
-    """Identity indices for one kind of user in this process: its shard, reused when freed.
-
-    Locust does not split a class's users evenly across workers, so a worker may get more
-    users than its shard holds; it then borrows from the top of another worker's shard
-    (which fills from the bottom). With two workers this never collides; with more, two
-    overflowing workers can borrow the same top index (a known limit, see docs/scaling.md).
-    """
+    """Identity indices for one kind of user in a process that runs the whole fleet (a
+    local runner): the lowest free index first, so the fleet in use is always the lowest
+    indices and stays inside what was registered. A worker of a distributed run leases
+    its indices from the master instead (fleet_sim/identity_lease.py), which keeps the
+    same ledger (``IndexLedger``) for every worker at once."""
 
     def __init__(self) -> None:
         self.free: list[int] = []
-        self.counter = itertools.count()
+        self.next = 0
 
-    def take(self, worker_index: int, workers: int, space: int | None = None) -> int:
+    def take(self) -> int:
         if self.free:
             return heapq.heappop(self.free)
-        k = next(self.counter)
-        n = max(1, workers)
-        index = worker_index + k * n
-        if space is None or index < space or n == 1:
-            return index
-        own = len(range(worker_index, space, n))
-        j = k - own  # the j-th borrowed index
-        target = (worker_index + 1 + j % (n - 1)) % n
-        top = list(range(target, space, n))
-        depth = j // (n - 1)
-        return top[-1 - depth] if depth < len(top) else index
+        self.next += 1
+        return self.next - 1
 
     def give_back(self, index: int) -> None:
         heapq.heappush(self.free, index)

@@ -2,8 +2,9 @@
 (an owner with the phone app who, now and then, needs to get into the car).
 
 Importing this module registers the fleet's Locust hooks (knobs, counters, the
-driver-outcome event). Each user takes the next free identity of its process's shard,
-so no two users anywhere share a car or a driver. The state users share (config,
+driver-outcome event). Each user takes the lowest free identity index of its kind (on a
+worker, leased from the master: fleet_sim/identity_lease.py), so no two users anywhere
+share a car or a driver. The state users share (config,
 counters, identity pools, loaded profiles) is their environment's runtime
 (``runtime_of(self.environment)``, fleet_sim/runtime.py), never a module global.
 """
@@ -20,7 +21,7 @@ from locust import User, events, task
 from locust.contrib.fasthttp import FastHttpSession
 from locust.runners import WorkerRunner
 
-from fleetchaos.fleet_sim import knobs, stats
+from fleetchaos.fleet_sim import identity_lease, knobs, stats
 from fleetchaos.fleet_sim.car_link import HttpBatchTransport, streaming_transport
 from fleetchaos.fleet_sim.config import FleetConfig
 from fleetchaos.fleet_sim.identities import (
@@ -35,7 +36,7 @@ from fleetchaos.fleet_sim.outbox import Outbox, Pending
 from fleetchaos.fleet_sim.phone_app import PhoneApp
 from fleetchaos.fleet_sim.registration import register_fleet
 from fleetchaos.fleet_sim.retry import RetryPolicy, TokenBucket, make_policy
-from fleetchaos.fleet_sim.runtime import runtime_of
+from fleetchaos.fleet_sim.runtime import POOLS, runtime_of
 from fleetchaos.fleet_sim.telemetry import effective, field_names, make_record
 from fleetchaos.fleet_sim.timing import GRID_S, Alarm, sleep_until, wake_at
 
@@ -48,6 +49,20 @@ LATE_GRACE_S = 5.0  # a driver spawned late still acts on needs planned this lon
 def _worker_index(environment: Any) -> int:
     runner = environment.runner
     return max(0, getattr(runner, "worker_index", 0)) if isinstance(runner, WorkerRunner) else 0
+
+
+def identity_bounds(environment: Any) -> dict[str, int | None]:
+    """How many identities of each kind may be in use at once (the master's fixed counts):
+    a worker's lease of a car, driver or canary index waits past it (identity_lease.py)."""
+    from fleetchaos.fleet_sim.canary import CanaryUser
+
+    bases = {"car": CarUser, "driver": DriverUser, "canary": CanaryUser}
+    out: dict[str, int | None] = {}
+    for kind, base in bases.items():
+        total = sum(int(cls.fixed_count or 0) for cls in environment.user_classes or [base]
+                    if issubclass(cls, base))
+        out[kind] = total or None
+    return out
 
 
 def set_fleet_size(cars: int, drivers: int) -> None:
@@ -122,8 +137,7 @@ class CarUser(User):
     def on_start(self) -> None:
         self.runtime = runtime_of(self.environment)
         config = self.runtime.config
-        self.index = self.runtime.pools["car"].take(_worker_index(self.environment),
-                                                    config.workers, config.cars)
+        self.index = self.runtime.pools["car"].take()
         self.ident = identity(config.seed, self.index, config.fallbacks)
         self.rng = rng_for(config.seed, self.index, "car")
         self.profile = self.runtime.profile_for(config)
@@ -322,8 +336,7 @@ class DriverUser(User):
     def on_start(self) -> None:
         self.runtime = runtime_of(self.environment)
         config = self.runtime.config
-        self.index = self.runtime.pools["driver"].take(_worker_index(self.environment),
-                                                       config.workers, config.drivers)
+        self.index = self.runtime.pools["driver"].take()
         self.ident = identity(config.seed, self.index, config.fallbacks)
         self.profile = self.runtime.profile_for(config)
         self.session = _session(self.environment, config.api_url, self)
@@ -390,6 +403,7 @@ class DriverUser(User):
 def _install(environment: Any, **_: Any) -> None:
     stats.install(environment)
     knobs.install(environment)
+    identity_lease.install(environment, POOLS, lambda: identity_bounds(environment))
     standalone = knobs.initial_from_env()
     if standalone is not None:
         knobs.reset(environment, standalone)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from fleetchaos.fleet_sim.config import FleetConfig
 from fleetchaos.fleet_sim.identities import IndexPool
@@ -29,7 +29,16 @@ POOLS = ("car", "driver", "canary")
 Listener = Callable[[FleetConfig], None]
 
 
-def _pools() -> dict[str, IndexPool]:
+class Pool(Protocol):
+    """Where a user takes its identity index and gives it back: this process's own
+    ``IndexPool``, or on a worker a pool leased from the master (fleet_sim/identity_lease.py)."""
+
+    def take(self) -> int: ...
+
+    def give_back(self, index: int) -> None: ...
+
+
+def _pools() -> dict[str, Pool]:
     return {kind: IndexPool() for kind in POOLS}
 
 
@@ -41,7 +50,8 @@ class FleetRuntime:
     listeners: list[Listener] = field(default_factory=list)
     counters: FleetCounters = field(default_factory=FleetCounters)
     worker_reports: dict[str, dict[str, Any]] = field(default_factory=dict)
-    pools: dict[str, IndexPool] = field(default_factory=_pools)
+    pools: dict[str, Pool] = field(default_factory=_pools)
+    lease_desk: Any = None  # on a master: who holds which identity (fleet_sim/identity_lease.py)
     profiles: dict[str, Profile] = field(default_factory=dict)
     # what sleeps until its next record and must wake when a knob changes (the cars)
     sleepers: set[Any] = field(default_factory=set)

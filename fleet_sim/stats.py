@@ -21,6 +21,7 @@ from typing import Any
 
 REPORT_KEY = "fleetchaos_fleet"
 OUTCOMES_KEY = "fleetchaos_outcomes"
+FINAL_MESSAGE = "fleetchaos_fleet_final"  # a worker's counters once its users stopped
 OUTCOMES = ("app", "bluetooth", "keycard")
 
 
@@ -151,6 +152,15 @@ def install(environment: Any) -> None:
             counters.pending_outcomes.clear()
 
         environment.events.report_to_master.add_listener(report)
+
+        def final(**_: Any) -> None:
+            """Locust reports every 3 s; the master's engine waits 2 s for the last figures
+            once it told the workers to stop: send them as soon as the users stopped."""
+            data: dict[str, Any] = {}
+            report(runner.client_id, data)
+            runner.send_message(FINAL_MESSAGE, data)
+
+        environment.events.test_stop.add_listener(final)
     elif isinstance(runner, MasterRunner):
         def receive(client_id: str, data: dict[str, Any]) -> None:
             if REPORT_KEY in data:
@@ -159,6 +169,7 @@ def install(environment: Any) -> None:
                 environment.events.fleet_driver_outcome.fire(**outcome)
 
         environment.events.worker_report.add_listener(receive)
+        runner.register_message(FINAL_MESSAGE, lambda msg, **_: receive(msg.node_id, msg.data))
 
 
 def record_outcome(environment: Any, **outcome: Any) -> None:

@@ -56,18 +56,13 @@ def test_driver_needs_are_repeatable():
     assert 120 <= len(times) <= 280  # about one every 30 s
 
 
-def test_worker_pools_take_distinct_identities_and_reuse_what_is_given_back():
-    pools = [IndexPool() for _ in range(3)]
-    taken = [[p.take(w, 3) for _ in range(10)] for w, p in enumerate(pools)]
-    assert len({i for t in taken for i in t}) == 30
-    pools[1].give_back(taken[1][4])
-    assert pools[1].take(1, 3) == taken[1][4]
-
-
-def test_an_uneven_split_across_two_workers_still_never_shares_an_identity():
-    a, b = IndexPool(), IndexPool()
-    got = [a.take(0, 2, 100) for _ in range(60)] + [b.take(1, 2, 100) for _ in range(40)]
-    assert sorted(got) == list(range(100))
+def test_a_local_pool_hands_out_the_lowest_free_index_and_reuses_what_is_given_back():
+    pool = IndexPool()
+    taken = [pool.take() for _ in range(10)]
+    assert taken == list(range(10))
+    pool.give_back(7)
+    pool.give_back(3)
+    assert [pool.take(), pool.take(), pool.take()] == [3, 7, 10]
 
 
 def test_cohort_is_stable_as_it_grows():
