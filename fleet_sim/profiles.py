@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, TypedDict
 
 from fleetchaos.common.placeholders import NAME, PlaceholderError, check_tree, render
+from fleetchaos.common.suggest import closest
 from fleetchaos.common.yaml_safe import YamlRefused, load_with_lines, printable
 from fleetchaos.fleet_sim.mqtt_profile import MQTT_KEYS, MqttSettings, parse_mqtt
 
@@ -441,15 +442,30 @@ def builtin_profiles() -> list[str]:
 
 
 def resolve(name_or_path: str) -> Path:
+    """A built-in profile's file, or the user's ``.yaml``/``.yml`` file.
+
+    Only YAML files are read, as for scenarios: a profile name can come from Locust's start
+    form, and a refusal quotes what it could not parse, so ``../../../../etc/shadow`` is
+    refused by its name, never opened."""
+    shown = printable(name_or_path if len(name_or_path) <= 300 else name_or_path[:297] + "...")
+    builtins = builtin_profiles()
     path = Path(name_or_path)
-    if not path.suffix and "/" not in name_or_path \
-            and (BUILTIN_DIR / f"{name_or_path}.yaml").exists():
+    if not path.suffix and "/" not in name_or_path and name_or_path in builtins:
         return BUILTIN_DIR / f"{name_or_path}.yaml"
-    if not path.exists():
-        raise ProfileError(f"{name_or_path}: no such profile file, and not a built-in profile "
-                           f"({', '.join(builtin_profiles())})")
-    if not path.is_file():
-        raise ProfileError(f"{name_or_path}: not a file")
+    try:
+        if path.suffix not in (".yaml", ".yml"):
+            near = closest(name_or_path, builtins)
+            hint = f"; did you mean {near!r}?" if near else ""
+            what = "no such profile file, and not" if "/" not in name_or_path and \
+                not path.exists() else "not a profile file (a .yaml or .yml file) nor"
+            raise ProfileError(f"{shown}: {what} a built-in profile{hint} "
+                               f"({', '.join(builtins)})")
+        if not path.exists():
+            raise ProfileError(f"{shown}: no such profile file")
+        if not path.is_file():
+            raise ProfileError(f"{shown}: not a file")
+    except OSError as exc:  # a name too long for the file system, a loop of links, ...
+        raise ProfileError(f"{shown}: cannot open: {exc.strerror or exc}") from None
     return path
 
 

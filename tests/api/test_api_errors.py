@@ -52,7 +52,8 @@ def test_a_10000_character_scenario_name_is_a_usage_error(tmp_path, call):
 
 
 def test_a_path_to_a_file_that_is_not_yaml_is_never_read(tmp_path, monkeypatch):
-    """``../../../../etc/shadow`` echoed a line of that file (its first key, unknown)."""
+    """``../../../../etc/shadow`` echoed a line of that file (its first key, unknown), as a
+    scenario and as a profile (both are fields of Locust's start form)."""
     secret = tmp_path / "etc" / "shadow"
     secret.parent.mkdir()
     secret.write_text("root:$6$s3cr3tSALT$hash:19000:0:99999:7:::\n")
@@ -61,12 +62,15 @@ def test_a_path_to_a_file_that_is_not_yaml_is_never_read(tmp_path, monkeypatch):
     monkeypatch.chdir(work)
     name = os.path.join("..", "..", "..", "..", "etc", "shadow")
     assert Path(name).read_text().startswith("root:")  # the file is there and readable
-    for call in (lambda: fleetchaos.run(name, out=tmp_path / "out"),
-                 lambda: fleetchaos.load_scenario(name)):
+    for call, words in ((lambda: fleetchaos.run(name, out=tmp_path / "out"), "not a scenario "
+                         "file (a scenario is a .yaml or .yml file"),
+                        (lambda: fleetchaos.load_scenario(name), "not a scenario file"),
+                        (lambda: fleetchaos.run("baseline", target=name, out=tmp_path / "out"),
+                         "not a profile file (a .yaml or .yml file) nor a built-in profile")):
         with pytest.raises(fleetchaos.UsageError) as refused:
             call()
         assert "s3cr3t" not in str(refused.value) and "root" not in str(refused.value)
-        assert "not a scenario file (a scenario is a .yaml or .yml file" in str(refused.value)
+        assert words in str(refused.value)
 
 
 def test_summary_slo_refuses_an_ambiguous_metric_and_takes_a_name():

@@ -182,3 +182,21 @@ def test_sweep_varies_a_declared_option_through_its_declaration():
     assert (varied.workers, varied.seed, sets) == (2, 9, ["fleet.cars=5"])
     with pytest.raises(UsageError, match=r"^--vary workers=0: expected a whole number from 1"):
         split_combo(settings, {"workers": "0"})
+
+
+@pytest.mark.parametrize(("flag", "value", "words"), [
+    ("--time-scale", "0", "--time-scale 0: expected a number above 0"),
+    ("--seed", "x", "--seed x: expected a whole number from 0 to 9223372036854775807"),
+])
+def test_plain_locust_refuses_a_bad_value_in_the_declarations_words(tmp_path, flag, value, words):
+    """`locust -f locustfile.py` reads the plugin's flags through the same declaration."""
+    journal = tmp_path / "j.jsonl"
+    env = {k: v for k, v in os.environ.items() if k != "TOXIPROXY_URL"}
+    proc = subprocess.run([sys.executable, "-m", "locust", "-f", str(REPO / "locustfile.py"),
+                           "--headless", "--scenario", "baseline", "--journal", str(journal),
+                           flag, value], cwd=tmp_path, env=env, capture_output=True, text=True,
+                          timeout=120, stdin=subprocess.DEVNULL)
+    assert proc.returncode == 2, proc.stderr
+    ours = [ln for ln in proc.stderr.splitlines() if ln.startswith("fleetchaos:")]
+    assert ours == [f"fleetchaos: error: {words}"], proc.stderr
+    assert "Traceback" not in proc.stderr and not journal.exists()
