@@ -11,6 +11,7 @@ and is refused too. Defaults match the reference backend's MQTT ingestion (docs/
 
 from __future__ import annotations
 
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,6 +48,36 @@ class MqttSettings:
     password: str | None = None
     tls: dict[str, str] = field(default_factory=dict)  # ca, cert, key (file paths)
 
+
+
+MAX_PEM_BYTES = 1024 * 1024  # a CA bundle is ~200 KB; /dev/zero is endless
+
+
+def _not_a_pem_file(path: Path) -> str | None:
+    """What ``path`` is when it cannot be a certificate or key file (a TLS setting), else
+    None: missing, a folder, a device (``/dev/zero``), unreadable, too large, empty."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "does not exist"
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror}"
+    if stat.S_ISDIR(mode):
+        return "is a directory"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "is a device, not a file"
+    if stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode):
+        return "is a pipe or socket, not a file"
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(MAX_PEM_BYTES + 1)
+    except OSError as exc:
+        return f"cannot be read: {exc.strerror}"
+    if len(head) > MAX_PEM_BYTES:
+        return f"is larger than {MAX_PEM_BYTES // 1024} KiB: not a certificate or key"
+    if b"-----BEGIN" not in head:
+        return "holds no PEM block (-----BEGIN ...)" if head.strip() else "is empty"
+    return None
 
 def topic_problem(topic: str) -> str | None:
     """Why a rendered topic cannot be published to, or None."""
@@ -119,8 +150,9 @@ def parse_mqtt(r: _Reader, t: dict[str, Any], car_vars: frozenset[str]) -> MqttS
         tls = r.mapping(t["tls"], "telemetry.tls", {"ca", "cert", "key"})
         for key, value in tls.items():
             path = r.text(value, f"telemetry.tls.{key}")
-            if not Path(path).is_file():
-                raise r.fail(f"telemetry.tls.{key}", f"a readable file ({path} does not exist)")
+            problem = _not_a_pem_file(Path(path))
+            if problem is not None:
+                raise r.fail(f"telemetry.tls.{key}", f"a readable PEM file ({path} {problem})")
         if ("cert" in tls) != ("key" in tls):
             raise r.fail("telemetry.tls", "cert and key together (a client certificate)")
         values["tls"] = {str(k): str(v) for k, v in tls.items()}

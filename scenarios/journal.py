@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from fleetchaos.common import json_bounded
 from fleetchaos.common.errors import UsageError
 
 Listener = Callable[[dict[str, Any]], None]
@@ -64,35 +65,13 @@ class JournalError(UsageError):
     """A journal line no run writes (too long, nested too deep): exit 2, one line."""
 
 
-def _depth_exceeds(value: Any, limit: int) -> bool:
-    """True when ``value`` nests deeper than ``limit`` containers (iterative: no recursion)."""
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, dict):
-            children: Any = item.values()
-        elif isinstance(item, list):
-            children = item
-        else:
-            continue
-        if depth > limit:
-            return True
-        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
-    return False
-
-
 def parse_line(line: str | bytes, where: str) -> Any:
     """One JSON line as a value, or ValueError for a garbled line (a killed writer); a line
     nested deeper than MAX_RECORD_DEPTH is a JournalError naming ``where`` (file:line)."""
     try:
-        value = json.loads(line)
-    except RecursionError:
-        raise JournalError(f"{where}: a JSON value nested deeper than {MAX_RECORD_DEPTH} "
-                           "levels: not a fleetchaos record (refused)") from None
-    if isinstance(value, dict | list) and _depth_exceeds(value, MAX_RECORD_DEPTH):
-        raise JournalError(f"{where}: a JSON value nested deeper than {MAX_RECORD_DEPTH} "
-                           "levels: not a fleetchaos record (refused)")
-    return value
+        return json_bounded.loads(line, MAX_RECORD_DEPTH)
+    except json_bounded.TooDeep as exc:
+        raise JournalError(f"{where}: {exc}: not a fleetchaos record (refused)") from None
 
 
 def iter_lines(path: str | Path) -> Iterator[tuple[int, bytes]]:

@@ -30,5 +30,8 @@ def parse_mqtt_url(url: str, *, what: str = "MQTT URL") -> MqttAddress:
     if parts.scheme not in DEFAULT_PORTS or not parts.hostname \
             or parts.path not in ("", "/") or parts.query:
         raise ValueError(f"{what} {url!r}: expected mqtt://host:port (or mqtts://)")
-    return MqttAddress(parts.hostname, port or DEFAULT_PORTS[parts.scheme],
+    if port == 0:  # a port given as 0 is no broker's port (it used to read as the default)
+        raise ValueError(f"{what} {url!r}: port 0 is not a port a broker listens on "
+                         "(expected 1..65535, or no port for the default)")
+    return MqttAddress(parts.hostname, DEFAULT_PORTS[parts.scheme] if port is None else port,
                        parts.scheme == "mqtts")

@@ -10,6 +10,7 @@ rather than a route of Locust's web UI so headless runs (CI, `fleetchaos run`) h
 from __future__ import annotations
 
 import ipaddress
+import socket
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -78,6 +79,29 @@ def _plain(start_response: StartResponse, status: str, text: str,
 
 
 BAD_REQUEST = b"HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-length: 0\r\n\r\n"
+# After an error answer, what the client still sends is read and dropped (at most this
+# much, for at most this long) before the socket closes: closing with unread bytes makes
+# the kernel send a reset, which can destroy the 400 before the client reads it.
+LINGER_BYTES = 1024 * 1024
+LINGER_S = 2.0
+
+
+def _linger(sock: Any) -> None:
+    """Half-close, then read and drop the client's rest (bounded), so the close is clean."""
+    import time
+
+    deadline = time.monotonic() + LINGER_S
+    received = 0
+    try:
+        sock.shutdown(socket.SHUT_WR)
+        while received < LINGER_BYTES and (left := deadline - time.monotonic()) > 0:
+            sock.settimeout(left)
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            received += len(chunk)
+    except OSError:
+        pass
 
 
 def _quiet_handler() -> Any:
@@ -93,6 +117,21 @@ def _quiet_handler() -> Any:
     class QuietHandler(WSGIHandler):  # type: ignore[misc]
         def _handle_client_error(self, ex: BaseException) -> tuple[str, bytes]:
             return ("400", BAD_REQUEST)
+
+        def handle_one_request(self) -> Any:
+            # An error answer (400 for a 100 KB header, 414 for a long request line) is
+            # sent here and the connection closed cleanly; gevent would read 16 KB of what
+            # the client sent and close, resetting the connection (issue 27).
+            result = super().handle_one_request()
+            if not isinstance(result, tuple) or self.socket is None:
+                return result
+            self.status, body = result
+            try:
+                self.socket.sendall(body)
+            except OSError:
+                return None
+            _linger(self.socket)
+            return None
 
     return QuietHandler
 

@@ -20,6 +20,7 @@ from typing import Any
 
 from flask import Blueprint, Response, jsonify, request
 
+from fleetchaos.common import json_bounded
 from fleetchaos.locust_app.session_paths import sibling
 from fleetchaos.locust_app.webui_guard import TOKEN_HEADER, guard_web_ui, print_banner, run_token
 from fleetchaos.locust_app.webui_live import LiveStatus
@@ -90,6 +91,30 @@ DOWNLOAD_KINDS = {"report.html": ("html", "text/html; charset=utf-8", ".report.h
                   "summary.json": ("summary", "application/json", ".summary.json")}
 
 
+MAX_BODY_BYTES = 64 * 1024  # a manual fault is a few hundred bytes
+MAX_BODY_DEPTH = 16  # {"attributes": {...}} is 2 levels
+
+
+def _json_body() -> tuple[Any, str | None]:
+    """The request's JSON body (None when it sent none), or a problem to answer 400 with:
+    too large, not JSON, nested too deep (a 100,000-level body was a text/plain 500)."""
+    if not request.is_json:
+        return None, None
+    if (request.content_length or 0) > MAX_BODY_BYTES:
+        return None, f"the body is larger than {MAX_BODY_BYTES // 1024} KiB"
+    raw = request.get_data(cache=True)
+    if len(raw) > MAX_BODY_BYTES:
+        return None, f"the body is larger than {MAX_BODY_BYTES // 1024} KiB"
+    if not raw.strip():
+        return None, None
+    try:
+        return json_bounded.loads(raw, MAX_BODY_DEPTH), None
+    except json_bounded.TooDeep as exc:
+        return None, f"the body is {exc}"
+    except ValueError:
+        return None, "the body is not JSON"
+
+
 def with_locust_tab_script(html: str) -> str:
     """Locust's page with our small script: the Chaos tab's controls row becomes a link
     (Locust renders extended-table cells as plain text)."""
@@ -155,9 +180,9 @@ def install(environment: Any) -> None:
         return jsonify(live.status(engine, runner_state()))
 
     def from_body(action: str) -> Any:
-        body = request.get_json(silent=True)
-        if body is None:
-            body = {}
+        body, problem = _json_body()
+        if problem is not None:
+            return jsonify({"error": f"{request.path}: {problem}"}), 400
         if not isinstance(body, dict):
             return jsonify({"error": f"{request.path}: the body must be a JSON object, got "
                                      f"{type(body).__name__}"}), 400

@@ -101,3 +101,36 @@ def test_malformed_requests_leave_no_trace_on_stderr_and_the_server_serves_on():
         child.kill()
         _, err = child.communicate(timeout=30)
     assert len(err.splitlines()) < 5, err
+
+
+def test_an_oversized_header_is_answered_400_and_closed_cleanly_not_reset():
+    """Issue 27: a 100 KB header made gevent answer 400 and close with the client's bytes
+    unread, so the kernel reset the connection and the client saw no answer. Each size is
+    sent whole, then the answer read to its end: a 400 and a clean close (EOF), 5 times."""
+    code = textwrap.dedent("""\
+        from gevent import monkey; monkey.patch_all()
+        import gevent
+        from fleetchaos.locust_app.metrics_server import MetricsServer
+        server = MetricsServer(lambda: "fleetchaos_x 1\\n", 0)
+        server.start()
+        print(server.port, flush=True)
+        gevent.sleep(120)
+        """)
+    child = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout is not None
+        port = int(child.stdout.readline())
+        for size in (100_000, 1_000_000) * 5:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(b"GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: "
+                             + b"a" * size + b"\r\n\r\n")
+                answer = b""
+                while chunk := sock.recv(65536):  # ConnectionResetError fails the test
+                    answer += chunk
+            assert answer.startswith(b"HTTP/1.1 400 "), (size, answer[:80])
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+            assert response.read() == b"fleetchaos_x 1\n"
+    finally:
+        child.kill()
+        child.communicate(timeout=30)

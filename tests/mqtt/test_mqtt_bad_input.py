@@ -54,6 +54,11 @@ def test_an_unreachable_broker(tmp_path):
     assert f"MQTT broker mqtt://127.0.0.1:{port} is unreachable" in line
 
 
+def test_a_broker_url_with_port_0_is_refused_not_dialled_on_1883(tmp_path):
+    line = one_line(run(tmp_path, env={"MQTT_URL": "mqtt://127.0.0.1:0"}))
+    assert "mqtt://127.0.0.1:0" in line and "port 0" in line and "1883" not in line
+
+
 def test_a_broker_url_off_loopback_is_refused(tmp_path):
     line = one_line(run(tmp_path, env={"MQTT_URL": "mqtt://192.0.2.1:1883"}))
     assert "MQTT_URL" in line and "not on loopback" in line

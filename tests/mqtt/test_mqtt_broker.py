@@ -79,4 +79,11 @@ def test_a_broker_url_must_be_mqtt_host_port(url):
 
 def test_default_ports():
     assert parse_mqtt_url("mqtt://localhost").port == 1883
+    assert parse_mqtt_url("mqtt://localhost/").port == 1883
     assert parse_mqtt_url("mqtts://localhost").port == 8883
+
+
+def test_port_zero_is_refused_not_read_as_the_default():
+    """Issue 27: MQTT_URL=mqtt://127.0.0.1:0 was reported (and dialled) as :1883."""
+    with pytest.raises(ValueError, match="port 0 is not a port a broker listens on"):
+        parse_mqtt_url("mqtt://127.0.0.1:0", what="MQTT_URL")

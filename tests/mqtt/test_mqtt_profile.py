@@ -66,7 +66,10 @@ def test_every_key_is_read(tmp_path):
     ("password: x\n", 6, "telemetry.password", "username too"),
     ("broker: http://127.0.0.1:1883\n", 6, "telemetry.broker", "mqtt://host:port"),
     ('path: "/x"\n', 6, "telemetry.path", "no path with transport mqtt"),
-    ("tls: {cert: /nonexistent.pem}\n", 6, "telemetry.tls.cert", "readable file"),
+    ("tls: {cert: /nonexistent.pem}\n", 6, "telemetry.tls.cert", "does not exist"),
+    # issue 27: /dev/zero was said not to exist; each says what the path is
+    ("tls: {ca: /dev/zero}\n", 6, "telemetry.tls.ca", "/dev/zero is a device, not a file"),
+    ("tls: {ca: /}\n", 6, "telemetry.tls.ca", "/ is a directory"),
 ])
 def test_bad_mqtt_keys_name_file_line_and_key(tmp_path, telemetry, line, key, says):
     with pytest.raises(ProfileError) as err:
@@ -87,3 +90,17 @@ def test_mqtt_keys_with_another_transport_are_refused(tmp_path):
 def test_topic_filter_turns_each_placeholder_level_into_plus():
     assert topic_filter("fleet/{vin}/telemetry") == "fleet/+/telemetry"
     assert topic_filter("a/b") == "a/b"
+
+
+@pytest.mark.parametrize(("content", "says"), [
+    (b"", "is empty"), (b"not a certificate\n", "no PEM block"),
+    (b"-----BEGIN CERTIFICATE-----\n" + b"A" * (1024 * 1024 + 10), "larger than 1024 KiB"),
+])
+def test_tls_files_must_hold_pem(tmp_path, content, says):
+    bad = tmp_path / "ca.pem"
+    bad.write_bytes(content)
+    with pytest.raises(ProfileError) as err:
+        _load(tmp_path, f"tls: {{ca: {bad}}}\n")
+    assert "telemetry.tls.ca" in str(err.value) and says in str(err.value)
+    bad.write_bytes(b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n")
+    _load(tmp_path, f"tls: {{ca: {bad}}}\n")  # a PEM file is taken (ssl reads it at connect)

@@ -323,6 +323,19 @@ def test_chaos_endpoints_inject_and_remove_by_hand(web_ui):
     for junk in ([1], "x", 3):  # not an object: a 400 naming it, never a 500
         answer = requests.post(f"{ui.base}/chaos/verbosity", headers=h, json=junk)
         assert answer.status_code == 400 and "JSON object" in answer.json()["error"]
+    # issue 27: hostile bodies with a valid token are JSON 400s (100,000 levels was a
+    # text/plain 500 and a traceback on the UI's stderr)
+    json_h = {**h, "Content-Type": "application/json"}
+    for body, says in (("[" * 30_000 + "]" * 30_000, "nested deeper"),
+                       ('{"proxy": "api", "attributes": ' + "{\"a\": " * 20 + "1"
+                        + "}" * 20 + "}", "nested deeper"),
+                       ("{not json", "not JSON"),
+                       ('{"pad": "' + "x" * 70_000 + '"}', "larger than 64 KiB")):
+        answer = requests.post(f"{ui.base}/chaos/toxic", headers=json_h, data=body)
+        assert answer.status_code == 400, answer.text[:200]
+        assert answer.headers["Content-Type"].startswith("application/json")
+        assert says in answer.json()["error"]
+    assert not [x for x in ui.stderr_lines if "Traceback" in x or "RecursionError" in x]
     # "action" in the body cannot turn an add into something else
     sneaky = requests.post(f"{ui.base}/chaos/verbosity", headers=h,
                            json={"action": "toxic_remove", "name": "x", "level": 2})
