@@ -204,7 +204,7 @@ def run(scenario: str | os.PathLike[str], *, target: str | None = None, host: st
         seed: int | None = None, time_scale: float | None = 1.0,
         overrides: Mapping[str, Any] | Sequence[str] | None = None, workers: int = 1,
         allow_remote: bool = False, out: str | os.PathLike[str] | None = "fleetchaos-out",
-        metrics_port: int | None = None, journal: str | os.PathLike[str] | None = None,
+        keep_db: bool = False, metrics_port: int | None = None, journal: str | os.PathLike[str] | None = None,
         summary: str | os.PathLike[str] | None = None, junit: str | os.PathLike[str] | None = None,
         html: str | os.PathLike[str] | None = None, markdown: str | os.PathLike[str] | None = None,
         quiet: bool = True, toxiproxy_url: str | None = None) -> Summary:

@@ -16,6 +16,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from fleetchaos.cli import crash_log
 from fleetchaos.cli.sweep import add_run_arguments, settings_from
 from fleetchaos.common.errors import EXIT_BREACH, EXIT_PASS, UsageError
 from fleetchaos.runs.breakpoint import (
@@ -113,6 +114,7 @@ def run(ns: argparse.Namespace) -> int:
     slo, slo_metric, duration_s = resolve_slo(settings, space, ns.slo)
     journal, run_dir = search_journal(settings, space, slo, ns.repeat_near, ns.out, ns.journal)
     earlier = journal.load()
+    crash_log.send_to_folder(run_dir)  # a traceback beside the search's runs
 
     def fmt(value: float | None) -> str:
         return format_value(slo_metric, value)

@@ -13,18 +13,13 @@ the terminal (an unexpected exception's traceback goes to the run's ``<run>.cli.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
-import traceback
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from fleetchaos.cli import breakpoint, compare, probe, report, sweep
+from fleetchaos.cli import breakpoint, compare, crash_log, probe, report, sweep
 from fleetchaos.cli.options import add_options, values_from
 from fleetchaos.common.errors import (
     EXIT_BAD_INPUT,
@@ -161,8 +156,7 @@ def _run_options(ns: argparse.Namespace, scenario: str, *, headless: bool = True
     values = values_from(ns, ns.command)
     values.setdefault("scenario", scenario)  # demo's is fixed
     opts = RunOptions.from_values(values, face="cli", headless=headless)
-    global _crash_log
-    _crash_log = opts.log_path("cli")
+    crash_log.send_to(opts.log_path("cli"))
     return opts
 
 
@@ -255,28 +249,6 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-# Where an unexpected exception's traceback goes: the run's <run>.cli.log once a run's
-# options are known, a file in the temporary directory before that.
-_crash_log: Path | None = None
-
-
-def _write_crash_log(argv: list[str]) -> Path | None:
-    """Write the current exception's traceback to the crash log; return where it went."""
-    candidates = [_crash_log] if _crash_log is not None else []
-    candidates.append(Path(tempfile.gettempdir()) / f"fleetchaos-{os.getpid()}.cli.log")
-    text = (f"{datetime.now(UTC).isoformat()} fleetchaos {' '.join(argv)}\n"
-            f"{traceback.format_exc()}\n")
-    for path in candidates:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("a", encoding="utf-8") as fh:
-                fh.write(text)
-            return path
-        except OSError:
-            continue
-    return None
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     try:
@@ -301,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("fleetchaos: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        where = _write_crash_log(args)
+        where = crash_log.write(args)
         tail = f" (traceback in {where})" if where else ""
         print(f"fleetchaos: internal error: {type(exc).__name__}: {_one_line(exc)}{tail}",
               file=sys.stderr)

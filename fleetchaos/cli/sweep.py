@@ -11,6 +11,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from fleetchaos.cli import crash_log
 from fleetchaos.cli.options import add_options, values_from
 from fleetchaos.common.errors import UsageError
 from fleetchaos.runs.sweep import RunSettings, default_out_dir, parse_vary, prepare, run_sweep
@@ -77,6 +78,7 @@ def run(ns: argparse.Namespace) -> int:
     vary = parse_vary(ns.vary)
     settings = settings_from(ns, ns.out or default_out_dir())
     sweep_plan = prepare(settings, vary, ns.repeat, html=ns.html, markdown=ns.markdown)
+    crash_log.send_to_folder(sweep_plan.out_dir)  # a traceback beside the sweep's runs
     rc, sweep = run_sweep(sweep_plan, say=_say, warn=_warn)
     Console(width=ns.width).print(SweepReport(sweep))
     for label, path in (("data", sweep_plan.out_dir / "sweep.json"), ("HTML", sweep_plan.html_path),

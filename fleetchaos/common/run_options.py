@@ -310,6 +310,10 @@ OPTIONS: tuple[RunOption, ...] = (
     RunOption("out", "path", Path("fleetchaos-out"),
               "directory for the journal, logs and the backend database", metavar="DIR",
               commands=RUN_COMMANDS, api="out"),
+    RunOption("keep_db", "flag", False,
+              "keep the built-in backend's database as OUT/<run>.backend.db (by default it "
+              "lives in a temporary folder removed when the run ends)",
+              commands=RUN_COMMANDS, api="keep_db"),
     RunOption("metrics_port", "port", None,
               "serve Prometheus metrics on 127.0.0.1:PORT/metrics during the run (0: a free "
               "port, printed; docs/metrics.md)", metavar="PORT", commands=RUN_COMMANDS,

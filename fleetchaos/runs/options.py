@@ -48,6 +48,7 @@ class RunOptions:
     markdown: Path | None = None
     workers: int = DEFAULT_WORKERS
     allow_remote: bool = False
+    keep_db: bool = False  # the built-in backend's database kept in out_dir (issue 23)
     headless: bool = True
     web_port: int = DEFAULT_WEB_PORT
     metrics_port: int | None = None  # Prometheus /metrics on 127.0.0.1 (0: a free port)

@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -125,6 +127,7 @@ def profile_base_url(profile: str) -> str | None:
 def services_for(opts: RunOptions, profile: str, scenario: Scenario) -> Iterator[Services]:
     """Start (or point at) Toxiproxy and the backend; stop what we started on exit."""
     started: list[ChildProcess] = []
+    cleanup: list[Path] = []  # folders removed once every child stopped
     locust_env: dict[str, str] = {}
     backend_mqtt: tuple[str, str] | None = None
     try:
@@ -169,8 +172,7 @@ def services_for(opts: RunOptions, profile: str, scenario: Scenario) -> Iterator
         if not backend_url:  # the reference profile without --host: the built-in backend
             from fleetchaos import reference_backend
 
-            opts.out_dir.mkdir(parents=True, exist_ok=True)
-            db = opts.out_dir / f"{opts.run_id}.backend.db"
+            db = backend_db_path(opts, cleanup)
             ingest: dict[str, Any] = {"mqtt_url": mqtt_url} if mqtt_url else {}
             backend = reference_backend.run_in_subprocess(
                 db_path=str(db), log_path=str(opts.log_path("backend")),
@@ -184,6 +186,21 @@ def services_for(opts: RunOptions, profile: str, scenario: Scenario) -> Iterator
     finally:
         for child in reversed(started):
             child.stop()
+        for folder in cleanup:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def backend_db_path(opts: RunOptions, cleanup: list[Path]) -> Path:
+    """Where the built-in backend keeps its database: ``<out>/<run>.backend.db`` with
+    ``--keep-db``; otherwise a temporary folder inside the output folder (same disk, seen by
+    the disk watch), added to ``cleanup`` so it goes when the run ends (a run's database
+    was 136-237 MB left behind every time: issue 23)."""
+    opts.out_dir.mkdir(parents=True, exist_ok=True)
+    if opts.keep_db:
+        return opts.out_dir / f"{opts.run_id}.backend.db"
+    folder = Path(tempfile.mkdtemp(prefix=f".{opts.run_id}.backend-db-", dir=opts.out_dir))
+    cleanup.append(folder)
+    return folder / "backend.db"
 
 
 def profile_mqtt(profile: str) -> Any:
@@ -460,9 +477,11 @@ def render_outputs(opts: RunOptions, records: list[dict[str, Any]],
             raise UsageError(f"--{option} {path}: cannot write it: {exc.strerror or exc} "
                              f"(the journal {opts.journal_path} is complete)") from None
     if not opts.quiet:
+        database = opts.out_dir / f"{opts.run_id}.backend.db"
         for label, path in (("journal", opts.journal_path), ("summary", opts.summary),
                             ("JUnit", opts.junit), ("HTML", opts.html),
-                            ("Markdown", opts.markdown)):
+                            ("Markdown", opts.markdown),
+                            ("database", database if database.exists() else None)):
             if path is not None:
                 print(f"{label:>8}: {path}")
         if logs:

@@ -71,6 +71,55 @@ def test_an_unexpected_exception_exits_3_with_the_traceback_in_the_log(tmp_path)
     assert "Traceback" in logs[0].read_text() and "def boom" not in line
 
 
+def _crash(tmp_path, target: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """Run the CLI with ``target`` (module.function) raising, TMPDIR in ``tmp_path``."""
+    module, function = target.rsplit(".", 1)
+    code = textwrap.dedent(f"""
+        import sys
+        import {module} as victim
+        def boom(*args, **kwargs):
+            raise ZeroDivisionError("injected by the test")
+        victim.{function} = boom
+        from fleetchaos.cli.main import main
+        sys.exit(main(sys.argv[1:]))
+        """)
+    temp = tmp_path / "tmp"
+    temp.mkdir(exist_ok=True)
+    return subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True,
+                          timeout=60, stdin=subprocess.DEVNULL,
+                          env={**os.environ, "TMPDIR": str(temp)})
+
+
+def test_crash_logs_go_to_the_output_folder_or_replace_one_file_per_user(tmp_path):
+    """Issue 27: every crash of a command without a run left a fleetchaos-<pid>.cli.log in
+    the system temp folder that nothing removed. A sweep's crash goes to its --out; a
+    report's to one file per user in the temp folder, which the next crash replaces."""
+    sweep_out = tmp_path / "sweep"
+    result = _crash(tmp_path, "fleetchaos.runs.sweep.run_once", "sweep", "baseline",
+                    "--vary", "fleet.cars=5,6", "--out", str(sweep_out))
+    assert result.returncode == 3
+    [log] = list(sweep_out.glob("fleetchaos-*.cli.log"))
+    assert log.name in one_line_error(result.stderr) and "Traceback" in log.read_text()
+    assert not list((tmp_path / "tmp").iterdir())
+    journal = tmp_path / "j.jsonl"
+    journal.write_text('{"type":"header","t":0}\n')
+    for _ in range(3):
+        result = _crash(tmp_path, "fleetchaos.reports.export.write_all", "report", str(journal))
+        assert result.returncode == 3, result.stderr
+        assert "injected by the test" in one_line_error(result.stderr)
+    [log] = list((tmp_path / "tmp").iterdir())
+    assert log.name == f"fleetchaos-{os.getuid()}.crash.log" and log.name in result.stderr
+    assert log.read_text().count("Traceback") == 1  # the last crash's, not a pile
+    # a symlink planted under that name is not followed
+    log.unlink()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("keep me")
+    log.symlink_to(victim)
+    result = _crash(tmp_path, "fleetchaos.reports.export.write_all", "report", str(journal))
+    assert result.returncode == 3 and victim.read_text() == "keep me"
+    assert "traceback in" not in result.stderr
+
+
 @pytest.mark.slow
 def test_a_step_that_fails_mid_run_exits_3(tmp_path):
     """The Toxiproxy the run uses goes away before the fault's time: the step fails, the

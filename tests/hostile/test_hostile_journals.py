@@ -60,7 +60,7 @@ def test_a_deeply_nested_line_is_refused_by_report_and_compare(tmp_path: Path, g
         assert proc.returncode == 2, proc.stderr
         line = error_line(proc)
         assert "deep.jsonl:" in line and "nested deeper than 64" in line
-    assert not list(tmp_path.glob("fleetchaos-*.cli.log"))
+    assert not list(tmp_path.glob("fleetchaos-*.log"))
 
 
 def test_depth_up_to_the_bound_reads_and_one_past_it_is_refused(tmp_path: Path) -> None:

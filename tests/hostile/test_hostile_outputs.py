@@ -48,7 +48,7 @@ def journal(tmp_path: Path) -> Path:
 
 
 def no_crash_log(folder: Path) -> None:
-    assert not list(folder.glob("fleetchaos-*.cli.log")), "a crash log was written"
+    assert not list(folder.glob("fleetchaos-*.log")), "a crash log was written"
 
 
 @pytest.mark.parametrize("option", OUTPUTS)
