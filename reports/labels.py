@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from fleetchaos.scenarios.records import StepRecord
+
 _UNITS = {"latency": "ms", "jitter": "ms", "timeout": "ms", "delay": "ms", "rate": "KB/s",
           "bytes": "B", "average_size": "B", "size_variation": "B"}
 
@@ -92,8 +94,9 @@ def step_label(action: str | None, spec: Mapping[str, Any] | None) -> str:
     return f"{action} {rest}".strip()
 
 
-def record_label(record: Mapping[str, Any]) -> str:
+def record_label(record: StepRecord) -> str:
     """The label of a journaled step record (its own ``label`` first)."""
-    if record.get("label"):
-        return str(record["label"])
-    return step_label(record.get("action"), record.get("detail") or record.get("spec") or {})
+    if record.label:
+        return record.label
+    spec = record.extra.get("spec")  # step records of early versions
+    return step_label(record.action, record.detail or (spec if isinstance(spec, dict) else {}))

@@ -104,7 +104,7 @@ def render(space: Space, slo: str, result: SearchRun, fmt: Callable[[float | Non
 
 
 def run(ns: argparse.Namespace) -> int:
-    from fleetchaos.reports.compare_model import format_value
+    from fleetchaos.reports.format import format_value
 
     space = parse_space(ns.search, ns.resolution)
     budget_s = parse_budget(ns.budget)

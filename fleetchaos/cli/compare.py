@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 from fleetchaos.common.errors import EXIT_BREACH, EXIT_PASS, UsageError
-from fleetchaos.reports.compare_model import DEFAULT_TOLERANCES, Comparison
+from fleetchaos.reports.compare.comparison import DEFAULT_TOLERANCES, Comparison
 from fleetchaos.runs.compare import run_compare
 
 EPILOG = """\
@@ -58,14 +58,13 @@ def _warnings(comparison: Comparison) -> list[str]:
     from fleetchaos.scenarios.journal import version_warning
 
     out = []
-    base, new = (str(side.summary.get("scenario") or "") for side in (comparison.base,
-                                                                      comparison.new))
+    base, new = (side.summary.scenario or "" for side in (comparison.base, comparison.new))
     if base and new and base != new:
         out.append(f"BASE is a run of {base!r} and NEW of {new!r}: different scenarios, "
                    "compared SLO by SLO and phase by phase where the names match")
     for side in (comparison.base, comparison.new):
-        if side.records:
-            warning = version_warning(side.records, side.path)
+        if side.journal is not None:
+            warning = version_warning([side.journal.header.to_json()], side.path)
             if warning:
                 out.append(warning)
     return out
@@ -74,7 +73,7 @@ def _warnings(comparison: Comparison) -> list[str]:
 def run(ns: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from fleetchaos.reports.compare_terminal import CompareReport
+    from fleetchaos.reports.compare.terminal import CompareReport
     from fleetchaos.runs.output_paths import check_outputs
 
     check_outputs({"--markdown": ns.markdown, "--html": ns.html},
@@ -83,11 +82,11 @@ def run(ns: argparse.Namespace) -> int:
     for warning in _warnings(comparison):
         print(f"fleetchaos compare: warning: {warning}", file=sys.stderr)
     if ns.markdown is not None:
-        from fleetchaos.reports.compare_markdown import render_compare_markdown
+        from fleetchaos.reports.compare.markdown import render_compare_markdown
 
         _write(ns.markdown, render_compare_markdown(comparison))
     if ns.html is not None:
-        from fleetchaos.reports.compare_html import render_compare_html
+        from fleetchaos.reports.compare.html import render_compare_html
 
         _write(ns.html, render_compare_html(comparison))
     Console(width=ns.width).print(CompareReport(comparison))

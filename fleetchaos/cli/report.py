@@ -25,8 +25,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(ns: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from fleetchaos.reports.export import write_all
-    from fleetchaos.reports.terminal import TerminalReport
+    from fleetchaos.reports.run.export import write_all
+    from fleetchaos.reports.run.terminal import TerminalReport
     from fleetchaos.runs.output_paths import check_outputs
     from fleetchaos.scenarios.journal import read_journal, version_warning
 

@@ -71,7 +71,7 @@ def _warn(text: str) -> None:
 def run(ns: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from fleetchaos.reports.sweep_terminal import SweepReport
+    from fleetchaos.reports.sweep.terminal import SweepReport
 
     if ns.repeat < 1:
         raise UsageError(f"--repeat must be at least 1, got {ns.repeat}")

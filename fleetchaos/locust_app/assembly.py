@@ -34,7 +34,7 @@ class ReportOutputs:
             Path(summary_path).write_text(json.dumps(summary, indent=2) + "\n")
         wanted = {k: self.paths.get(k) for k in ("junit", "html", "markdown")}
         if any(wanted.values()):
-            from fleetchaos.reports.export import write_all
+            from fleetchaos.reports.run.export import write_all
 
             write_all(records, **wanted)
 

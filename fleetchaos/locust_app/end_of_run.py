@@ -1,7 +1,7 @@
 """The verdict printed when a plain ``locust -f locustfile.py --headless`` run quits.
 
 Locust prints its own request tables when it quits and nothing else; this hooks
-Locust's ``quit`` event to print the end-of-run report (``fleetchaos.reports.end_of_run``)
+Locust's ``quit`` event to print the end-of-run report (``fleetchaos.reports.run.end_of_run``)
 right after them, read back from the journal like every other report.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 from typing import Any
 
-from fleetchaos.reports.end_of_run import print_end_of_run
+from fleetchaos.reports.run.end_of_run import print_end_of_run
 
 
 def print_at_quit(environment: Any, journal_path: Any) -> None:

@@ -104,8 +104,9 @@ class RunSource:
             self._busy = False
 
     def page(self) -> str:
-        from fleetchaos.reports.live import judge_slo
+        from fleetchaos.reports.run.live import judge_slo
         from fleetchaos.scenarios.engine import current_engine
+        from fleetchaos.scenarios.records import SloResult
 
         engine = current_engine(self.environment)
         if engine is None:  # no scenario on this process: an empty page is a valid page
@@ -115,8 +116,8 @@ class RunSource:
         finished = bool(status.get("finished"))
         slos = []
         for slo in self.slo_results(str(engine.journal.path), finished):
-            state = judge_slo(slo, phase_state(status, str(slo.get("phase", "all")), elapsed),
-                              finished=finished)
+            typed = SloResult.from_json(slo)
+            state = judge_slo(typed, phase_state(status, typed.phase, elapsed), finished=finished)
             slos.append({**slo, "state": state})
         runner = getattr(self.environment, "runner", None)
         users = getattr(runner, "user_count", None) if runner is not None else None

@@ -192,8 +192,8 @@ def install(environment: Any) -> None:
     def download(name: str) -> Response | tuple[Response, int]:
         """The ended run's HTML report or summary, rendered from its journal (as
         ``fleetchaos report`` does): the Chaos page links to them once the run ends."""
-        from fleetchaos.reports.export import RENDERERS
-        from fleetchaos.reports.model import RunReport
+        from fleetchaos.reports.run.export import RENDERERS
+        from fleetchaos.reports.run.report import RunReport
         from fleetchaos.scenarios.journal import read_journal
 
         engine = engine_or_404()

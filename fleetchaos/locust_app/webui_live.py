@@ -17,8 +17,9 @@ from typing import Any
 
 from fleetchaos.locust_app.session_paths import run_number
 from fleetchaos.reports.format import observed, threshold
-from fleetchaos.reports.live import judge_slo
-from fleetchaos.reports.model import RunReport
+from fleetchaos.reports.run.live import judge_slo
+from fleetchaos.reports.run.report import RunReport
+from fleetchaos.scenarios.records import Journal, SloResult, Summary
 
 CACHE_S = 1.0
 CUT_SHORT_S = 1.0  # a phase ending within this of the stop counts as finished (the engine's rule)
@@ -46,20 +47,23 @@ class LiveStatus:
         from fleetchaos.scenarios.summary import build_summary
 
         try:
-            records = read_journal(path)
+            journal = Journal.from_json(read_journal(path))
         except OSError:
-            records = []
-        if not any(r.get("type") == "header" for r in records):
+            journal = Journal()
+        if not journal.has_header:
             self._cached = {"slos": [], "faults": [], "last_t": 0.0, "summary": None}
             return self._cached
-        summary = next((r for r in reversed(records) if r.get("type") == "summary"), None)
+        summary = journal.summary
+        judged: tuple[SloResult, ...]
         try:
-            judged = (summary or build_summary(records)).get("slos") or []
+            judged = (summary or Summary.from_json(build_summary(journal.to_json()))).slos
         except Exception:  # a half-written run must never break the page
-            judged = []
-        report = RunReport.from_records(records)
-        self._cached = {"slos": judged, "faults": report.faults(), "last_t": report.run_end(),
-                        "verdict": (summary or {}).get("verdict"), "summary": summary}
+            judged = ()
+        report = RunReport.from_journal(journal)
+        self._cached = {"slos": judged, "faults": [f.to_json() for f in report.faults()],
+                        "last_t": report.run_end(),
+                        "verdict": summary.verdict if summary is not None else None,
+                        "summary": summary}
         return self._cached
 
     def status(self, engine: Any, runner_state: str | None) -> dict[str, Any]:
@@ -71,7 +75,7 @@ class LiveStatus:
         elapsed = float(view["last_t"]) if stopped else float(status.get("elapsed_s") or 0.0)
         duration = float(status.get("duration_s") or 0.0)
         phases = status.get("phases") or []
-        summary = view.get("summary") or {}
+        summary: Summary | None = view.get("summary")
         verdict = view.get("verdict")
 
         def span(name: str) -> tuple[float, float]:
@@ -85,23 +89,19 @@ class LiveStatus:
             start, end = span(name)
             return "waiting" if elapsed < start else "done" if elapsed >= end else "now"
 
-        def card_state(slo: dict[str, Any]) -> str:
+        def card_state(slo: SloResult) -> str:
             if finished and summary:
-                status_word = slo.get("status")
-                if status_word in SUMMARY_STATUSES:
-                    return str(status_word)
+                if slo.status in SUMMARY_STATUSES:
+                    return slo.status
                 # a summary from before "status": a phase the run never finished is not judged
-                if verdict == "incomplete" and \
-                        span(str(slo.get("phase", "all")))[1] > elapsed + CUT_SHORT_S:
+                if verdict == "incomplete" and span(slo.phase)[1] > elapsed + CUT_SHORT_S:
                     return "not_judged"
-            return judge_slo(slo, phase_state(str(slo.get("phase", "all"))), finished=finished)
+            return judge_slo(slo, phase_state(slo.phase), finished=finished)
 
         cards = []
         for slo in view["slos"]:
-            state = card_state(slo)
-            cards.append({"name": slo.get("name"), "phase": slo.get("phase"),
-                          "state": state, "observed": observed(slo)
-                          if slo.get("observed") is not None else None,
+            cards.append({"name": slo.name, "phase": slo.phase, "state": card_state(slo),
+                          "observed": observed(slo) if slo.observed is not None else None,
                           "threshold": threshold(slo)})
         reason = verdict_reason(summary, cards, elapsed, duration) if verdict else None
         if status.get("setup_error"):
@@ -145,14 +145,14 @@ def controls(set_up: bool, finished: bool, setup_failed: bool) -> dict[str, Any]
     return {"enabled": False, "why": why}
 
 
-def verdict_reason(summary: dict[str, Any], cards: list[dict[str, Any]], stopped_at: float,
+def verdict_reason(summary: Summary | None, cards: list[dict[str, Any]], stopped_at: float,
                    duration: float) -> str:
     """One line saying why the verdict is what it is: the summary's own ``verdict_reason``
     when it has one (SUMMARY_CONTRACT.md), else said from the cards."""
-    given = summary.get("verdict_reason")
-    if given:
-        return str(given)
-    verdict = str(summary.get("verdict") or "")
+    summary = summary or Summary(verdict="")
+    if summary.verdict_reason:
+        return summary.verdict_reason
+    verdict = summary.verdict
     not_judged = [str(c["name"]) for c in cards if c["state"] == "not_judged"]
     failed = [str(c["name"]) for c in cards if c["state"] == "fail"]
     if verdict == "incomplete":
@@ -161,13 +161,12 @@ def verdict_reason(summary: dict[str, Any], cards: list[dict[str, Any]], stopped
         return (f"the run was stopped at {stopped_at:.0f} s of {duration:g} s, before its "
                 f"timeline ended: {which}")
     if verdict == "error":
-        return f"the harness failed: {summary.get('error') or 'see the log'}"
+        return f"the harness failed: {summary.error or 'see the log'}"
     if verdict == "fail":
         return f"{len(failed)} SLO(s) breached: {'; '.join(failed)}"
     if verdict == "pass":
         return "every SLO held"
     if verdict in ("no-effect", "no_effect"):
-        effects = [str(f.get("message")) for f in summary.get("no_effect") or []
-                   if isinstance(f, dict) and f.get("message")]
+        effects = [f.message for f in summary.no_effect if f.message]
         return "a fault had no effect: " + ("; ".join(effects) or "the verdict proves nothing")
     return verdict

@@ -4,7 +4,7 @@ Nothing here counts anything: the fleet counters are the sampler's latest snapsh
 (``engine.status()["fleet"]``, cumulative, summed over workers on a master), the clock,
 phase and active faults are ``engine.status()``, and the SLOs are judged on the journal
 so far by the same rules as the web UI's SLO cards and the terminal live view
-(``reports.live.judge_slo``). ``families`` is pure (dicts in, families out) so it is
+(``reports.run.live.judge_slo``). ``families`` is pure (dicts in, families out) so it is
 tested without a run.
 """
 

@@ -8,10 +8,9 @@ a median and a spread) is taken as it is. Bad input is one line (UsageError, exi
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from fleetchaos.common.errors import UsageError
-from fleetchaos.reports.compare_model import (
+from fleetchaos.reports.compare.comparison import (
     CompareError,
     Comparison,
     RunInput,
@@ -19,15 +18,6 @@ from fleetchaos.reports.compare_model import (
     compare,
     parse_tolerance,
 )
-
-
-def _summary_of(records: list[dict[str, Any]]) -> dict[str, Any]:
-    from fleetchaos.scenarios.summary import build_summary
-
-    summary = next((r for r in reversed(records) if r.get("type") == "summary"), None)
-    if summary is None:
-        summary = build_summary(records)
-    return {k: v for k, v in summary.items() if k not in ("type", "t")}
 
 
 def load_run(path_text: str) -> RunInput:
@@ -61,7 +51,7 @@ def load_run(path_text: str) -> RunInput:
         if not isinstance(whole.get("slos"), list):
             raise UsageError(f"{path_text}: a JSON object without 'slos': not a fleetchaos "
                              "summary")
-        return RunInput(path_text, whole)
+        return RunInput.from_summary(path_text, whole)
     try:
         records = read_journal(path)
     except OSError as exc:
@@ -69,7 +59,7 @@ def load_run(path_text: str) -> RunInput:
     if not any(r.get("type") == "header" for r in records):
         raise UsageError(f"{path_text}: not a fleetchaos journal (no header record) "
                          "nor a summary JSON")
-    return RunInput(path_text, _summary_of(records), records)
+    return RunInput.from_records(path_text, records)
 
 
 def run_compare(base: str, new: str, tolerances: list[str]) -> Comparison:

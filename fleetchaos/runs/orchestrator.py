@@ -397,7 +397,7 @@ def _attach_live_view(tail: JournalTail) -> Any:
     if not sys.stdout.isatty():
         return None
     try:
-        from fleetchaos.reports.live import attach
+        from fleetchaos.reports.run.live import attach
     except ImportError:
         return None
     return attach(tail)
@@ -456,15 +456,15 @@ def read_summary(opts: RunOptions) -> tuple[list[dict[str, Any]], dict[str, Any]
 def render_outputs(opts: RunOptions, records: list[dict[str, Any]],
                    logs: dict[str, Path] | None = None) -> None:
     """Print the terminal report (unless quiet) and write the requested files."""
-    from fleetchaos.reports.export import write_all
-    from fleetchaos.reports.model import RunReport
+    from fleetchaos.reports.run.export import write_all
+    from fleetchaos.reports.run.report import RunReport
 
     if not records:
         return
     if not opts.quiet:
         from rich.console import Console
 
-        from fleetchaos.reports.terminal import render_terminal
+        from fleetchaos.reports.run.terminal import render_terminal
 
         render_terminal(RunReport.from_records(records), Console())
     for option in ("summary", "junit", "html", "markdown"):

@@ -197,8 +197,8 @@ def combinations(vary: dict[str, list[str]]) -> list[dict[str, str]]:
 
 def write_reports(sweep: dict[str, Any], out_dir: Path, html_path: Path,
                   md_path: Path) -> None:
-    from fleetchaos.reports.sweep_html import render_sweep_html
-    from fleetchaos.reports.sweep_markdown import render_sweep_markdown
+    from fleetchaos.reports.sweep.html import render_sweep_html
+    from fleetchaos.reports.sweep.markdown import render_sweep_markdown
 
     (out_dir / "sweep.json").write_text(json.dumps(sweep, indent=2, default=str) + "\n",
                                         encoding="utf-8")

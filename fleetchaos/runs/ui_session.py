@@ -135,8 +135,8 @@ def end_of_session(opts: Options, *, rc: int, signalled: int | None, cut_a_run_s
     """Print every run's report and files; the RunResult of the session (see the module)."""
     from rich.console import Console
 
-    from fleetchaos.reports.model import RunReport
-    from fleetchaos.reports.terminal import render_terminal
+    from fleetchaos.reports.run.report import RunReport
+    from fleetchaos.reports.run.terminal import render_terminal
     from fleetchaos.scenarios.journal import read_journal
     from fleetchaos.scenarios.outcome import exit_code
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from fleetchaos.common.checker import Checker
+from fleetchaos.scenarios.records import Effect as Effect  # re-exported: steps measure it
 
 STEPS: dict[str, type[StepSpec]] = {}
 
@@ -49,18 +50,6 @@ class ProxyCounters:
 
     connections_total: int
     live: int
-
-
-@dataclass(frozen=True)
-class Effect:
-    """What a fault touched while it was on; ``count`` None means nobody can tell."""
-
-    count: int | None
-    what: str  # "requests answered 500 by the toxic", "connections through api", ...
-    could_match: str  # for the no-effect message: what the fault could have matched
-
-    def to_json(self) -> dict[str, Any]:
-        return {"count": self.count, "what": self.what, "could_match": self.could_match}
 
 
 class Faults(Protocol):

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from compare_journals import write_run, write_summary
 
-from fleetchaos.reports.compare_model import Tolerance, compare
+from fleetchaos.reports.compare.comparison import Tolerance, compare
 from fleetchaos.runs.compare import load_run
 
 GOOD = {"unlock_500": 0, "stranded": 0}
@@ -134,7 +134,7 @@ def test_nothing_in_common_is_bad_input(runs: dict[str, Path], tmp_path: Path) -
 def test_latency_tolerance_has_a_floor_so_milliseconds_are_not_a_regression() -> None:
     """8 -> 10 ms is +25 %, but 2 ms of a tiny p95 is noise: the 20 % default has a 50 ms
     floor (two tiny real runs were flagged as a regression on exactly this before)."""
-    from fleetchaos.reports.compare_model import DEFAULT_TOLERANCES, Row
+    from fleetchaos.reports.compare.comparison import DEFAULT_TOLERANCES, Row
 
     tol = DEFAULT_TOLERANCES["api_p95_ms"]
     small = Row("flood", "api_p95_ms", "api_p95_ms", False, 8.0, 10.0, tol, "default")

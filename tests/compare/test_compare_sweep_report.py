@@ -7,10 +7,10 @@ from typing import Any
 
 from rich.console import Console
 
-from fleetchaos.reports.sweep_html import render_sweep_html
-from fleetchaos.reports.sweep_markdown import render_sweep_markdown
-from fleetchaos.reports.sweep_model import combo_rows, differs, slo_infos
-from fleetchaos.reports.sweep_terminal import SweepReport
+from fleetchaos.reports.sweep.html import render_sweep_html
+from fleetchaos.reports.sweep.markdown import render_sweep_markdown
+from fleetchaos.reports.sweep.table import Sweep, combo_rows, differs, slo_infos
+from fleetchaos.reports.sweep.terminal import SweepReport
 
 UNLOCK = {"name": "unlocks work", "metric": "unlock_success_ratio", "op": ">=",
           "threshold": 0.95}
@@ -34,7 +34,7 @@ SWEEP = {"scenario": "verbosity-flood-2021", "repeat": 3,
 
 
 def test_rows_hold_medians_held_counts_and_spread() -> None:
-    rows = combo_rows(SWEEP)
+    rows = combo_rows(Sweep.from_json(SWEEP))
     assert [r.label for r in rows] == ["fleet.retry_policy=fixed-1s",
                                        "fleet.retry_policy=retry-budget"]
     fixed = rows[0].cells["unlocks work"]
@@ -42,7 +42,7 @@ def test_rows_hold_medians_held_counts_and_spread() -> None:
     assert fixed.spread is not None and abs(fixed.spread - 0.26) < 1e-9
     assert rows[1].cells["nobody stranded"].passed
     assert len(rows[0].journals) == 3
-    assert differs(rows, slo_infos(SWEEP)) == ["unlocks work", "nobody stranded"]
+    assert differs(rows, slo_infos(Sweep.from_json(SWEEP))) == ["unlocks work", "nobody stranded"]
 
 
 def test_terminal_markdown_and_html_say_the_same() -> None:

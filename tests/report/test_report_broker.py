@@ -14,10 +14,10 @@ from typing import Any
 from journal_factory import write_journal
 from rich.console import Console
 
-from fleetchaos.reports.html import render_html
-from fleetchaos.reports.markdown import render_markdown
-from fleetchaos.reports.model import RunReport
-from fleetchaos.reports.terminal import TerminalReport
+from fleetchaos.reports.run.html import render_html
+from fleetchaos.reports.run.markdown import render_markdown
+from fleetchaos.reports.run.report import RunReport
+from fleetchaos.reports.run.terminal import TerminalReport
 from fleetchaos.scenarios.journal import read_journal
 
 # one reading per sample t=1..12; phases: baseline t=1-4, flood t=5-8, recovery t=9-12.

@@ -16,7 +16,7 @@ import pytest
 from journal_factory import write_journal
 from png import has_color, read_png
 
-from fleetchaos.reports.export import write_all
+from fleetchaos.reports.run.export import write_all
 from fleetchaos.scenarios.journal import read_journal
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

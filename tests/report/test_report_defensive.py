@@ -14,12 +14,12 @@ from hypothesis import strategies as st
 from journal_factory import write_journal
 from rich.console import Console
 
-from fleetchaos.reports.html import render_html
-from fleetchaos.reports.junit import render_junit
-from fleetchaos.reports.live import LiveState
-from fleetchaos.reports.markdown import render_markdown
-from fleetchaos.reports.model import RunReport
-from fleetchaos.reports.terminal import TerminalReport
+from fleetchaos.reports.run.html import render_html
+from fleetchaos.reports.run.junit import render_junit
+from fleetchaos.reports.run.live import LiveState
+from fleetchaos.reports.run.markdown import render_markdown
+from fleetchaos.reports.run.report import RunReport
+from fleetchaos.reports.run.terminal import TerminalReport
 from fleetchaos.scenarios.journal import read_journal
 
 _BASE: list[dict[str, Any]] = []

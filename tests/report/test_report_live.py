@@ -9,7 +9,7 @@ from typing import Any
 from journal_factory import write_journal
 from rich.console import Console
 
-from fleetchaos.reports.live import LiveState
+from fleetchaos.reports.run.live import LiveState
 from fleetchaos.scenarios.journal import read_journal
 
 

@@ -15,9 +15,9 @@ import pytest
 from journal_factory import write_journal
 from rich.console import Console
 
-from fleetchaos.reports.export import write_all
-from fleetchaos.reports.model import RunReport
-from fleetchaos.reports.terminal import TerminalReport
+from fleetchaos.reports.run.export import write_all
+from fleetchaos.reports.run.report import RunReport
+from fleetchaos.reports.run.terminal import TerminalReport
 from fleetchaos.scenarios.journal import read_journal
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -44,14 +44,14 @@ def test_terminal_report_matches_golden_at_80_columns(tmp_path):
 
 def test_summary_figures_come_from_the_samples(tmp_path):
     report = RunReport.from_records(read_journal(write_journal(tmp_path / "j.jsonl")))
-    phases = {p["name"]: p for p in report.summary["phases"]}
-    assert phases["baseline"]["by_status"] == {"200": 40}
-    assert phases["flood"]["by_status"]["500"] == 12  # samples at t=5..8
-    slos = {s["name"]: s for s in report.summary["slos"]}
+    phases = {p.name: p for p in report.summary.phases}
+    assert phases["baseline"].by_status == {"200": 40}
+    assert phases["flood"].by_status["500"] == 12  # samples at t=5..8
+    slos = {s.name: s for s in report.summary.slos}
     # the flood phase holds samples t=5..8: 2 of 5 unlocks answered 200 in each
-    assert slos["unlocks work in the flood"]["observed"] == pytest.approx(8 / 20)
-    assert slos["nobody stranded"]["observed"] == 1 and not slos["nobody stranded"]["passed"]
-    assert report.summary["drivers"]["keycard"] == 1
+    assert slos["unlocks work in the flood"].observed == pytest.approx(8 / 20)
+    assert slos["nobody stranded"].observed == 1 and not slos["nobody stranded"].passed
+    assert report.summary.drivers.keycard == 1
     assert report.verdict == "fail"
 
 
@@ -86,7 +86,7 @@ def test_junit_of_a_journal_without_start_or_recovery_never_says_none(tmp_path):
 
 def test_markdown_says_pass_or_fail_first_then_when_faults_and_recovery(tmp_path):
     records = read_journal(write_journal(tmp_path / "j.jsonl"))
-    md = __import__("fleetchaos.reports.markdown", fromlist=["x"]).render_markdown(
+    md = __import__("fleetchaos.reports.run.markdown", fromlist=["x"]).render_markdown(
         RunReport.from_records(records))
     first = md.splitlines()[0]
     assert first.startswith("## ❌ FAIL")
@@ -168,7 +168,7 @@ def test_report_cli_refuses_what_is_not_a_journal(tmp_path):
 
 
 def test_duration_says_wind_down_or_cut_short(tmp_path):
-    from fleetchaos.reports.format import duration_text
+    from fleetchaos.reports.run.report import duration_text
 
     records = read_journal(write_journal(tmp_path / "j.jsonl"))
     last = max(i for i, r in enumerate(records) if r["type"] == "sample")

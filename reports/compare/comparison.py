@@ -10,15 +10,19 @@ the tolerance is the larger spread of the two: noise the runs themselves showed.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from fleetchaos.scenarios.metrics import (
-    TELEMETRY_ACTIONS,
-    UNLOCK_ACTIONS,
-    ok_ratio,
-    ratio_5xx,
-    statuses_of,
+from fleetchaos.reports.format import format_value
+from fleetchaos.scenarios.metrics import TELEMETRY_ACTIONS, UNLOCK_ACTIONS, ok_ratio, ratio_5xx
+from fleetchaos.scenarios.records import (
+    Journal,
+    JsonDict,
+    PhaseSummary,
+    SloResult,
+    Summary,
+    as_number,
 )
 
 
@@ -161,15 +165,34 @@ class Row:
 
 @dataclass(frozen=True)
 class RunInput:
-    """One side of the comparison: its summary, and its journal records when it had one."""
+    """One side of the comparison: its summary (typed, and as it was given: the HTML
+    embeds that), and its journal when it had one (for the time series)."""
 
     path: str
-    summary: dict[str, Any]
-    records: list[dict[str, Any]] = field(default_factory=list)
+    summary: Summary
+    data: JsonDict
+    journal: Journal | None = None
+
+    @classmethod
+    def from_summary(cls, path: str, data: Mapping[str, Any]) -> RunInput:
+        """A summary JSON (``--summary``, or a ``--repeat`` aggregate)."""
+        return cls(path, Summary.from_json(data), dict(data))
+
+    @classmethod
+    def from_records(cls, path: str, records: Sequence[object]) -> RunInput:
+        """A journal's records: its summary record, else one built from the records."""
+        from fleetchaos.scenarios.summary import build_summary
+
+        journal = Journal.from_json(records)
+        last = next((r for r in reversed(records) if isinstance(r, dict)
+                     and r.get("type") == "summary"), None)
+        data = (build_summary(journal.to_json()) if last is None
+                else {k: v for k, v in last.items() if k not in ("type", "t")})
+        return cls(path, Summary.from_json(data), data, journal)
 
     @property
     def label(self) -> str:
-        return str(self.summary.get("run_id") or self.path)
+        return self.summary.run_id or self.path
 
 
 @dataclass(frozen=True)
@@ -217,58 +240,36 @@ class Comparison:
                 f"{len(self.phases)}.")
 
 
-def _num(value: Any) -> float | None:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-def slo_observed(slo: dict[str, Any]) -> float | None:
+def slo_observed(slo: SloResult) -> float | None:
     """The SLO's observed value: a repeated run's median when there is one."""
-    for key in ("median", "observed"):
-        if key in slo:
-            return _num(slo.get(key))
-    return None
+    return slo.median if slo.median is not None else slo.observed
 
 
-def slo_spread(slo: dict[str, Any]) -> float | None:
+def slo_spread(slo: SloResult) -> float | None:
     """The spread a repeated run measured for this SLO (max - min of its runs), if any;
     none from a single observation (a repeat of 1 measured no noise)."""
-    observations = slo.get("observations")
-    if isinstance(observations, list) and sum(_num(x) is not None for x in observations) < 2:
+    if slo.observations is not None and sum(x is not None for x in slo.observations) < 2:
         return None
-    spread = slo.get("spread")
-    if isinstance(spread, dict):
-        lo, hi = _num(spread.get("min")), _num(spread.get("max"))
-        return None if lo is None or hi is None else hi - lo
-    value = _num(spread)
-    if value is not None:
-        return value
-    runs = slo.get("observations") or slo.get("runs")
-    if isinstance(runs, list):
-        values = [v for v in (_num(x) for x in runs) if v is not None]
-        if len(values) >= 2:
-            return max(values) - min(values)
-    return None
+    width = slo.spread_width()
+    runs = slo.extra.get("runs")  # early summaries: the runs' observations under "runs"
+    if width is None and isinstance(runs, list):
+        values = [float(x) for x in runs if as_number(x) is not None]
+        width = max(values) - min(values) if len(values) >= 2 else None
+    return width
 
 
-def phase_figures(phase: dict[str, Any]) -> dict[str, float | None]:
+def phase_figures(phase: PhaseSummary) -> dict[str, float | None]:
     """The per-phase figures the comparison shows, from a summary's phase entry."""
-    by_action = phase.get("by_action") or {}
-    api = statuses_of(by_action, [a for a in by_action if a not in TELEMETRY_ACTIONS])
-    tel = phase.get("telemetry") or {}
-    sent, acked = _num(tel.get("sent")), _num(tel.get("acked"))
+    api = phase.statuses([a for a in phase.by_action if a not in TELEMETRY_ACTIONS])
+    tel = phase.telemetry
+    sent, acked = (tel.sent, tel.acked) if tel is not None else (None, None)
     return {
-        "unlock_success_ratio": ok_ratio(statuses_of(by_action, UNLOCK_ACTIONS)),
+        "unlock_success_ratio": ok_ratio(phase.statuses(UNLOCK_ACTIONS)),
         "error_5xx_ratio": ratio_5xx(api),
-        "stranded_drivers": _num(phase.get("stranded")),
+        "stranded_drivers": None if phase.stranded is None else float(phase.stranded),
         "telemetry_ack_ratio": (min(1.0, acked / sent) if sent and acked is not None else None),
-        "api_p95_ms": _num(phase.get("p95_ms")),
+        "api_p95_ms": phase.p95_ms,
     }
-
-
-def _passed(value: Any) -> bool | None:
-    return value if isinstance(value, bool) else None
 
 
 def compare(base: RunInput, new: RunInput,
@@ -283,34 +284,29 @@ def compare(base: RunInput, new: RunInput,
             return Tolerance(max(s for s in spreads if s is not None)), "spread"
         return default_tolerance(metric), "default"
 
-    base_slos = {str(s.get("name")): s for s in base.summary.get("slos") or []
-                 if isinstance(s, dict)}
-    new_slos = {str(s.get("name")): s for s in new.summary.get("slos") or []
-                if isinstance(s, dict)}
+    base_slos = {s.name: s for s in base.summary.slos}
+    new_slos = {s.name: s for s in new.summary.slos}
     slo_rows = []
     for name, b in base_slos.items():
         n = new_slos.get(name)
         if n is None:
             continue
-        metric = str(b.get("metric", ""))
-        op = str(b.get("op", "<="))
-        tol, source = tolerance_for(metric, (slo_spread(b), slo_spread(n)))
-        slo_rows.append(Row("slo", name, metric, op == ">=", slo_observed(b), slo_observed(n),
-                            tol, source, _passed(b.get("passed")), _passed(n.get("passed")),
-                            _num(n.get("threshold")), op))
+        tol, source = tolerance_for(b.metric, (slo_spread(b), slo_spread(n)))
+        slo_rows.append(Row("slo", name, b.metric, b.op == ">=", slo_observed(b),
+                            slo_observed(n), tol, source, b.passed, n.passed, n.threshold,
+                            b.op))
     phase_rows = []
-    new_phases = {str(p.get("name")): p for p in new.summary.get("phases") or []
-                  if isinstance(p, dict)}
-    for bp in base.summary.get("phases") or []:
-        if not isinstance(bp, dict) or str(bp.get("name")) not in new_phases:
+    new_phases = {p.name: p for p in new.summary.phases}
+    for bp in base.summary.phases:
+        np = new_phases.get(bp.name)
+        if np is None:
             continue
-        bf, nf = phase_figures(bp), phase_figures(new_phases[str(bp.get("name"))])
+        bf, nf = phase_figures(bp), phase_figures(np)
         for metric, higher in PHASE_METRICS.items():
             tol, source = tolerance_for(metric, ())
-            phase_rows.append(Row(str(bp.get("name")), metric, metric, higher, bf[metric],
-                                  nf[metric], tol, source))
-    base_phase_names = [str(p.get("name")) for p in base.summary.get("phases") or []
-                        if isinstance(p, dict)]
+            phase_rows.append(Row(bp.name, metric, metric, higher, bf[metric], nf[metric], tol,
+                                  source))
+    base_phase_names = [p.name for p in base.summary.phases]
     only_base = [f"SLO {k}" for k in base_slos if k not in new_slos]
     only_base += [f"phase {k}" for k in base_phase_names if k not in new_phases]
     only_new = [f"SLO {k}" for k in new_slos if k not in base_slos]
@@ -319,19 +315,6 @@ def compare(base: RunInput, new: RunInput,
         raise CompareError(f"{base.path} and {new.path} share no SLO and no phase: "
                            "nothing to compare")
     return Comparison(base, new, slo_rows, phase_rows, only_base, only_new)
-
-
-def format_value(metric: str, value: float | None) -> str:
-    """Ratios as percentages, times with their unit, counts as whole numbers."""
-    if value is None:
-        return "no data"
-    if metric.endswith("_ratio"):
-        return f"{100 * value:.1f}%"
-    if metric.endswith("_ms"):
-        return f"{value:,.0f} ms"
-    if metric.endswith("_s"):
-        return f"{value:g} s"
-    return f"{value:g}"
 
 
 def format_delta(row: Row) -> str:

@@ -12,10 +12,10 @@ import json
 
 from rich.console import Console
 
-from fleetchaos.reports.compare_model import Comparison, RunInput
-from fleetchaos.reports.compare_svg import PAGE_STYLE, Line, line_chart
-from fleetchaos.reports.compare_terminal import CompareReport
-from fleetchaos.reports.model import RunReport
+from fleetchaos.reports.compare.comparison import Comparison, RunInput
+from fleetchaos.reports.compare.terminal import CompareReport
+from fleetchaos.reports.line_chart import PAGE_STYLE, Line, line_chart
+from fleetchaos.reports.run.report import RunReport
 
 CHARTS = [  # series key, title, unit, number format
     ("unlock_success_ratio", "Unlock success ratio", "ratio", "{:.0%}"),
@@ -27,9 +27,9 @@ CHARTS = [  # series key, title, unit, number format
 
 
 def _report(side: RunInput) -> RunReport | None:
-    if not any(r.get("type") == "sample" for r in side.records):
+    if side.journal is None or not side.journal.samples:
         return None
-    return RunReport.from_records(side.records)
+    return RunReport.from_journal(side.journal)
 
 
 def render_compare_html(c: Comparison) -> str:
@@ -48,11 +48,11 @@ def render_compare_html(c: Comparison) -> str:
     console = Console(record=True, width=110, color_system="truecolor", file=io.StringIO())
     console.print(CompareReport(c))
     tables = console.export_html(inline_styles=True, code_format="<pre class='rich'>{code}</pre>")
-    data = json.dumps({"base": c.base.summary, "new": c.new.summary,
+    data = json.dumps({"base": c.base.data, "new": c.new.data,
                        "regressions": [r.name if r.group == "slo" else f"{r.group} {r.metric}"
                                        for r in c.regressions]},
                       default=str).replace("</", "<\\/")
-    scenario = html.escape(str(c.new.summary.get("scenario")))
+    scenario = html.escape(str(c.new.summary.scenario))
     gate = "REGRESSION" if c.regressions else "NO REGRESSION"
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">

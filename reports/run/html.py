@@ -19,16 +19,10 @@ from typing import Any
 
 from rich.console import Console
 
-from fleetchaos.reports.format import (
-    duration_text,
-    effect_text,
-    num,
-    observed,
-    started_text,
-    threshold,
-)
-from fleetchaos.reports.model import RunReport
-from fleetchaos.reports.terminal import TerminalReport
+from fleetchaos.reports.format import dash, effect_text, num, observed, started_text, threshold
+from fleetchaos.reports.run.report import FaultWindow, RunReport, duration_text
+from fleetchaos.reports.run.terminal import TerminalReport
+from fleetchaos.scenarios.records import PhaseSpan
 
 W, PAD_L, PAD_R = 720, 56, 12
 PHASE_H = 16        # the phase band above every plot
@@ -43,7 +37,7 @@ MAX_API_ACTIONS = 6
 Line = tuple[str, list[Any], str]  # name, values (None = no data), colour
 
 
-def _esc(value: Any) -> str:
+def _esc(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
@@ -74,34 +68,39 @@ def _time_ticks(ax: _Axes) -> list[str]:
             for i in range(int(ax.xmax // step) + 1)]
 
 
-def _phase_bands(ax: _Axes, phases: list[dict[str, Any]]) -> list[str]:
+def _phase_bands(ax: _Axes, phases: tuple[PhaseSpan, ...]) -> list[str]:
     out = []
     for i, p in enumerate(phases):
-        a, b = float(p.get("start_s", 0)), float(p.get("end_s", 0))
+        a, b = float(p.start_s), float(p.end_s)
         x0, x1 = ax.x(a), ax.x(b)
-        tip = f"phase {p.get('name')}: {a:g}-{b:g} s"
+        tip = f"phase {p.name}: {a:g}-{b:g} s"
         out.append(f'<g class="phase"><title>{_esc(tip)}</title>'
                    f'<rect x="{x0:.1f}" y="0" width="{max(1.0, x1 - x0):.1f}" height="{PHASE_H}" '
                    f'fill="{PHASE_FILL[i % 2]}" stroke="#9ca3af" stroke-width="0.5"/>'
                    f'<text x="{x0 + 4:.1f}" y="{PHASE_H - 4}" font-size="10" fill="#111827">'
-                   f"{_esc(p.get('name'))}</text></g>")
+                   f"{_esc(p.name)}</text></g>")
         if i:
             out.append(f'<line x1="{x0:.1f}" x2="{x0:.1f}" y1="{PHASE_H}" '
                        f'y2="{ax.top + PLOT_H}" stroke="#6b7280" stroke-dasharray="3,3"/>')
     return out
 
 
-def _fault_shading(ax: _Axes, faults: list[dict[str, Any]]) -> list[str]:
+def _fault_label(f: FaultWindow) -> str:
+    return ("by hand: " if f.manual else "") + f.label
+
+
+def _fault_shading(ax: _Axes, faults: list[FaultWindow]) -> list[str]:
     out = []
     for i, f in enumerate(faults):
-        x0, x1 = ax.x(f["start"]), ax.x(f["end"])
-        label = ("by hand: " if f.get("manual") else "") + f["label"]
-        tip = f"{label}: {f['start']:.1f}-{f['end']:.1f} s"
-        if f.get("ended_by"):
-            tip += f" (ended: {f['ended_by']})"
-        if effect_text(f):
-            tip += f"; {effect_text(f)}"
-        outline = ' stroke="#6b7280" stroke-dasharray="4,2"' if f.get("manual") else ""
+        x0, x1 = ax.x(f.start), ax.x(f.end)
+        label = _fault_label(f)
+        tip = f"{label}: {f.start:.1f}-{f.end:.1f} s"
+        if f.ended_by:
+            tip += f" (ended: {f.ended_by})"
+        effect = effect_text(f.effect, manual=f.manual)
+        if effect:
+            tip += f"; {effect}"
+        outline = ' stroke="#6b7280" stroke-dasharray="4,2"' if f.manual else ""
         row_y = PHASE_H + 14 + 12 * (i % max(1, (ax.top - PHASE_H - 4) // 12))
         out.append(f'<g class="fault"><title>{_esc(tip)}</title>'
                    f'<rect x="{x0:.1f}" y="{PHASE_H + 2}" width="{max(2.0, x1 - x0):.1f}" '
@@ -118,8 +117,7 @@ def _chart(title: str, t: list[float], lines: list[Line], report: RunReport, *, 
     phases = report.phases()
     values = [v for _, vs, _ in lines for v in vs if v is not None]
     top = ymax if ymax is not None else max([*values, 1e-9]) * 1.1
-    xmax = max([*t, *(f["end"] for f in faults), *(float(p.get("end_s", 0)) for p in phases),
-                1.0])
+    xmax = max([*t, *(f.end for f in faults), *(float(p.end_s) for p in phases), 1.0])
     ax = _Axes(xmax, top, min(3, len(faults)))
     parts = [f'<svg viewBox="0 0 {W} {ax.height}" role="img" aria-label="{_esc(title)}">']
     parts += _phase_bands(ax, phases)
@@ -159,8 +157,8 @@ def _chart(title: str, t: list[float], lines: list[Line], report: RunReport, *, 
 def _timeline_strip(report: RunReport) -> str:
     """Phases on one row, then one row per fault: what was on, when, scheduled or by hand."""
     faults, phases = report.faults(), report.phases()
-    xmax = max([report.run_end(), *(f["end"] for f in faults),
-                *(float(p.get("end_s", 0)) for p in phases), 1.0])
+    xmax = max([report.run_end(), *(f.end for f in faults), *(float(p.end_s) for p in phases),
+                1.0])
     row = 18
     ax = _Axes(xmax, 1.0, 0)
     height = PHASE_H + 6 + row * max(1, len(faults)) + PAD_B
@@ -169,10 +167,10 @@ def _timeline_strip(report: RunReport) -> str:
     parts += _phase_bands(ax, phases)
     for i, f in enumerate(faults):
         y = PHASE_H + 6 + row * i
-        x0, x1 = ax.x(f["start"]), ax.x(f["end"])
-        label = ("by hand: " if f.get("manual") else "") + f["label"]
-        tip = f"{label}: {f['start']:.1f}-{f['end']:.1f} s" + (
-            f"; {effect_text(f)}" if effect_text(f) else "")
+        x0, x1 = ax.x(f.start), ax.x(f.end)
+        label = _fault_label(f)
+        effect = effect_text(f.effect, manual=f.manual)
+        tip = f"{label}: {f.start:.1f}-{f.end:.1f} s" + (f"; {effect}" if effect else "")
         right = x0 > W * 0.55  # labels of late faults end at the bar, inside the chart
         anchor, anchor_x = ("end", x1 - 4) if right else ("start", x0 + 4)
         parts.append(f'<g class="fault"><title>{_esc(tip)}</title>'
@@ -181,7 +179,7 @@ def _timeline_strip(report: RunReport) -> str:
                      f'stroke-width="0.8"/>'
                      f'<text x="{anchor_x:.1f}" y="{y + row - 8}" font-size="11" '
                      f'text-anchor="{anchor}" fill="{FAULT_INK[i % len(FAULT_INK)]}">{_esc(label)} '
-                     f"({f['start']:.0f}-{f['end']:.0f} s)</text></g>")
+                     f"({f.start:.0f}-{f.end:.0f} s)</text></g>")
     if not faults:
         parts.append(f'<text x="{PAD_L}" y="{PHASE_H + 18}" font-size="11" fill="#4b5563">'
                      "no fault was injected</text>")
@@ -192,30 +190,26 @@ def _timeline_strip(report: RunReport) -> str:
 
 
 def _facts(report: RunReport) -> str:
-    h, s = report.header, report.summary
-    when = started_text(h.get("started_at") or s.get("started_at"))
-    duration = duration_text(report)
-    target = h.get("target") or {}
-    versions = h.get("versions") or {}
-    fleet = h.get("fleet") or {}
-    rows = [("date", when), ("duration", duration),
-            ("host", h.get("hostname") or s.get("hostname") or "-"),
-            ("backend", f"{target.get('host', '-')} (profile {target.get('profile', '-')})"),
-            ("Toxiproxy", target.get("toxiproxy_server", "-")),
-            ("fleet", f"{num(fleet.get('cars'))} cars, {num(fleet.get('drivers'))} drivers, "
-                      f"retry {fleet.get('retry_policy', '-')}"),
-            ("run", f"{report.fact('run_id')} · seed {report.fact('seed')}"),
-            ("versions", " · ".join(f"{k} {v}" for k, v in versions.items()) or "-")]
+    h = report.header
+    target, fleet = h.target, h.fleet
+    rows = [("date", started_text(h.started_at)), ("duration", duration_text(report)),
+            ("host", h.hostname or "-"),
+            ("backend", f"{dash(target.host)} (profile {dash(target.profile)})"),
+            ("Toxiproxy", dash(target.toxiproxy_server)),
+            ("fleet", f"{num(fleet.cars)} cars, {num(fleet.drivers)} drivers, "
+                      f"retry {dash(fleet.retry_policy)}"),
+            ("run", f"{report.run_id} · seed {report.seed}"),
+            ("versions", " · ".join(f"{k} {v}" for k, v in (h.versions or {}).items()) or "-")]
     cells = "".join(f"<tr><th>{_esc(k)}</th><td>{_esc(v)}</td></tr>" for k, v in rows)
     return f'<table class="facts">{cells}</table>'
 
 
 def _slo_table(report: RunReport) -> str:
     rows = []
-    for slo in report.summary.get("slos", []):
-        ok = bool(slo.get("passed"))
+    for slo in report.summary.slos:
+        ok = slo.held
         rows.append(f'<tr class="{"pass" if ok else "fail"}"><td class="mark">'
-                    f'{"PASS" if ok else "FAIL"}</td><td>{_esc(slo.get("name"))}</td>'
+                    f'{"PASS" if ok else "FAIL"}</td><td>{_esc(slo.name)}</td>'
                     f"<td>{_esc(observed(slo))}</td><td>{_esc(threshold(slo))}</td></tr>")
     if not rows:
         return ""
@@ -231,10 +225,10 @@ def render_html(report: RunReport) -> str:
     colors = {a: LINE_COLORS[i % len(LINE_COLORS)] for i, a in enumerate(actions)}
     charts = "".join([
         _chart("Phone API success per action (share of 2xx answers)", t,
-               [(a, per_action[a]["success_ratio"], colors[a]) for a in actions], report,
+               [(a, per_action[a].success_ratio, colors[a]) for a in actions], report,
                unit="ratio", fmt="{:.0%}", ymax=1.0),
         _chart("Phone API p95 latency per action", t,
-               [(a, per_action[a]["p95_ms"], colors[a]) for a in actions], report, unit="ms",
+               [(a, per_action[a].p95_ms, colors[a]) for a in actions], report, unit="ms",
                fmt="{:,.0f}"),
         _chart("Share of phone API answers that were 5xx", t,
                [("all phone API actions", series["error_5xx_ratio"], "#dc2626")], report,
@@ -262,11 +256,13 @@ def render_html(report: RunReport) -> str:
     console.print(TerminalReport(report))
     tables = console.export_html(inline_styles=True, code_format="<pre class='rich'>{code}</pre>")
     faults = report.faults()
-    chart_data: dict[str, Any] = {"series": series, "actions": per_action,
-                                  "fault_windows": report.fault_windows(), "faults": faults,
-                                  "phases": report.phases(), "summary": report.summary}
+    chart_data: dict[str, Any] = {
+        "series": series, "actions": {a: v.to_json() for a, v in per_action.items()},
+        "fault_windows": report.fault_windows(), "faults": [f.to_json() for f in faults],
+        "phases": [p.to_json() for p in report.phases()], "summary": report.summary.to_json()}
     if broker["t"]:
-        chart_data["broker"] = {"series": broker, "phases": report.broker_phases()}
+        chart_data["broker"] = {"series": broker,
+                                "phases": [b.to_json() for b in report.broker_phases()]}
     data = json.dumps(chart_data, default=str).replace("</", "<\\/")
     verdict = report.verdict
     title = _esc(report.title)

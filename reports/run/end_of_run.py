@@ -9,13 +9,12 @@ every other report. ``fleetchaos run`` prints the full report itself.
 
 from __future__ import annotations
 
-from typing import Any
-
-from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.text import Text
 
-from fleetchaos.reports.model import RunReport
-from fleetchaos.reports.terminal import VERDICT_STYLE, TerminalReport
+from fleetchaos.reports.run.report import RunReport
+from fleetchaos.reports.run.terminal import VERDICT_STYLE, TerminalReport
+from fleetchaos.scenarios.records import Journal
 
 
 class EndOfRunReport:
@@ -28,16 +27,12 @@ class EndOfRunReport:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         r = self.report
         full = TerminalReport(r)
-        slos = r.summary.get("slos", [])
-        held = sum(1 for s in slos if s.get("passed"))
         line = Text("fleetchaos verdict: ", style="bold")
         line.append(r.verdict.upper(), style=VERDICT_STYLE.get(r.verdict, "bold"))
-        line.append(f"  ({held}/{len(slos)} SLOs held) - "
-                    f"{r.title}")
-        parts: list[Any] = [Text(""), line, Text(r.headline())]
-        if r.summary.get("no_effect"):
-            for item in r.summary["no_effect"]:
-                parts.append(Text(str(item.get("message", item)), style="yellow"))
+        line.append(f"  ({r.summary.slos_held}/{len(r.summary.slos)} SLOs held) - {r.title}")
+        parts: list[RenderableType] = [Text(""), line, Text(r.headline())]
+        for item in r.summary.no_effect:
+            parts.append(Text(item.message or str(item.to_json()), style="yellow"))
         parts += [full._slos(), full._faults()]
         if self.journal:
             parts.append(Text(f"journal: {self.journal}  (fleetchaos report JOURNAL --html "
@@ -50,12 +45,11 @@ def print_end_of_run(journal_path: str, console: Console | None = None) -> str |
     from fleetchaos.scenarios.journal import read_journal
 
     try:
-        records = read_journal(journal_path)
+        journal = Journal.from_json(read_journal(journal_path))
     except OSError:
         return None
-    if not any(r.get("type") == "summary" for r in records):
+    if journal.summary is None:
         return None  # set-up failed or the run was cut: that was said already
-    report = RunReport.from_records(records)
+    report = RunReport.from_journal(journal)
     (console or Console(stderr=True)).print(EndOfRunReport(report, journal_path))
     return report.verdict
-

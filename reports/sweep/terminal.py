@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from rich import box
@@ -9,7 +10,8 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from fleetchaos.reports.sweep_model import (
+from fleetchaos.reports.sweep.table import (
+    Sweep,
     cell_text,
     combo_rows,
     differs,
@@ -19,15 +21,16 @@ from fleetchaos.reports.sweep_model import (
 
 
 class SweepReport:
-    def __init__(self, sweep: dict[str, Any]) -> None:
-        self.sweep = sweep
+    """The sweep's table in the terminal, from ``sweep.json``'s content."""
+
+    def __init__(self, sweep: Mapping[str, Any]) -> None:
+        self.sweep = Sweep.from_json(sweep)
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         sweep = self.sweep
         rows, infos = combo_rows(sweep), slo_infos(sweep)
-        varied = ", ".join(f"{k} = {', '.join(v)}" for k, v in (sweep.get("vary") or {}).items())
-        yield Text(f"sweep {sweep.get('scenario')}: {varied} · {sweep.get('repeat', 1)} run(s) "
-                   f"each · {len(sweep.get('runs', []))} runs", style="bold")
+        yield Text(f"sweep {sweep.scenario}: {sweep.varied()} · {sweep.repeat} run(s) "
+                   f"each · {len(sweep.runs)} runs", style="bold")
         table = Table(box=box.SIMPLE_HEAD, expand=True, title_justify="left",
                       title="SLO observed per combination (✓ held, ✗ breached)")
         table.add_column("#", justify="right")

@@ -7,13 +7,13 @@ from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
 from rich.text import Text
 
-from fleetchaos.reports.compare_model import (
+from fleetchaos.reports.compare.comparison import (
     Comparison,
     Row,
     format_delta,
     format_tolerance,
-    format_value,
 )
+from fleetchaos.reports.format import format_value
 
 STATUS_STYLE = {"regression": "bold red", "lost": "bold red", "improved": "green",
                 "gained": "green", "same": "dim", "n/a": "dim"}

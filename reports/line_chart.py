@@ -1,6 +1,6 @@
 """Inline SVG line charts with several series on one set of axes (no scripts, no network).
 
-reports/html.py draws one series per chart; comparing runs needs two or more on the
+reports/run/html.py draws one series per chart; comparing runs needs two or more on the
 same axes (BASE and NEW over time; one line per combination against a swept value),
 with a legend, so this module draws those. Same size and palette as the run report.
 """

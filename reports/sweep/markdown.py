@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
-from fleetchaos.reports.sweep_model import (
+from fleetchaos.reports.sweep.table import (
+    Sweep,
     cell_text,
     combo_rows,
     differs,
@@ -17,13 +19,15 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def render_sweep_markdown(sweep: dict[str, Any]) -> str:
+def render_sweep_markdown(data: Mapping[str, Any]) -> str:
+    """The sweep as Markdown, from ``sweep.json``'s content."""
+    sweep = Sweep.from_json(data)
     rows, infos = combo_rows(sweep), slo_infos(sweep)
     varied = "; ".join(f"`{k}` = {', '.join(f'`{x}`' for x in v)}"
-                       for k, v in (sweep.get("vary") or {}).items())
-    out = [f"## fleetchaos sweep: {_escape(str(sweep.get('scenario')))}", "",
-           f"Varied: {varied} · {sweep.get('repeat', 1)} run(s) per combination · "
-           f"{len(sweep.get('runs', []))} runs", ""]
+                       for k, v in sweep.vary.items())
+    out = [f"## fleetchaos sweep: {_escape(str(sweep.scenario))}", "",
+           f"Varied: {varied} · {sweep.repeat} run(s) per combination · "
+           f"{len(sweep.runs)} runs", ""]
     changed = differs(rows, infos)
     out += [("SLOs that differ between combinations: " + "; ".join(_escape(c) for c in changed))
             if changed else "Every SLO came out the same in every combination.", ""]

@@ -10,6 +10,7 @@ width); ``LiveView`` puts it on screen with ``rich.live``.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Console
@@ -19,98 +20,111 @@ from rich.text import Text
 
 from fleetchaos.reports.format import observed, threshold
 from fleetchaos.reports.labels import record_label
-from fleetchaos.reports.records import clean_record
-from fleetchaos.scenarios.metrics import TELEMETRY_ACTIONS, statuses_of
+from fleetchaos.scenarios.metrics import CANARY_PREFIX, TELEMETRY_ACTIONS
+from fleetchaos.scenarios.records import (
+    CleanupRecord,
+    DriverRecord,
+    HeaderRecord,
+    JsonDict,
+    SampleRecord,
+    SloRecord,
+    SloResult,
+    StepRecord,
+    Summary,
+    SummaryRecord,
+    parse_record,
+    statuses_of,
+)
 
 SLO_EVERY_S = 1.0  # how often the SLOs are re-judged from the records so far
+_KEPT = (HeaderRecord, SampleRecord, DriverRecord, StepRecord, SloRecord, SummaryRecord,
+         CleanupRecord)  # what the SLOs are judged from
 
 
 class LiveState:
     """What the live view knows, from the journal records seen so far."""
 
-    def __init__(self, clock: Any = time.monotonic) -> None:
-        self.header: dict[str, Any] = {}
-        self.last: dict[str, Any] = {}
-        self.records: list[dict[str, Any]] = []
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.header: HeaderRecord | None = None
+        self.last: SampleRecord | None = None
+        self.records: list[JsonDict] = []  # the records so far, as read (build_summary's input)
         self.stranded = 0
         self.errors_5xx = 0
         self.steps: list[str] = []
         self.active: dict[str, str] = {}      # step key -> label, while the fault is on
-        self.slos: list[dict[str, Any]] = []  # judged on the records so far
-        self.finished: dict[str, Any] | None = None
+        self.slos: list[SloResult] = []  # judged on the records so far
+        self.finished: Summary | None = None
         self.stopping_since: float | None = None
         self._clock = clock
         self._judged_at = -1e9
 
     # --- records ------------------------------------------------------------------------
-    def on_record(self, record: dict[str, Any]) -> bool:
-        """Take one record; True when the view changed."""
-        cleaned = clean_record(record)
-        if cleaned is None:
+    def on_record(self, raw: object) -> bool:
+        """Take one record (as the journal holds it); True when the view changed."""
+        record = parse_record(raw)
+        if record is None:
             return False
-        record = cleaned
-        kind = record.get("type")
-        if kind in ("header", "sample", "driver", "step", "slo", "summary", "cleanup"):
-            self.records.append(record)
-        if kind == "header":
+        if isinstance(record, _KEPT):
+            self.records.append(record.to_json())
+        if isinstance(record, HeaderRecord):
             self.header = record
-        elif kind == "sample":
+        elif isinstance(record, SampleRecord):
             self.last = record
-            by_action = record.get("by_action") or {}
-            api = statuses_of(by_action, [a for a in by_action if a not in TELEMETRY_ACTIONS
-                                          and not a.startswith("canary ")])
+            api = statuses_of(record.by_action, [a for a in record.by_action
+                                                 if a not in TELEMETRY_ACTIONS
+                                                 and not a.startswith(CANARY_PREFIX)])
             self.errors_5xx += sum(n for k, n in api.items() if k.startswith("5"))
             if self._ended() and self.stopping_since is None:
                 self.stopping_since = self._clock()
             self._judge()
-        elif kind == "driver" and record.get("outcome") == "stranded":
+        elif isinstance(record, DriverRecord):
+            if record.outcome != "stranded":
+                return False
             self.stranded += 1
-        elif kind == "step":
+        elif isinstance(record, StepRecord):
             self._step(record)
-        elif kind == "summary":
-            self.finished = record
-            self.slos = list(record.get("slos") or [])
-        elif kind == "cleanup":
+        elif isinstance(record, SummaryRecord):
+            self.finished = record.summary
+            self.slos = list(record.summary.slos)
+        elif isinstance(record, CleanupRecord):
             if self.stopping_since is None:
                 self.stopping_since = self._clock()
         else:
             return False
         return True
 
-    def _step(self, record: dict[str, Any]) -> None:
-        key = str(record.get("step"))
-        detail = record.get("detail") or {}
-        rollback = isinstance(detail, dict) and "rollback" in detail
-        if rollback:
-            label = self.active.pop(key, None) or record_label(record)
-            self.steps.append(f"{float(record.get('t', 0)):.0f}s off: {label}")
+    def _step(self, record: StepRecord) -> None:
+        when = f"{float(record.t or 0):.0f}s"
+        if record.is_rollback:
+            label = self.active.pop(record.key, None) or record_label(record)
+            self.steps.append(f"{when} off: {label}")
             return
-        if record.get("action") in ("users", "toxic_remove") or record.get("fault") is False:
-            self.steps.append(f"{float(record.get('t', 0)):.0f}s {record_label(record)}")
+        if record.action in ("users", "toxic_remove") or record.fault is False:
+            self.steps.append(f"{when} {record_label(record)}")
             return
         label = record_label(record)
-        self.active[key] = ("by hand: " if record.get("manual") else "") + label
-        self.steps.append(f"{float(record.get('t', 0)):.0f}s on: {label}")
+        self.active[record.key] = ("by hand: " if record.manual else "") + label
+        self.steps.append(f"{when} on: {label}")
 
     def _judge(self) -> None:
         """Re-judge the SLOs on what has happened so far (at most once a second)."""
         now = self._clock()
-        if now - self._judged_at < SLO_EVERY_S or not self.header.get("slos"):
+        if now - self._judged_at < SLO_EVERY_S or self.header is None or not self.header.slos:
             return
         self._judged_at = now
         from fleetchaos.scenarios.summary import build_summary
 
         try:
-            self.slos = list(build_summary(self.records).get("slos") or [])
+            self.slos = list(Summary.from_json(build_summary(self.records)).slos)
         except Exception:  # a view must never stop a run: keep the last judgement
             return
 
     # --- time ---------------------------------------------------------------------------
     def t(self) -> float:
-        return float(self.last.get("t", 0.0))
+        return float(self.last.t) if self.last is not None else 0.0
 
     def duration(self) -> float:
-        return float(self.header.get("duration_s") or 0.0)
+        return float(self.header.duration_s or 0.0) if self.header is not None else 0.0
 
     def _ended(self) -> bool:
         return bool(self.duration()) and self.t() >= self.duration()
@@ -119,10 +133,10 @@ class LiveState:
         """'waiting', 'now' or 'done' for a phase name ('all' is the whole run)."""
         if self.finished is not None:
             return "done"
-        spans = {p.get("name"): p for p in self.header.get("phases") or []}
-        p = spans.get(phase)
-        start, end = (0.0, self.duration()) if p is None else (float(p.get("start_s", 0)),
-                                                                float(p.get("end_s", 0)))
+        spans = {p.name: p for p in self.header.phases} if self.header is not None else {}
+        span = spans.get(phase)
+        start, end = (0.0, self.duration()) if span is None else (float(span.start_s),
+                                                                   float(span.end_s))
         if self.t() < start:
             return "waiting"
         return "done" if self.t() >= end else "now"
@@ -132,17 +146,15 @@ class LiveState:
         table = Table.grid(padding=(0, 2))
         table.add_column(style="bold", no_wrap=True)
         table.add_column()
-        table.add_row("scenario", str(self.header.get("title") or "starting… (setting up "
-                                                                 "Toxiproxy and the fleet)"))
+        title = self.header.title if self.header is not None else None
+        table.add_row("scenario", title or "starting… (setting up Toxiproxy and the fleet)")
         table.add_row("timeline", self._timeline())
         faults = list(self.active.values())
         table.add_row("faults on", Text("; ".join(faults), style="bold red") if faults
                       else Text("none", style="dim"))
-        fleet = self.last.get("fleet") or {}
-        cars = fleet.get("cars_connected")
-        table.add_row("requests/s", f"{self.last.get('requests', 0):,}   users "
-                      f"{self.last.get('users', 0):,}   cars online "
-                      f"{cars if isinstance(cars, int | float) else 0:,}")
+        last = self.last or SampleRecord()
+        table.add_row("requests/s", f"{last.requests:,}   users {last.users or 0:,}   cars "
+                      f"online {last.fleet.cars_connected or 0:,}")
         table.add_row("5xx so far", Text(f"{self.errors_5xx:,}", style="red" if self.errors_5xx
                                          else ""))
         table.add_row("stranded", Text(f"{self.stranded:,}", style="bold red" if self.stranded
@@ -155,10 +167,10 @@ class LiveState:
     def _timeline(self) -> Text:
         duration, t = self.duration(), self.t()
         width = 30
-        if not self.header:
+        if self.header is None:
             return Text("waiting for the run to start…", style="dim")
         if self.finished is not None:
-            verdict = str(self.finished.get("verdict", "incomplete")).upper()
+            verdict = self.finished.verdict.upper()
             return Text(f"finished at {t:.0f} s  verdict {verdict}",
                         style="bold green" if verdict == "PASS" else "bold red")
         if duration and (t >= duration or self.stopping_since is not None):
@@ -167,25 +179,24 @@ class LiveState:
                 "writing the verdict", style="bold yellow")
         done = min(width, int(width * t / duration)) if duration else 0
         left = max(0.0, duration - t)
+        phase = self.last.phase if self.last is not None and self.last.phase is not None else "-"
         return Text("█" * done + "░" * (width - done)) + Text(
-            f" {t:.0f}/{duration:.0f} s  {left:.0f} s left  phase {self.last.get('phase', '-')}")
+            f" {t:.0f}/{duration:.0f} s  {left:.0f} s left  phase {phase}")
 
     def _slo_lines(self) -> list[Text]:
         out = []
         for slo in self.slos:
-            state = judge_slo(slo, self.phase_state(str(slo.get("phase", "all"))),
-                              finished=self.finished is not None)
-            name = str(slo.get("name"))
+            state = judge_slo(slo, self.phase_state(slo.phase), finished=self.finished is not None)
             word, style = SLO_WORDS[state]
             if state == "waiting":
-                detail = f"phase {slo.get('phase')} not started"
+                detail = f"phase {slo.phase} not started"
             elif state == "pending":
                 detail = "judged at the end"
             elif state == "nodata":
                 detail = "no data yet"
             else:
                 detail = f"{observed(slo)} (needs {threshold(slo)})"
-            out.append(Text(f"{word:<5} {name}: {detail}", style=style))
+            out.append(Text(f"{word:<5} {slo.name}: {detail}", style=style))
         return out
 
 
@@ -194,18 +205,18 @@ SLO_WORDS = {"waiting": ("…", "dim"), "pending": ("…", "dim"), "nodata": ("�
              "pass": ("PASS", "green"), "fail": ("FAIL", "bold red")}
 
 
-def judge_slo(slo: dict[str, Any], phase_state: str, *, finished: bool) -> str:
+def judge_slo(slo: SloResult, phase_state: str, *, finished: bool) -> str:
     """An SLO's live state: waiting (its phase has not begun), pending (recovery, judged
     at the end), nodata, ok / break (its phase is running), pass / fail (it is over)."""
-    if slo.get("metric") == "recovery_s" and not finished:
+    if slo.metric == "recovery_s" and not finished:
         return "pending"
     if phase_state == "waiting":
         return "waiting"
-    if slo.get("observed") is None:
+    if slo.observed is None:
         return "nodata" if not finished else "fail"
     if phase_state == "done":
-        return "pass" if slo.get("passed") else "fail"
-    return "ok" if slo.get("passed") else "break"
+        return "pass" if slo.passed else "fail"
+    return "ok" if slo.passed else "break"
 
 
 class LiveView:
@@ -223,10 +234,10 @@ class LiveView:
         return self.state.render()
 
     @property
-    def header(self) -> dict[str, Any]:
+    def header(self) -> HeaderRecord | None:
         return self.state.header
 
-    def on_record(self, record: dict[str, Any]) -> None:
+    def on_record(self, record: JsonDict) -> None:
         if self.state.on_record(record):
             self.live.refresh()
 

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from fleetchaos.reports.compare_model import (
+from fleetchaos.reports.compare.comparison import (
     Comparison,
     Row,
     format_delta,
     format_tolerance,
-    format_value,
 )
+from fleetchaos.reports.format import format_value
 
 ICON = {"regression": "🔴 worse", "lost": "🔴 worse (no data)", "improved": "🟢 better",
         "gained": "🟢 better (data)", "same": "same", "n/a": "-"}
@@ -30,7 +30,7 @@ def _escape(text: str) -> str:
 
 def render_compare_markdown(c: Comparison) -> str:
     icon = "❌" if c.regressions else "✅"
-    out = [f"## {icon} fleetchaos compare: {_escape(str(c.new.summary.get('scenario')))}", "",
+    out = [f"## {icon} fleetchaos compare: {_escape(str(c.new.summary.scenario))}", "",
            f"BASE `{c.base.label}` ({_escape(c.base.path)}) · NEW `{c.new.label}` "
            f"({_escape(c.new.path)})", "", f"**{c.headline()}**", ""]
     if c.regressions:

@@ -6,13 +6,14 @@ from __future__ import annotations
 import html
 import io
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
 
-from fleetchaos.reports.compare_svg import PAGE_STYLE, Line, line_chart
-from fleetchaos.reports.sweep_model import ComboRow, SloInfo, combo_rows, slo_infos
-from fleetchaos.reports.sweep_terminal import SweepReport
+from fleetchaos.reports.line_chart import PAGE_STYLE, Line, line_chart
+from fleetchaos.reports.sweep.table import ComboRow, SloInfo, Sweep, combo_rows, slo_infos
+from fleetchaos.reports.sweep.terminal import SweepReport
 
 
 def _as_number(text: str) -> float | None:
@@ -41,34 +42,37 @@ def _slo_chart(info: SloInfo, rows: list[ComboRow], key: str, values: list[str])
                       x_labels={position[v]: v for v in values}, threshold=info.threshold)
 
 
-def render_sweep_html(sweep: dict[str, Any]) -> str:
+def render_sweep_html(data: Mapping[str, Any]) -> str:
+    """The sweep as HTML, from ``sweep.json``'s content (embedded as it is)."""
+    sweep = Sweep.from_json(data)
     rows, infos = combo_rows(sweep), slo_infos(sweep)
-    vary: dict[str, list[str]] = sweep.get("vary") or {}
+    vary = sweep.vary
     key = next(iter(vary), "")
-    charts = "".join(_slo_chart(info, rows, key, vary[key]) for info in infos) if key else ""
+    charts = "".join(_slo_chart(info, rows, key, list(vary[key])) for info in infos) if key else ""
     console = Console(record=True, width=120, color_system="truecolor", file=io.StringIO())
-    console.print(SweepReport(sweep))
+    console.print(SweepReport(data))
     tables = console.export_html(inline_styles=True, code_format="<pre class='rich'>{code}</pre>")
     runs = "".join(
-        f"<tr><td>{n}</td><td>{html.escape(' '.join(f'{k}={v}' for k, v in r['combo'].items()))}"
-        f"</td><td>{r.get('repeat', 1)}</td><td>{html.escape(str(r.get('verdict')))}</td>"
-        f"<td><code>{html.escape(str(r.get('journal')))}</code></td></tr>"
-        for n, r in enumerate(sweep.get("runs", []), 1))
-    data = json.dumps(sweep, default=str).replace("</", "<\\/")
-    scenario = html.escape(str(sweep.get("scenario")))
+        f"<tr><td>{n}</td><td>{html.escape(' '.join(f'{k}={v}' for k, v in r.combo.items()))}"
+        f"</td><td>{1 if r.repeat is None else r.repeat}</td>"
+        f"<td>{html.escape(str(r.verdict))}</td>"
+        f"<td><code>{html.escape(str(r.journal))}</code></td></tr>"
+        for n, r in enumerate(sweep.runs, 1))
+    embedded = json.dumps(data, default=str).replace("</", "<\\/")
+    scenario = html.escape(str(sweep.scenario))
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>fleetchaos sweep: {scenario}</title>
 <style>{PAGE_STYLE}</style></head><body>
 <h1>Sweep: {scenario}</h1>
 <p>{html.escape("; ".join(f"{k} = {', '.join(v)}" for k, v in vary.items()))} ·
-{sweep.get("repeat", 1)} run(s) per combination · red dotted line: the SLO's threshold</p>
+{sweep.repeat} run(s) per combination · red dotted line: the SLO's threshold</p>
 {charts}
 <h2>Table</h2>
 {tables}
 <h2>Runs</h2>
 <table class="runs"><tr><th>#</th><th>combination</th><th>repeat</th><th>verdict</th>
 <th>journal</th></tr>{runs}</table>
-<script type="application/json" id="sweep-data">{data}</script>
+<script type="application/json" id="sweep-data">{embedded}</script>
 </body></html>
 """

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
-from fleetchaos.reports.html import render_html
-from fleetchaos.reports.junit import render_junit
-from fleetchaos.reports.markdown import render_markdown
-from fleetchaos.reports.model import RunReport
-from fleetchaos.reports.summary_json import render_summary_json
+from fleetchaos.reports.run.html import render_html
+from fleetchaos.reports.run.junit import render_junit
+from fleetchaos.reports.run.markdown import render_markdown
+from fleetchaos.reports.run.report import RunReport
+from fleetchaos.reports.run.summary_json import render_summary_json
 
 RENDERERS = {"summary": render_summary_json, "junit": render_junit, "html": render_html,
              "markdown": render_markdown}
 
 
-def write_all(records: list[dict[str, Any]], *, summary: str | Path | None = None,
+def write_all(records: Iterable[object], *, summary: str | Path | None = None,
               junit: str | Path | None = None, html: str | Path | None = None,
               markdown: str | Path | None = None) -> RunReport:
     report = RunReport.from_records(records)

@@ -1,0 +1,300 @@
+"""A run as the reports see it: the summary plus the time series, from journal records.
+
+The records are typed once (``fleetchaos.scenarios.records``, which also drops what a
+journal of another version or a hand edit got wrong); a journal cut short by a kill has no
+summary record, so its summary is built here from the other records (verdict
+``incomplete``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fleetchaos.reports.format import count_5xx, recovery_text
+from fleetchaos.reports.labels import record_label, step_label
+from fleetchaos.reports.run import broker
+from fleetchaos.scenarios.metrics import CANARY_PREFIX, TELEMETRY_ACTIONS, UNLOCK_ACTIONS, ok_ratio
+from fleetchaos.scenarios.records import (
+    DriverRecord,
+    Effect,
+    HeaderRecord,
+    Journal,
+    JsonDict,
+    PhaseSpan,
+    SampleRecord,
+    StepRecord,
+    Summary,
+    statuses_of,
+)
+from fleetchaos.scenarios.summary import build_summary
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    """A fault as it really was: on from ``start`` to ``end`` (seconds), its label, whether
+    it was added by hand, what ended it and what it touched."""
+
+    start: float
+    end: float
+    label: str
+    manual: bool
+    step: str
+    ended_by: str | None  # "duration ended", "removed by hand", "planned" (no step records)
+    effect: Effect | None = None
+    verdict: Any = None  # a step record's own verdict, when it carries one
+
+    def to_json(self) -> JsonDict:
+        out: JsonDict = {"start": self.start, "end": self.end, "label": self.label,
+                         "manual": self.manual, "step": self.step, "ended_by": self.ended_by}
+        if self.effect is not None:
+            out["effect"] = self.effect.to_json()
+        if self.verdict is not None:
+            out["verdict"] = self.verdict
+        return out
+
+
+@dataclass(frozen=True)
+class ActionSeries:
+    """One phone API action per sample: requests, p95 ms and success (2xx share); None
+    where the action was idle."""
+
+    requests: list[int] = field(default_factory=list)
+    p95_ms: list[float | None] = field(default_factory=list)
+    success_ratio: list[float | None] = field(default_factory=list)
+
+    def to_json(self) -> JsonDict:
+        return {"p95_ms": self.p95_ms, "success_ratio": self.success_ratio,
+                "requests": self.requests}
+
+
+def _fact(*values: object, default: str = "-") -> str:
+    """The first value given (summary before header), as text."""
+    value = next((v for v in values if v is not None), None)
+    return default if value is None or value == "" else str(value)
+
+
+@dataclass(frozen=True)
+class RunReport:
+    header: HeaderRecord
+    summary: Summary
+    samples: tuple[SampleRecord, ...] = ()
+    steps: tuple[StepRecord, ...] = ()
+    drivers: tuple[DriverRecord, ...] = ()
+
+    @classmethod
+    def from_records(cls, records: Iterable[object]) -> RunReport:
+        """From a journal's records as read (``scenarios.journal.read_journal``)."""
+        return cls.from_journal(Journal.from_json(records))
+
+    @classmethod
+    def from_journal(cls, journal: Journal) -> RunReport:
+        summary = journal.summary
+        if summary is None:  # cut short by a kill: the verdict from what was journalled
+            summary = Summary.from_json(build_summary(journal.to_json()))
+        return cls(journal.header, summary, journal.samples, journal.steps, journal.drivers)
+
+    # --- the run's facts ----------------------------------------------------------------
+    @property
+    def scenario(self) -> str:
+        return _fact(self.summary.scenario, self.header.scenario, default="unknown-scenario")
+
+    @property
+    def title(self) -> str:
+        return _fact(self.summary.title, self.header.title, default=self.scenario)
+
+    @property
+    def run_id(self) -> str:
+        return _fact(self.summary.run_id, self.header.run_id)
+
+    @property
+    def seed(self) -> str:
+        return _fact(self.summary.seed, self.header.seed)
+
+    @property
+    def verdict(self) -> str:
+        return self.summary.verdict
+
+    def phases(self) -> tuple[PhaseSpan, ...]:
+        """The phases as the scenario declared them (the header's)."""
+        return self.header.phases
+
+    def run_end(self) -> float:
+        """The last moment the journal knows of (last sample, else the planned duration)."""
+        if self.samples:
+            return float(self.samples[-1].t)
+        return float(self.header.duration_s or 0.0)
+
+    # --- faults -------------------------------------------------------------------------
+    def faults(self) -> list[FaultWindow]:
+        """Every fault as it really was: start, end, label, manual or scheduled.
+
+        Read from the journal's step records (a fired step opens a fault, the step record
+        with ``detail.rollback`` for the same step key closes it; ``on_s``/``off_s`` win
+        over ``t`` when the engine journals them). A journal without step records falls
+        back to the header's timeline (the planned windows).
+        """
+        run_end = self.run_end()
+        out: list[dict[str, Any]] = []
+        open_by_key: dict[str, dict[str, Any]] = {}
+        for rec in self.steps:
+            if rec.action == "users" or rec.fault is False:
+                continue
+            if rec.is_rollback:
+                fault = open_by_key.pop(rec.key, None)
+                if fault is not None:
+                    fault["end"] = float(_first(rec.off_s, rec.t, run_end))
+                    fault["ended_by"] = rec.rollback
+                    if rec.on_s is not None:
+                        fault["start"] = float(rec.on_s)
+                    if rec.label:
+                        fault["label"] = rec.label
+                    _take_extras(fault, rec)
+                continue
+            if rec.action == "toxic_remove":
+                continue
+            fault = {"start": float(_first(rec.on_s, rec.t, 0.0)), "end": None,
+                     "label": record_label(rec), "manual": rec.manual, "step": rec.key,
+                     "ended_by": None}
+            _take_extras(fault, rec)
+            out.append(fault)
+            open_by_key[rec.key] = fault
+        if not out and not self.steps:
+            for step in self.header.timeline:
+                if step.action == "users" or step.at_s is None:
+                    continue
+                end = step.end_s or self.header.duration_s or step.at_s
+                out.append({"start": float(step.at_s), "end": float(end),
+                            "label": step_label(step.action, step.spec), "manual": False,
+                            "step": str(step.index), "ended_by": "planned"})
+        return [FaultWindow(start=f["start"], end=max(run_end, f["start"]) if f["end"] is None
+                            else f["end"], label=f["label"], manual=f["manual"], step=f["step"],
+                            ended_by=f["ended_by"], effect=f.get("effect"),
+                            verdict=f.get("verdict"))
+                for f in out]
+
+    def fault_windows(self) -> list[tuple[float, float, str]]:
+        """(start, end, label) for every fault, scheduled or by hand, for shading charts."""
+        return [(f.start, f.end, f.label) for f in self.faults()]
+
+    # --- the MQTT broker ----------------------------------------------------------------
+    def broker_phases(self) -> list[broker.BrokerRow]:
+        """The MQTT broker's figures per phase (``reports/run/broker.py``); [] without any."""
+        phases: tuple[PhaseSpan, ...] = tuple(
+            PhaseSpan(p.name, p.start_s, p.end_s) for p in self.summary.phases) or self.phases()
+        return broker.phase_rows(self.samples, phases)
+
+    def broker_series(self) -> dict[str, list[Any]]:
+        """The broker's messages in / out and dropped per second; empty lists without any."""
+        return broker.series(self.samples)
+
+    # --- time series --------------------------------------------------------------------
+    def api_actions(self) -> list[str]:
+        """The phone API's actions in the samples, unlock first, then by volume."""
+        volume: dict[str, int] = {}
+        for s in self.samples:
+            for action, a in s.by_action.items():
+                if action not in TELEMETRY_ACTIONS:
+                    volume[action] = volume.get(action, 0) + a.requests
+        first = [a for a in ("unlock", f"{CANARY_PREFIX}unlock") if a in volume]
+        rest = sorted((a for a in volume if a not in first), key=lambda a: (-volume[a], a))
+        return first + rest
+
+    def action_series(self, actions: list[str]) -> dict[str, ActionSeries]:
+        """Per action and per sample: p95 ms and success (2xx share); None when idle."""
+        out = {a: ActionSeries() for a in actions}
+        for s in self.samples:
+            for action in actions:
+                a = s.action(action)
+                ratio = ok_ratio(a.by_status)
+                out[action].requests.append(a.requests)
+                out[action].p95_ms.append(a.p95_ms if a.requests else None)
+                out[action].success_ratio.append(None if ratio is None else round(ratio, 4))
+        return out
+
+    def series(self) -> dict[str, list[Any]]:
+        """Per-second series for charts."""
+        t: list[float] = []
+        rps: list[int] = []
+        p95: list[float | None] = []
+        err: list[float] = []
+        unlock_ok: list[float | None] = []
+        stranded: list[int] = []
+        acked: list[int] = []
+        tel_p95: list[float | None] = []
+        count = 0
+        prev_acked = 0
+        driver_times = sorted(self.drivers, key=lambda d: d.t)
+        i = 0
+        for s in self.samples:
+            t.append(round(s.t, 1))
+            rps.append(s.requests)
+            api = statuses_of(s.by_action, [a for a in s.by_action if a not in TELEMETRY_ACTIONS])
+            total = sum(api.values())
+            err.append(round(count_5xx(api) / total, 4) if total else 0)
+            p95.append(s.p95_ms)
+            tel = s.action("telemetry")
+            tel_p95.append(tel.p95_ms if tel.requests else None)
+            ratio = ok_ratio(statuses_of(s.by_action, UNLOCK_ACTIONS))
+            unlock_ok.append(None if ratio is None else round(ratio, 4))
+            while i < len(driver_times) and driver_times[i].t <= s.t:
+                count += driver_times[i].outcome == "stranded"
+                i += 1
+            stranded.append(count)
+            now_acked = s.fleet.telemetry_acked
+            now_acked = prev_acked if now_acked is None else now_acked
+            acked.append(max(0, now_acked - prev_acked))
+            prev_acked = now_acked
+        return {"t": t, "requests_per_s": rps, "p95_ms": p95, "error_5xx_ratio": err,
+                "unlock_success_ratio": unlock_ok, "stranded_cumulative": stranded,
+                "telemetry_acked_per_s": acked, "telemetry_p95_ms": tel_p95}
+
+    # --- words --------------------------------------------------------------------------
+    def headline(self) -> str:
+        """One sentence: what broke, when, how badly."""
+        s = self.summary
+        worst: tuple[str, int] | None = None
+        for p in s.phases:
+            n5 = p.count_5xx
+            if n5 and (worst is None or n5 > worst[1]):
+                worst = (p.name, n5)
+        parts = []
+        if worst:
+            parts.append(f"{worst[1]} server errors (5xx) on the phone API, most in the "
+                         f"{worst[0]} phase")
+        else:
+            parts.append("no server errors (5xx) on the phone API")
+        stranded = s.stranded_drivers or 0
+        parts.append(f"{stranded} of {s.drivers.needing or 0} drivers stranded"
+                     if stranded else "no driver stranded")
+        recovery = recovery_text(s)
+        if recovery is not None:
+            parts.append(recovery)
+        return "; ".join(parts) + "."
+
+
+def _first(*values: float | None) -> float:
+    return next(v for v in values if v is not None)
+
+
+def _take_extras(fault: dict[str, Any], rec: StepRecord) -> None:
+    """What a step record says about its fault besides times: its effect (and verdict)."""
+    if rec.effect is not None:
+        fault["effect"] = rec.effect
+    if rec.extra.get("verdict") is not None:
+        fault["verdict"] = rec.extra["verdict"]
+
+
+def duration_text(report: RunReport) -> str:
+    """'30 s timeline, 36 s with the wind-down' / '12 s of 60 s planned (cut short)'."""
+    planned = report.header.duration_s or report.summary.duration_s
+    ran = float(report.run_end())
+    if not planned:
+        return f"{ran:.0f} s"
+    planned = float(planned)
+    if ran < planned - 1:
+        return f"{ran:.0f} s of {planned:g} s planned (cut short)"
+    if ran > planned + 1:
+        return f"{planned:g} s timeline, {ran:.0f} s with the wind-down"
+    return f"{planned:g} s"
