@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import itertools
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 W, H, PAD_L, PAD_R, PAD_T, PAD_B = 720, 220, 56, 12, 26, 30
@@ -19,8 +20,8 @@ COLORS = ["#6b7280", "#ea580c", "#2563eb", "#16a34a", "#9333ea", "#dc2626", "#08
 @dataclass(frozen=True)
 class Line:
     label: str
-    xs: list[float]
-    ys: list[float | None]
+    xs: Sequence[float]
+    ys: Sequence[float | None]
     dashed: bool = False
 
 

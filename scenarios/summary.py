@@ -143,7 +143,7 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     untouched = no_effect(faults)
     if complete and untouched:
         verdict = "no-effect"  # a fault touched nothing: the SLOs prove nothing either way
-    last_t = records[-1]["t"] if records else 0.0
+    last_t = next((r["t"] for r in reversed(records) if "t" in r), 0.0)
     return {
         "scenario": header.get("scenario"), "title": header.get("title"),
         "run_id": header.get("run_id"), "seed": header.get("seed"), "verdict": verdict,

@@ -38,8 +38,8 @@ def render_compare_html(c: Comparison) -> str:
     if base is not None and new is not None:
         bs, ns = base.series(), new.series()
         for key, title, unit, fmt in CHARTS:
-            lines = [Line(f"BASE {c.base.label}", bs["t"], bs[key], dashed=True),
-                     Line(f"NEW {c.new.label}", ns["t"], ns[key])]
+            lines = [Line(f"BASE {c.base.label}", bs.t, getattr(bs, key), dashed=True),
+                     Line(f"NEW {c.new.label}", ns.t, getattr(ns, key))]
             charts.append(line_chart(title, lines, unit=unit, fmt=fmt,
                                      windows=new.fault_windows()))
     else:

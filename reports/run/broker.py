@@ -15,12 +15,28 @@ and no series, so those reports are unchanged.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import asdict, dataclass, field
 
 from fleetchaos.scenarios.records import JsonDict, PhaseSpan, SampleRecord, as_number
 
 COUNTERS = ("messages_in", "messages_out", "dropped")
+
+
+@dataclass(frozen=True)
+class BrokerSeries:
+    """Messages in / out and dropped per second at each broker update (None: no news)."""
+
+    t: list[float] = field(default_factory=list)
+    messages_in_per_s: list[float | None] = field(default_factory=list)
+    messages_out_per_s: list[float | None] = field(default_factory=list)
+    dropped_per_s: list[float | None] = field(default_factory=list)
+
+    def rates(self, counter: str) -> list[float | None]:
+        return {"messages_in": self.messages_in_per_s, "messages_out": self.messages_out_per_s,
+                "dropped": self.dropped_per_s}[counter]
+
+    def to_json(self) -> JsonDict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -100,7 +116,7 @@ def phase_rows(samples: Sequence[SampleRecord], phases: Sequence[PhaseSpan]) -> 
     return rows
 
 
-def series(samples: Sequence[SampleRecord]) -> dict[str, list[Any]]:
+def series(samples: Sequence[SampleRecord]) -> BrokerSeries:
     """Messages in / out and dropped per second, one point per broker update.
 
     The broker publishes ``$SYS`` every few seconds and samples come every second, so a
@@ -108,8 +124,7 @@ def series(samples: Sequence[SampleRecord]) -> dict[str, list[Any]]:
     rate is its increase over the time since the last changed reading. Empty lists when
     no sample has broker figures.
     """
-    out: dict[str, list[Any]] = {"t": [], "messages_in_per_s": [], "messages_out_per_s": [],
-                                 "dropped_per_s": []}
+    out = BrokerSeries()
     read = readings(samples)
     since = read[0].t if read else 0.0
     pending = {c: 0.0 for c in COUNTERS}
@@ -118,16 +133,14 @@ def series(samples: Sequence[SampleRecord]) -> dict[str, list[Any]]:
         for c in COUNTERS:
             pending[c] += r.increases[c]
         changed = any(r.increases[c] for c in COUNTERS)
-        out["t"].append(round(r.t, 1))
+        out.t.append(round(r.t, 1))
         if not changed or r.t <= since:
             for c in COUNTERS:
-                out[f"{c}_per_s"].append(None)
+                out.rates(c).append(None)
             continue
         for c in COUNTERS:
-            out[f"{c}_per_s"].append(round(pending[c] / (r.t - since), 1))
+            out.rates(c).append(round(pending[c] / (r.t - since), 1))
         pending = {c: 0.0 for c in COUNTERS}
         since = r.t
         changed_before = True
-    if not changed_before:
-        return {k: [] for k in out}
-    return out
+    return out if changed_before else BrokerSeries()

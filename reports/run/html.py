@@ -15,6 +15,7 @@ import html
 import io
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 from rich.console import Console
@@ -34,7 +35,7 @@ PHASE_FILL = ["#e5e7eb", "#f3f4f6"]
 LINE_COLORS = ["#dc2626", "#2563eb", "#059669", "#d97706", "#7c3aed", "#0891b2"]
 MAX_API_ACTIONS = 6
 
-Line = tuple[str, list[Any], str]  # name, values (None = no data), colour
+Line = tuple[str, Sequence[float | None], str]  # name, values (None = no data), colour
 
 
 def _esc(value: object) -> str:
@@ -111,7 +112,7 @@ def _fault_shading(ax: _Axes, faults: list[FaultWindow]) -> list[str]:
     return out
 
 
-def _chart(title: str, t: list[float], lines: list[Line], report: RunReport, *, unit: str,
+def _chart(title: str, t: Sequence[float], lines: list[Line], report: RunReport, *, unit: str,
            fmt: str = "{:g}", ymax: float | None = None, note: str = "") -> str:
     faults = report.faults()
     phases = report.phases()
@@ -219,7 +220,7 @@ def _slo_table(report: RunReport) -> str:
 
 def render_html(report: RunReport) -> str:
     series = report.series()
-    t = series["t"]
+    t = series.t
     actions = report.api_actions()[:MAX_API_ACTIONS]
     per_action = report.action_series(actions)
     colors = {a: LINE_COLORS[i % len(LINE_COLORS)] for i, a in enumerate(actions)}
@@ -231,25 +232,25 @@ def render_html(report: RunReport) -> str:
                [(a, per_action[a].p95_ms, colors[a]) for a in actions], report, unit="ms",
                fmt="{:,.0f}"),
         _chart("Share of phone API answers that were 5xx", t,
-               [("all phone API actions", series["error_5xx_ratio"], "#dc2626")], report,
+               [("all phone API actions", series.error_5xx_ratio, "#dc2626")], report,
                unit="ratio", fmt="{:.0%}"),
         _chart("Stranded drivers (cumulative)", t,
-               [("stranded", series["stranded_cumulative"], "#9333ea")], report,
+               [("stranded", series.stranded_cumulative, "#9333ea")], report,
                unit="drivers", fmt="{:g}"),
         _chart("Telemetry records acked per second", t,
-               [("acked", series["telemetry_acked_per_s"], "#059669")], report,
+               [("acked", series.telemetry_acked_per_s, "#059669")], report,
                unit="records/s", fmt="{:,.0f}"),
         _chart("Telemetry p95 latency (send to ack)", t,
-               [("telemetry", series["telemetry_p95_ms"], "#0891b2")], report, unit="ms",
+               [("telemetry", series.telemetry_p95_ms, "#0891b2")], report, unit="ms",
                fmt="{:,.0f}", note="cars wait for an ack up to their timeout: telemetry "
                                    "sits apart from the phone API on purpose"),
     ])
     broker = report.broker_series()
-    if broker["t"]:
-        charts += _chart("MQTT broker messages per second ($SYS)", broker["t"],
-                         [("in", broker["messages_in_per_s"], "#2563eb"),
-                          ("out", broker["messages_out_per_s"], "#059669"),
-                          ("dropped", broker["dropped_per_s"], "#dc2626")], report,
+    if broker.t:
+        charts += _chart("MQTT broker messages per second ($SYS)", broker.t,
+                         [("in", broker.messages_in_per_s, "#2563eb"),
+                          ("out", broker.messages_out_per_s, "#059669"),
+                          ("dropped", broker.dropped_per_s, "#dc2626")], report,
                          unit="messages/s", fmt="{:,.0f}",
                          note="one point per $SYS update: the rate since the previous one")
     console = Console(record=True, width=96, color_system="truecolor", file=io.StringIO())
@@ -257,11 +258,11 @@ def render_html(report: RunReport) -> str:
     tables = console.export_html(inline_styles=True, code_format="<pre class='rich'>{code}</pre>")
     faults = report.faults()
     chart_data: dict[str, Any] = {
-        "series": series, "actions": {a: v.to_json() for a, v in per_action.items()},
+        "series": series.to_json(), "actions": {a: v.to_json() for a, v in per_action.items()},
         "fault_windows": report.fault_windows(), "faults": [f.to_json() for f in faults],
         "phases": [p.to_json() for p in report.phases()], "summary": report.summary.to_json()}
-    if broker["t"]:
-        chart_data["broker"] = {"series": broker,
+    if broker.t:
+        chart_data["broker"] = {"series": broker.to_json(),
                                 "phases": [b.to_json() for b in report.broker_phases()]}
     data = json.dumps(chart_data, default=str).replace("</", "<\\/")
     verdict = report.verdict

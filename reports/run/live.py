@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Protocol
 
 from rich.console import Console
 from rich.live import Live
@@ -248,7 +248,14 @@ class LiveView:
         self.live.stop()
 
 
-def attach(journal_writer: Any, console: Console | None = None) -> LiveView:
+class RecordSource(Protocol):
+    """Anything that hands on journal records as they are written (the journal writer,
+    the CLI's journal tail)."""
+
+    def add_listener(self, listener: Callable[[JsonDict], None]) -> None: ...
+
+
+def attach(journal_writer: RecordSource, console: Console | None = None) -> LiveView:
     view = LiveView(console)
     journal_writer.add_listener(view.on_record)
     return view

@@ -9,8 +9,7 @@ summary record, so its summary is built here from the other records (verdict
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import asdict, dataclass, field
 
 from fleetchaos.reports.format import count_5xx, recovery_text
 from fleetchaos.reports.labels import record_label, step_label
@@ -43,7 +42,7 @@ class FaultWindow:
     step: str
     ended_by: str | None  # "duration ended", "removed by hand", "planned" (no step records)
     effect: Effect | None = None
-    verdict: Any = None  # a step record's own verdict, when it carries one
+    verdict: object = None  # a step record's own verdict, when it carries one
 
     def to_json(self) -> JsonDict:
         out: JsonDict = {"start": self.start, "end": self.end, "label": self.label,
@@ -53,6 +52,23 @@ class FaultWindow:
         if self.verdict is not None:
             out["verdict"] = self.verdict
         return out
+
+
+@dataclass(frozen=True)
+class RunSeries:
+    """The run per sample (one point a second), for charts."""
+
+    t: list[float] = field(default_factory=list)
+    requests_per_s: list[int] = field(default_factory=list)
+    p95_ms: list[float | None] = field(default_factory=list)
+    error_5xx_ratio: list[float] = field(default_factory=list)  # of the phone API
+    unlock_success_ratio: list[float | None] = field(default_factory=list)
+    stranded_cumulative: list[int] = field(default_factory=list)
+    telemetry_acked_per_s: list[int] = field(default_factory=list)
+    telemetry_p95_ms: list[float | None] = field(default_factory=list)
+
+    def to_json(self) -> JsonDict:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -67,6 +83,33 @@ class ActionSeries:
     def to_json(self) -> JsonDict:
         return {"p95_ms": self.p95_ms, "success_ratio": self.success_ratio,
                 "requests": self.requests}
+
+
+@dataclass
+class _Window:
+    """A fault being read from the step records (its end is None while it is on)."""
+
+    start: float
+    end: float | None
+    label: str
+    manual: bool
+    step: str
+    ended_by: str | None
+    effect: Effect | None = None
+    verdict: object = None
+
+    def take_extras(self, rec: StepRecord) -> None:
+        """What a step record says about its fault besides times: its effect (and verdict)."""
+        if rec.effect is not None:
+            self.effect = rec.effect
+        if rec.extra.get("verdict") is not None:
+            self.verdict = rec.extra["verdict"]
+
+    def closed(self, run_end: float) -> FaultWindow:
+        """The fault as reported: one still on at the end is on until the run's end."""
+        end = max(run_end, self.start) if self.end is None else self.end
+        return FaultWindow(self.start, end, self.label, self.manual, self.step, self.ended_by,
+                           self.effect, self.verdict)
 
 
 def _fact(*values: object, default: str = "-") -> str:
@@ -136,28 +179,27 @@ class RunReport:
         back to the header's timeline (the planned windows).
         """
         run_end = self.run_end()
-        out: list[dict[str, Any]] = []
-        open_by_key: dict[str, dict[str, Any]] = {}
+        out: list[_Window] = []
+        open_by_key: dict[str, _Window] = {}
         for rec in self.steps:
             if rec.action == "users" or rec.fault is False:
                 continue
             if rec.is_rollback:
                 fault = open_by_key.pop(rec.key, None)
                 if fault is not None:
-                    fault["end"] = float(_first(rec.off_s, rec.t, run_end))
-                    fault["ended_by"] = rec.rollback
+                    fault.end = float(_first(rec.off_s, rec.t, run_end))
+                    fault.ended_by = rec.rollback
                     if rec.on_s is not None:
-                        fault["start"] = float(rec.on_s)
+                        fault.start = float(rec.on_s)
                     if rec.label:
-                        fault["label"] = rec.label
-                    _take_extras(fault, rec)
+                        fault.label = rec.label
+                    fault.take_extras(rec)
                 continue
             if rec.action == "toxic_remove":
                 continue
-            fault = {"start": float(_first(rec.on_s, rec.t, 0.0)), "end": None,
-                     "label": record_label(rec), "manual": rec.manual, "step": rec.key,
-                     "ended_by": None}
-            _take_extras(fault, rec)
+            fault = _Window(float(_first(rec.on_s, rec.t, 0.0)), None, record_label(rec),
+                            rec.manual, rec.key, None)
+            fault.take_extras(rec)
             out.append(fault)
             open_by_key[rec.key] = fault
         if not out and not self.steps:
@@ -165,14 +207,10 @@ class RunReport:
                 if step.action == "users" or step.at_s is None:
                     continue
                 end = step.end_s or self.header.duration_s or step.at_s
-                out.append({"start": float(step.at_s), "end": float(end),
-                            "label": step_label(step.action, step.spec), "manual": False,
-                            "step": str(step.index), "ended_by": "planned"})
-        return [FaultWindow(start=f["start"], end=max(run_end, f["start"]) if f["end"] is None
-                            else f["end"], label=f["label"], manual=f["manual"], step=f["step"],
-                            ended_by=f["ended_by"], effect=f.get("effect"),
-                            verdict=f.get("verdict"))
-                for f in out]
+                out.append(_Window(float(step.at_s), float(end),
+                                   step_label(step.action, step.spec), False, str(step.index),
+                                   "planned"))
+        return [f.closed(run_end) for f in out]
 
     def fault_windows(self) -> list[tuple[float, float, str]]:
         """(start, end, label) for every fault, scheduled or by hand, for shading charts."""
@@ -185,7 +223,7 @@ class RunReport:
             PhaseSpan(p.name, p.start_s, p.end_s) for p in self.summary.phases) or self.phases()
         return broker.phase_rows(self.samples, phases)
 
-    def broker_series(self) -> dict[str, list[Any]]:
+    def broker_series(self) -> broker.BrokerSeries:
         """The broker's messages in / out and dropped per second; empty lists without any."""
         return broker.series(self.samples)
 
@@ -213,42 +251,33 @@ class RunReport:
                 out[action].success_ratio.append(None if ratio is None else round(ratio, 4))
         return out
 
-    def series(self) -> dict[str, list[Any]]:
+    def series(self) -> RunSeries:
         """Per-second series for charts."""
-        t: list[float] = []
-        rps: list[int] = []
-        p95: list[float | None] = []
-        err: list[float] = []
-        unlock_ok: list[float | None] = []
-        stranded: list[int] = []
-        acked: list[int] = []
-        tel_p95: list[float | None] = []
+        out = RunSeries()
         count = 0
         prev_acked = 0
         driver_times = sorted(self.drivers, key=lambda d: d.t)
         i = 0
         for s in self.samples:
-            t.append(round(s.t, 1))
-            rps.append(s.requests)
+            out.t.append(round(s.t, 1))
+            out.requests_per_s.append(s.requests)
             api = statuses_of(s.by_action, [a for a in s.by_action if a not in TELEMETRY_ACTIONS])
             total = sum(api.values())
-            err.append(round(count_5xx(api) / total, 4) if total else 0)
-            p95.append(s.p95_ms)
+            out.error_5xx_ratio.append(round(count_5xx(api) / total, 4) if total else 0)
+            out.p95_ms.append(s.p95_ms)
             tel = s.action("telemetry")
-            tel_p95.append(tel.p95_ms if tel.requests else None)
+            out.telemetry_p95_ms.append(tel.p95_ms if tel.requests else None)
             ratio = ok_ratio(statuses_of(s.by_action, UNLOCK_ACTIONS))
-            unlock_ok.append(None if ratio is None else round(ratio, 4))
+            out.unlock_success_ratio.append(None if ratio is None else round(ratio, 4))
             while i < len(driver_times) and driver_times[i].t <= s.t:
                 count += driver_times[i].outcome == "stranded"
                 i += 1
-            stranded.append(count)
+            out.stranded_cumulative.append(count)
             now_acked = s.fleet.telemetry_acked
             now_acked = prev_acked if now_acked is None else now_acked
-            acked.append(max(0, now_acked - prev_acked))
+            out.telemetry_acked_per_s.append(max(0, now_acked - prev_acked))
             prev_acked = now_acked
-        return {"t": t, "requests_per_s": rps, "p95_ms": p95, "error_5xx_ratio": err,
-                "unlock_success_ratio": unlock_ok, "stranded_cumulative": stranded,
-                "telemetry_acked_per_s": acked, "telemetry_p95_ms": tel_p95}
+        return out
 
     # --- words --------------------------------------------------------------------------
     def headline(self) -> str:
@@ -276,14 +305,6 @@ class RunReport:
 
 def _first(*values: float | None) -> float:
     return next(v for v in values if v is not None)
-
-
-def _take_extras(fault: dict[str, Any], rec: StepRecord) -> None:
-    """What a step record says about its fault besides times: its effect (and verdict)."""
-    if rec.effect is not None:
-        fault["effect"] = rec.effect
-    if rec.extra.get("verdict") is not None:
-        fault["verdict"] = rec.extra["verdict"]
 
 
 def duration_text(report: RunReport) -> str:

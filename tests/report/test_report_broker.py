@@ -103,7 +103,7 @@ def test_html_has_the_broker_chart_with_rates_and_phase_bands(tmp_path):
 
 def test_a_journal_without_broker_figures_renders_no_broker_section(tmp_path):
     report = RunReport.from_records(read_journal(write_journal(tmp_path / "j.jsonl")))
-    assert report.broker_phases() == [] and report.broker_series()["t"] == []
+    assert report.broker_phases() == [] and report.broker_series().t == []
     assert "broker" not in terminal_text(report).lower()
     assert "broker" not in render_markdown(report).lower()
     page = render_html(report)
