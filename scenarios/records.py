@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field, fields, is_dataclass
 from functools import cached_property
 from typing import Any, ClassVar, TypeVar
 
@@ -160,8 +160,9 @@ class Wire:
     extra: JsonDict
 
     def to_json(self) -> JsonDict:
+        assert is_dataclass(self)
         out: JsonDict = {}
-        for f in fields(self):  # type: ignore[arg-type]
+        for f in fields(self):
             if f.name == "extra":
                 continue
             value = getattr(self, f.name)
@@ -279,7 +280,12 @@ class FleetSettings(Wire):
     profile: str | None = None
     seed: int | None = None
     workers: int | None = None
+    verbosity: float | None = None
+    cohort: float | None = None
     canary: JsonDict | None = None  # as declared (the schedule has it as applied)
+    api_url: str | None = None  # the phone API through its proxy
+    telemetry_url: str | None = None  # the cars' link through its proxy
+    admin_url: str | None = None  # the backend itself (fleet registration)
     extra: JsonDict = field(default_factory=dict)
 
     @classmethod
@@ -288,7 +294,8 @@ class FleetSettings(Wire):
         return cls(r.integer("cars"), r.integer("drivers"), r.integer("registered"),
                    r.text("retry_policy"), r.number("patience_s"), r.number("need_interval_s"),
                    r.text("profile"), r.integer("seed"), r.integer("workers"),
-                   r.mapping("canary"), r.extra())
+                   r.number("verbosity"), r.number("cohort"), r.mapping("canary"),
+                   r.text("api_url"), r.text("telemetry_url"), r.text("admin_url"), r.extra())
 
 
 # --- the journal's records -------------------------------------------------------------
