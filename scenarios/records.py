@@ -52,10 +52,13 @@ def as_int(value: object) -> int | None:
 
 
 def as_text(value: object) -> str | None:
-    """Text; a value of another kind is written as text (None stays None)."""
-    if value is None or isinstance(value, str):
+    """Text; a number or a boolean is written as text; anything else (None, a list, an
+    object: what a report must never print) is None."""
+    if isinstance(value, str):
         return value
-    return str(value)
+    if isinstance(value, bool) or as_number(value) is not None:
+        return str(value)
+    return None
 
 
 class JsonReader:
@@ -109,11 +112,11 @@ class JsonReader:
         return out
 
     def texts(self, key: str) -> tuple[str, ...] | None:
-        """A list of texts (items of other kinds written as text), else None."""
+        """A list of texts (numbers written as text, other items dropped), else None."""
         value = self.get(key)
         if not isinstance(value, list):
             return None
-        return tuple(str(x) for x in value if x is not None)
+        return tuple(t for t in (as_text(x) for x in value) if t is not None)
 
     def numbers(self, key: str) -> tuple[float | None, ...] | None:
         value = self.get(key)
