@@ -33,7 +33,7 @@ from fleetchaos.toxiproxy_server.http_go import (
 from fleetchaos.toxiproxy_server.proxy import ApiError, Proxy, resolved
 from fleetchaos.toxiproxy_server.request_id import new_request_id
 from fleetchaos.toxiproxy_server.toxics import EXTENSIONS
-from fleetchaos.toxiproxy_server.toxics.base import JsonFloat, json_kind
+from fleetchaos.toxiproxy_server.toxics.base import JsonFloat, go_fields, json_kind
 
 VERSION = "2.12.0"
 MAX_BODY = 64 * 1024 * 1024  # Toxiproxy has no limit; this one only guards memory
@@ -46,17 +46,6 @@ def _big_int(text: str) -> int | JsonFloat:
     """An integer literal; past int64 it stays a number literal (Go quotes it in errors)
     instead of tripping Python's 4,300-digit conversion limit."""
     return int(text) if len(text) < 20 else JsonFloat(text)
-
-
-def _go_field(body: dict[str, Any], key: str) -> Any:
-    """A JSON object's value for a Go struct field: Go matches keys case-insensitively,
-    preferring the exact name."""
-    if key in body:
-        return body[key]
-    for name, value in body.items():
-        if isinstance(name, str) and name.lower() == key:
-            return value
-    return None
 
 
 class Collection:
@@ -76,21 +65,22 @@ class Collection:
         if not isinstance(body, dict):
             raise ApiError(400, "bad request body: json: cannot unmarshal "
                            f"{json_kind(body)} into Go value of type toxiproxy.Proxy")
+        fields = go_fields(body, ("name", "listen", "upstream", "enabled"))
         for key in ("name", "listen", "upstream"):
-            value = _go_field(body, key)
+            value = fields.get(key)
             if value is not None and not isinstance(value, str):
                 raise ApiError(400, f"bad request body: json: cannot unmarshal {json_kind(value)}"
                                f" into Go struct field Proxy.{key} of type string")
-        enabled = _go_field(body, "enabled")
+        enabled = fields.get("enabled")
         if enabled is not None and not isinstance(enabled, bool):
             raise ApiError(400, f"bad request body: json: cannot unmarshal {json_kind(enabled)}"
                            " into Go struct field Proxy.enabled of type bool")
-        name, upstream = _go_field(body, "name") or "", _go_field(body, "upstream") or ""
+        name, upstream = fields.get("name") or "", fields.get("upstream") or ""
         if not name:
             raise ApiError(400, f"missing required field: name{where}")
         if not upstream:
             raise ApiError(400, f"missing required field: upstream{where}")
-        return name, _go_field(body, "listen") or "", upstream, enabled is not False
+        return name, fields.get("listen") or "", upstream, enabled is not False
 
     def new_proxy(self, name: str, listen: str, upstream: str) -> Proxy:
         return Proxy(name, listen, upstream, random.Random(self.rng.random()))
@@ -286,10 +276,7 @@ def build_app(collection: Collection) -> web.Application:
             merged: dict[str, Any] = {"name": proxy.name, "listen": proxy.listen,
                                       "upstream": proxy.upstream, "enabled": proxy.enabled}
             if isinstance(body, dict):
-                for key in merged:
-                    value = _go_field(body, key)
-                    if value is not None:
-                        merged[key] = value
+                merged.update(go_fields(body, list(merged)))
             _name, listen, upstream, enabled = collection.check(
                 merged if isinstance(body, dict) else body)
             if resolved(listen) != proxy.listen or upstream != proxy.upstream:

@@ -11,7 +11,7 @@ from typing import Any
 
 from fleetchaos.toxiproxy_server.link import Link, Side
 from fleetchaos.toxiproxy_server.toxics import TOXICS, Toxic, ToxicError
-from fleetchaos.toxiproxy_server.toxics.base import json_kind, number_text
+from fleetchaos.toxiproxy_server.toxics.base import go_fields, json_kind, number_text
 
 STREAMS = ("upstream", "downstream")
 
@@ -152,6 +152,7 @@ class Proxy:
         if not isinstance(body, dict):
             raise ApiError(400, "bad request body: json: cannot unmarshal "
                            f"{json_kind(body)} into Go value of type toxics.ToxicWrapper")
+        body = go_fields(body, ("name", "type", "stream", "toxicity", "attributes"))
         for key in ("name", "type", "stream"):
             _go_string(body, key, "ToxicWrapper")
         toxicity = _toxicity(body.get("toxicity"), 1.0)
@@ -185,6 +186,7 @@ class Proxy:
             raise ApiError(400, f"bad request body: json: cannot unmarshal {json_kind(body)} "
                            "into Go value of type struct { Attributes interface {} "
                            '"json:\\"attributes\\""; Toxicity float32 "json:\\"toxicity\\"" }')
+        body = go_fields(body, ("attributes", "toxicity"))
         toxicity = _toxicity(body.get("toxicity"), toxic.toxicity, "")
         attributes = body.get("attributes")
         if attributes is not None and not isinstance(attributes, dict):

@@ -78,6 +78,15 @@ def script(upstream: int, busy: int) -> Iterator[tuple[str, str, str, bytes, dic
     yield "toxic add slash", "POST", "/proxies/b/toxics", b'{"type":"noop","name":"s/t"}', {}
     yield "toxic named with braces, read", "GET", "/proxies/b/toxics/%7Bx%7D", b"", {}
     yield "toxic named with %2F, read", "GET", "/proxies/b/toxics/s%2Ft", b"", {}
+    yield ("toxic add folded keys", "POST", "/proxies/b/toxics",
+           b'{"TYPE":"latency","Stream":"upstream","Name":"f","Toxicity":0.5,'
+           b'"Attributes":{"LATENCY":5,"jitter":null}}', {})
+    yield ("toxic add repeated key", "POST", "/proxies/b/toxics",
+           b'{"type":"latency","name":"r","attributes":{"latency":5,"Latency":7}}', {})
+    yield ("toxic update folded keys", "PATCH", "/proxies/b/toxics/f",
+           b'{"ATTRIBUTES":{"Jitter":3},"TOXICITY":1}', {})
+    yield ("create folded keys", "POST", "/proxies",
+           b'{"NAME":"g","Upstream":"x:1","LISTEN":"127.0.0.1:0","Enabled":false}', {})
     yield "toxics", "GET", "/proxies/b/toxics", b"", {}
     yield "toxic show", "GET", "/proxies/b/toxics/latency_downstream", b"", {}
     yield "toxic show missing", "GET", "/proxies/b/toxics/nope", b"", {}

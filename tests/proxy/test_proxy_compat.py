@@ -77,6 +77,24 @@ def test_populate_keeps_unchanged_proxies_with_toxics_and_connections(server):
         roundtrip_exact((host, int(lport)), 1000)
 
 
+# --- JSON keys ---------------------------------------------------------------------------
+def test_json_keys_match_fields_as_gos_decoder_does(server):
+    """encoding/json: a key names its field ignoring case; a later key for the same field
+    wins; a null leaves the field as it was."""
+    resp = requests.post(f"{server.url}/proxies", json={
+        "NAME": "k", "Upstream": "127.0.0.1:1", "LISTEN": "127.0.0.1:0", "Enabled": False})
+    assert resp.status_code == 201, resp.text
+    assert (resp.json()["name"], resp.json()["enabled"]) == ("k", False)
+    toxic = requests.post(f"{server.url}/proxies/k/toxics", data=(
+        b'{"TYPE":"latency","Stream":"upstream","Toxicity":0.5,'
+        b'"Attributes":{"LATENCY":5,"latency":6,"Jitter":2,"jitter":null}}')).json()
+    assert (toxic["type"], toxic["stream"], toxic["toxicity"]) == ("latency", "upstream", 0.5)
+    assert toxic["attributes"] == {"latency": 6, "jitter": 2}
+    updated = requests.patch(f"{server.url}/proxies/k/toxics/latency_upstream",
+                             json={"ATTRIBUTES": {"Latency": 9}, "TOXICITY": 1}).json()
+    assert updated["attributes"] == {"latency": 9, "jitter": 2} and updated["toxicity"] == 1
+
+
 # --- listen errors -------------------------------------------------------------------------
 def test_listen_port_in_use_has_toxiproxys_text_and_status(server):
     """proxy.go returns net.Listen's error, which api.go answers as a 500."""

@@ -11,6 +11,7 @@ and that wording.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from fleetchaos.toxiproxy_server.gojson import Float32
@@ -60,6 +61,21 @@ def number_text(value: float | int) -> str:
     return getattr(value, "text", None) or repr(value)
 
 
+def go_fields(body: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
+    """A JSON object's values for a Go struct's fields, as encoding/json matches them: a key
+    names the field spelled the same, else one equal ignoring case; keys are taken in order,
+    so a later key for the same field wins, and a null leaves the field as it was; keys
+    naming no field are ignored."""
+    known = list(fields)
+    folded = {name.lower(): name for name in known}
+    out: dict[str, Any] = {}
+    for key, value in body.items():
+        field = key if key in known else folded.get(key.lower())
+        if field is not None and value is not None:
+            out[field] = value
+    return out
+
+
 def decode_int(value: Any, where: str, go_type: str = "int64") -> int:
     """A JSON value into a Go integer field, or the error text Go's decoder gives."""
     if isinstance(value, int) and not isinstance(value, bool) and INT64[0] <= value <= INT64[1]:
@@ -93,11 +109,17 @@ class Toxic:
         self.update_attributes(attributes)
 
     def update_attributes(self, attributes: dict[str, Any]) -> None:
+        """Known fields matched as Go matches them (go_fields); other keys kept for
+        ``validate`` (Go's toxics drop them, an extension may read them)."""
         merged = dict(self.attributes)
-        for key, value in (attributes or {}).items():
-            if value is not None or key not in self.defaults:
-                merged[key] = value
+        merged.update({k: v for k, v in (attributes or {}).items()
+                       if k not in self.defaults and k.lower() not in self._folded()})
+        merged.update(go_fields(attributes or {}, self.defaults))
         self.attributes = self.validate(merged)
+
+    @classmethod
+    def _folded(cls) -> set[str]:
+        return {name.lower() for name in cls.defaults}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         """Go's rules for the known integer fields; unknown keys are dropped, as Go does."""
