@@ -104,7 +104,7 @@ def test_crash_logs_go_to_the_output_folder_or_replace_one_file_per_user(tmp_pat
     journal = tmp_path / "j.jsonl"
     journal.write_text('{"type":"header","t":0}\n')
     for _ in range(3):
-        result = _crash(tmp_path, "fleetchaos.reports.export.write_all", "report", str(journal))
+        result = _crash(tmp_path, "fleetchaos.reports.run.export.write_all", "report", str(journal))
         assert result.returncode == 3, result.stderr
         assert "injected by the test" in one_line_error(result.stderr)
     [log] = list((tmp_path / "tmp").iterdir())
@@ -115,7 +115,7 @@ def test_crash_logs_go_to_the_output_folder_or_replace_one_file_per_user(tmp_pat
     victim = tmp_path / "victim.txt"
     victim.write_text("keep me")
     log.symlink_to(victim)
-    result = _crash(tmp_path, "fleetchaos.reports.export.write_all", "report", str(journal))
+    result = _crash(tmp_path, "fleetchaos.reports.run.export.write_all", "report", str(journal))
     assert result.returncode == 3 and victim.read_text() == "keep me"
     assert "traceback in" not in result.stderr
 
