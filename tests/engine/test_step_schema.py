@@ -75,7 +75,9 @@ def test_nan_and_infinity_from_overrides_are_refused(tmp_path, item, key):
     _, path = load(tmp_path, "verbosity: {level: 2}")
     with pytest.raises(ScenarioError) as info:
         load_scenario(path, overrides=[item])
-    assert f": {key}: expected a finite number" in str(info.value)
+    # the override is named as given, with its bad value echoed (issue 23)
+    assert f": --set {item}: " in str(info.value) and key in str(info.value)
+    assert "expected a finite number, got " in str(info.value)
 
 
 @pytest.mark.parametrize(("step", "key", "expected"), [

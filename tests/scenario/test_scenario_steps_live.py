@@ -191,7 +191,8 @@ def test_bad_values_stop_the_run_before_anything_starts(backend, toxiproxy, tmp_
                           stdin=subprocess.DEVNULL)
     assert proc.returncode == 2, proc.stderr[-2000:]
     lines = [line for line in proc.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("fleetchaos: error: ") and f": {key}: " in lines[0]
+    assert len(lines) == 1 and lines[0].startswith("fleetchaos: error: "), lines
+    assert f": --set {sets[0]}: " in lines[0] and key in lines[0], lines[0]  # override and value echoed
     assert not (tmp_path / "run.jsonl").exists()
     assert names_on(toxiproxy.url) == []
 
