@@ -54,6 +54,9 @@ class FleetConfig:
     patience_s: float = 20.0
     need_interval_s: float = 30.0
     workers: int = 1
+    # several Toxiproxy servers: where each share of the workers reaches the proxies
+    # ({api_url, telemetry_url}; a worker takes share worker_index % len, fleet_sim/knobs.py)
+    proxy_shares: list[dict[str, str]] = field(default_factory=list)
     started_at: float = 0.0  # the run's start (epoch s); drivers' needs are planned from it
     canary: dict[str, Any] = field(default_factory=_default_canary)
     fallbacks: dict[str, float] = field(default_factory=_default_fallbacks)
@@ -92,6 +95,10 @@ class FleetConfig:
         if self.telemetry.get("transport") not in ("websocket", "http"):
             raise ValueError("telemetry.transport must be websocket or http")
         _validate_canary(self.canary)
+        for share in self.proxy_shares:
+            if not isinstance(share, dict) or not all(
+                    isinstance(share.get(k), str) for k in ("api_url", "telemetry_url")):
+                raise ValueError("proxy_shares must be a list of {api_url, telemetry_url}")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -2,24 +2,32 @@
 
 On a master, ``broadcast`` sends the change to every worker as the Locust message
 ``fleetchaos_knobs`` (and the whole current config to workers that join later); on a
-local runner it applies in process. The config lives in the environment's runtime
-(fleet_sim/runtime.py); users read ``current(self.environment)`` on every loop, so a
-verbosity change reaches live cars at once.
+local runner it applies in process. A worker guards its own traffic: the proxies the
+master names must be on loopback or allowed by the worker's own ``--allow-host`` /
+``--allow-remote``, else it says so in one line and quits with exit code 2; with several
+Toxiproxy servers it takes its own share of them (``own_share``). The config lives in
+the environment's runtime (fleet_sim/runtime.py); users read ``current(self.environment)``
+on every loop, so a verbosity change reaches live cars at once.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import gevent
+
+from fleetchaos.common.loopback import TargetNotAllowed, check_loopback, parse_hosts
 from fleetchaos.fleet_sim.config import FleetConfig
 from fleetchaos.fleet_sim.runtime import runtime_of
 
 MESSAGE = "fleetchaos_knobs"
 ENV_CONFIG = "FLEETCHAOS_FLEET_CONFIG"
+TARGETS = ("api_url", "telemetry_url")  # what a worker's users send to: loopback-guarded
 
 
 def initial_from_env() -> FleetConfig | None:
@@ -58,13 +66,44 @@ def broadcast(environment: Any, changes: dict[str, Any]) -> FleetConfig:
     return config
 
 
+def own_share(changes: dict[str, Any], worker_index: int) -> dict[str, Any]:
+    """A worker's view of a change: with several Toxiproxy servers (``proxy_shares``), the
+    proxies of its own share, ``worker_index`` modulo their number (docs/scaling.md)."""
+    shares = changes.get("proxy_shares")
+    if not shares:
+        return changes
+    mine = shares[max(0, worker_index) % len(shares)]
+    return {**changes, "api_url": mine["api_url"], "telemetry_url": mine["telemetry_url"]}
+
+
 def install(environment: Any) -> None:
     """Register the message handler on workers and the late-joiner resend on the master."""
     from locust.runners import MasterRunner, WorkerRunner
 
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
-        runner.register_message(MESSAGE, lambda msg, **_: apply(environment, msg.data))
+        # the worker's own allowance, read now: Locust copies the master's options over
+        # the worker's when the first users are sent
+        opts = environment.parsed_options
+        allow_remote = bool(getattr(opts, "allow_remote", False))
+        allowed = parse_hosts(getattr(opts, "allow_host", "") or "")
+
+        def receive(msg: Any, **_: Any) -> None:
+            changes = own_share(msg.data, runner.worker_index)
+            try:
+                for key in TARGETS:
+                    if changes.get(key):
+                        check_loopback(str(changes[key]), what=f"the master's {key}",
+                                       allow_remote=allow_remote, allowed_hosts=allowed)
+            except TargetNotAllowed as exc:
+                print(f"fleetchaos: error: this worker refuses to load {exc}", file=sys.stderr,
+                      flush=True)
+                environment.process_exit_code = 2
+                gevent.spawn(runner.quit)
+                return
+            apply(environment, changes)
+
+        runner.register_message(MESSAGE, receive)
     elif isinstance(runner, MasterRunner):
         def welcome(client_id: str, **_: Any) -> None:
             runner.send_message(MESSAGE, current(environment).to_dict(),

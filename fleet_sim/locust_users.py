@@ -46,9 +46,6 @@ BLUETOOTH_S, KEYCARD_S = 5.0, 10.0  # est: time a fallback takes once the driver
 REMOTE_START_SHARE = 0.2  # est: share of needs that use remote start instead of unlock
 HTTP_TIMEOUT_S = 10.0  # the vehicle-command client's timeout
 LATE_GRACE_S = 5.0  # a driver spawned late still acts on needs planned this long before
-def _worker_index(environment: Any) -> int:
-    runner = environment.runner
-    return max(0, getattr(runner, "worker_index", 0)) if isinstance(runner, WorkerRunner) else 0
 
 
 def identity_bounds(environment: Any) -> dict[str, int | None]:

@@ -215,11 +215,7 @@ class Toxiproxy:
         except TargetNotAllowed as exc:
             raise UsageError(str(exc)) from None
         server_name = f"{marker(self.run_id)}{name}"
-        created = self.control.create_proxy(server_name, upstream)
-        if listen != "127.0.0.1:0":  # a fixed listen address: recreate there
-            self.control.delete_proxy(server_name)
-            created = str(self.control.server.create(upstream=upstream, name=server_name,
-                                                     listen=listen).listen)
+        created = self.control.create_proxy(server_name, upstream, listen=listen)
         proxy = Proxy(self, name, server_name, created, upstream)
         self.proxies[name] = proxy
         return proxy

@@ -8,12 +8,16 @@ of runs whose owner is gone from this machine, never those of a live run or of a
 another machine.
 
 Works against a real Toxiproxy 2.x; the built-in server's extensions are detected
-with GET /extensions (404 on a real Toxiproxy).
+with GET /extensions (404 on a real Toxiproxy). toxiproxy-python keeps the server's
+address on its ``APIConsumer`` class, one for the whole process; each ``FaultControl``
+talks through a subclass of its own, so several servers (``fault_servers.FaultServers``)
+can be driven at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import json
 import os
 import re
@@ -28,8 +32,9 @@ from urllib.parse import urlsplit
 import requests
 from toxiproxy.api import APIConsumer
 from toxiproxy.exceptions import InvalidToxic, NotFound, ProxyExists
-from toxiproxy.server import Toxiproxy
+from toxiproxy.utils import can_connect_to
 
+from fleetchaos.common.loopback import is_loopback_host
 from fleetchaos.scenarios.steps.base import ProxyCounters
 
 PREFIX = "fc-"
@@ -104,19 +109,23 @@ class FaultError(RuntimeError):
 
 
 class FaultControl:
+    """One Toxiproxy server, through toxiproxy-python."""
+
     def __init__(self, url: str) -> None:
         parts = urlsplit(url if "://" in url else f"http://{url}")
         self.url = url
-        self.server = Toxiproxy()
-        self.server.update_api_consumer(parts.hostname or "127.0.0.1", parts.port or 8474)
+        self.host = parts.hostname or "127.0.0.1"
+        self.port = parts.port or 8474
+        # toxiproxy-python's consumer keeps one address per class: a subclass per server
+        self.api: Any = type("ServerAPI", (APIConsumer,), {"host": self.host, "port": self.port})
 
     def reachable(self) -> bool:
-        return bool(self.server.running())
+        return bool(can_connect_to(self.host, self.port))
 
     def extensions(self) -> set[str]:
         """Extensions the server offers; a real Toxiproxy answers 404 and offers none."""
         try:
-            resp = APIConsumer.get("/extensions")
+            resp = self.api.get("/extensions", timeout=CALL_TIMEOUT_S)
         except NotFound:
             return set()
         if resp.status_code != 200:
@@ -124,28 +133,45 @@ class FaultControl:
         return set(resp.json().get("extensions", []))
 
     # --- proxies ------------------------------------------------------------------------
-    def create_proxy(self, name: str, upstream: str) -> str:
-        """Create (or replace) a proxy listening on a free loopback port; return its listen."""
-        existing = self.server.get_proxy(name)
-        if existing is not None:
-            existing.destroy()
-        proxy = self.server.create(upstream=upstream, name=name, listen="127.0.0.1:0")
-        return str(proxy.listen)
+    def proxies(self) -> dict[str, dict[str, Any]]:
+        """Every proxy on the server by name (Toxiproxy's JSON: listen, upstream, toxics)."""
+        resp = self._call("get", "/proxies", "list proxies")
+        found = resp.json()
+        return found if isinstance(found, dict) else {}
+
+    def listen_host(self) -> str:
+        """Where a new proxy listens: loopback for a server on loopback; otherwise the
+        address the server is reached at (the fleet's workers reach its proxies there too),
+        or every interface when that address is a name rather than an IP address."""
+        if is_loopback_host(self.host):
+            return "127.0.0.1"
+        try:
+            ipaddress.ip_address(self.host)
+        except ValueError:
+            return "0.0.0.0"
+        return f"[{self.host}]" if ":" in self.host else self.host
+
+    def create_proxy(self, name: str, upstream: str, listen: str | None = None) -> str:
+        """Create (or replace) a proxy listening on ``listen`` (default: a free port on
+        ``listen_host()``); return where to reach it (host:port: a proxy listening on every
+        interface is reached at the server's host)."""
+        if name in self.proxies():
+            self.delete_proxy(name)
+        resp = self._call("post", "/proxies", f"create proxy {name}",
+                          json={"name": name, "upstream": upstream,
+                                "listen": listen or f"{self.listen_host()}:0"})
+        listen = str(resp.json()["listen"])
+        host, _, port = listen.rpartition(":")
+        if host.strip("[]") in ("0.0.0.0", "::", ""):
+            host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{port}"
 
     def set_enabled(self, name: str, enabled: bool) -> None:
         self._call("post", f"/proxies/{name}", f"{'enable' if enabled else 'disable'} proxy "
                    f"{name}", json={"enabled": enabled})
 
     def delete_proxy(self, name: str) -> None:
-        proxy = self.server.get_proxy(name)
-        if proxy is not None:
-            proxy.destroy()
-
-    def _proxy(self, name: str) -> Any:
-        proxy = self.server.get_proxy(name)
-        if proxy is None:
-            raise FaultError(f"proxy {name!r} is not on the Toxiproxy server at {self.url}")
-        return proxy
+        self._call("delete", f"/proxies/{name}", f"delete proxy {name}", missing_ok=True)
 
     # --- toxics -------------------------------------------------------------------------
     def add_toxic(self, proxy: str, name: str, toxic_type: str, stream: str = "downstream",
@@ -171,7 +197,7 @@ class FaultControl:
         through silently), and nothing waits longer than CALL_TIMEOUT_S for a hung server.
         ``missing_ok``: a 404 (already gone) is no error."""
         try:
-            resp = getattr(APIConsumer, method)(path, timeout=CALL_TIMEOUT_S, **kwargs)
+            resp = getattr(self.api, method)(path, timeout=CALL_TIMEOUT_S, **kwargs)
         except NotFound as exc:
             if missing_ok:
                 return None
@@ -190,7 +216,7 @@ class FaultControl:
         """An extension counter the built-in server adds to a toxic's JSON (``injected`` of
         http_error); None when the server does not keep it (a real Toxiproxy)."""
         try:
-            resp = APIConsumer.get(f"/proxies/{proxy}/toxics/{name}")
+            resp = self.api.get(f"/proxies/{proxy}/toxics/{name}", timeout=CALL_TIMEOUT_S)
         except NotFound:
             return None
         value = resp.json().get(counter) if resp.status_code == 200 else None
@@ -200,7 +226,7 @@ class FaultControl:
         """Connections of one proxy from the server's Prometheus /metrics (the built-in
         server keeps them); None when the server has no such metrics."""
         try:
-            resp = APIConsumer.get("/metrics")
+            resp = self.api.get("/metrics", timeout=CALL_TIMEOUT_S)
         except NotFound:
             return None
         if resp.status_code != 200:
@@ -219,8 +245,9 @@ class FaultControl:
     def toxics(self) -> list[tuple[str, str]]:
         """(proxy, toxic) for every toxic on the server."""
         out = []
-        for pname, proxy in self.server.proxies().items():
-            out += [(pname, t) for t in proxy.toxics()]
+        for pname, proxy in self.proxies().items():
+            out += [(pname, str(t.get("name"))) for t in proxy.get("toxics") or []
+                    if isinstance(t, dict)]
         return out
 
     # --- leftovers ----------------------------------------------------------------------
@@ -228,7 +255,7 @@ class FaultControl:
         """Names of every marked proxy and toxic (of one run, or of any run)."""
         prefix = marker(run_id) if run_id else PREFIX
         names = [f"{p}/{t}" for p, t in self.toxics() if t.startswith(prefix)]
-        names += [p for p in self.server.proxies() if p.startswith(prefix)]
+        names += [p for p in self.proxies() if p.startswith(prefix)]
         return names
 
     def remove_leftovers(self, run_id: str | None = None,
@@ -266,7 +293,7 @@ class FaultControl:
             if wanted(tname):
                 self.remove_toxic(pname, tname)
                 removed.append(f"{pname}/{tname}")
-        for pname in list(self.server.proxies()):
+        for pname in list(self.proxies()):
             if wanted(pname):
                 self.delete_proxy(pname)
                 removed.append(pname)

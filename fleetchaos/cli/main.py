@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from fleetchaos.cli import breakpoint, compare, crash_log, probe, report, sweep
+from fleetchaos.cli import breakpoint, compare, crash_log, probe, report, sweep, worker
 from fleetchaos.cli.options import add_options, values_from
 from fleetchaos.common.errors import (
     EXIT_BAD_INPUT,
@@ -246,6 +246,7 @@ COMMANDS: dict[str, Command] = {
     "compare": Command(module=compare),
     "sweep": Command(module=sweep),
     "breakpoint": Command(module=breakpoint),
+    "worker": Command(module=worker),
 }
 
 

@@ -306,7 +306,20 @@ OPTIONS: tuple[RunOption, ...] = (
               minimum=1, limit=workers_limit, commands=EACH_RUN, api="workers", varies=True),
     RunOption("allow_remote", "flag", False,
               "allow targets outside 127.0.0.0/8 and ::1 (off by default)",
-              commands=EACH_RUN, api="allow_remote", locust="--allow-remote"),
+              commands=EACH_RUN | {"worker"}, api="allow_remote", locust="--allow-remote"),
+    RunOption("allow_host", "text", None,
+              "allow exactly this address or host name outside loopback as a target (backend, "
+              "Toxiproxy, broker) or as --master-bind; several separated by commas; everything "
+              "else stays refused (docs/scaling.md)", metavar="ADDR[,ADDR]",
+              commands=EACH_RUN | {"worker"}, api="allow_host", locust="--allow-host"),
+    RunOption("expect_workers", "whole", None,
+              "be a Locust master for N workers started elsewhere (fleetchaos worker --master "
+              "ADDR:PORT); the timeline starts once all N joined (docs/scaling.md)",
+              metavar="N", minimum=1, maximum=10_000, commands=RUN_COMMANDS),
+    RunOption("master_bind", "text", None,
+              "where the master listens for workers, ADDR[:PORT] (default 127.0.0.1, port "
+              "5557 with --expect-workers); an address outside loopback must be allowed too",
+              metavar="ADDR[:PORT]", commands=RUN_COMMANDS),
     RunOption("out", "path", Path("fleetchaos-out"),
               "directory for the journal, logs and the backend database", metavar="DIR",
               commands=RUN_COMMANDS, api="out"),

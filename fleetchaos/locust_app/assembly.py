@@ -47,11 +47,15 @@ def outputs_from(opts: Any) -> dict[str, str | None]:
 def build_engine(environment: Any, scenario: Scenario, *, run_id: str | None = None,
                  journal_path: str | None = None, admin_token: str | None = None,
                  allow_remote: bool = False, seed: int | None = None,
-                 outputs: Mapping[str, str | None] | None = None) -> Engine:
+                 outputs: Mapping[str, str | None] | None = None,
+                 allow_host: str | None = None) -> Engine:
     """An engine for this Locust environment, with the real run set-up and report outputs."""
     run_id = run_id or new_run_id()  # names its owner: see fault_control
     seed = scenario.seed if seed is None else seed
+    from fleetchaos.common.loopback import parse_hosts
+
     setup = LocustRunSetup(environment, scenario,
-                           RunIdentity(run_id, seed, admin_token, allow_remote))
+                           RunIdentity(run_id, seed, admin_token, allow_remote,
+                                       parse_hosts(allow_host)))
     return Engine(environment, scenario, setup, run_id=run_id, journal_path=journal_path,
                   seed=seed, outputs=ReportOutputs(outputs or {}))

@@ -93,7 +93,7 @@ def _create_engine(environment: Any, **_: Any) -> None:
                               journal_path=opts.journal or None,
                               admin_token=opts.admin_token or None,
                               allow_remote=opts.allow_remote, seed=opts.seed,
-                              outputs=outputs_from(opts))
+                              outputs=outputs_from(opts), allow_host=opts.allow_host or None)
     except FileExistsError as exc:
         print(f"fleetchaos: error: --journal {exc.filename}: exists; a journal is never "
               "appended to (remove it or name a new file)", file=sys.stderr, flush=True)

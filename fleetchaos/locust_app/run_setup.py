@@ -34,6 +34,11 @@ class RunIdentity:
     seed: int
     admin_token: str | None = None
     allow_remote: bool = False
+    allowed_hosts: tuple[str, ...] = ()  # --allow-host: exactly these, outside loopback
+
+    def check(self, target: str, what: str) -> None:
+        check_loopback(target, what=what, allow_remote=self.allow_remote,
+                       allowed_hosts=self.allowed_hosts)
 
 
 class LocustRunSetup:
@@ -41,10 +46,11 @@ class LocustRunSetup:
 
     def __init__(self, environment: Any, scenario: Scenario, run: RunIdentity, *,
                  launch_toxiproxy: Callable[[int], Any] | None = None,
-                 fault_control: Callable[[str], Any] | None = None) -> None:
+                 fault_control: Callable[[list[str]], Any] | None = None) -> None:
         """``launch_toxiproxy(seed)`` starts a server and returns its child (``.url``,
-        ``.stop()``); ``fault_control(url)`` talks to one. Defaults: the built-in server
-        in a child process, and toxiproxy-python through FaultControl."""
+        ``.stop()``); ``fault_control(urls)`` talks to the servers of a list (TOXIPROXY_URL
+        names one, or several separated by commas). Defaults: the built-in server in a
+        child process, and toxiproxy-python through FaultServers (scenarios/fault_servers.py)."""
         self.environment = environment
         self.scenario = scenario
         self.run = run
@@ -97,11 +103,13 @@ class LocustRunSetup:
         host = environment.host
         if not host:
             raise SetupError("no backend: pass --host URL (the backend the proxies forward to)")
+        from fleetchaos.scenarios.fault_servers import parse_urls
+
+        urls = parse_urls(os.environ.get("TOXIPROXY_URL") or "")
         try:
-            check_loopback(host, what="backend --host", allow_remote=run.allow_remote)
-            url = os.environ.get("TOXIPROXY_URL")
-            if url:
-                check_loopback(url, what="TOXIPROXY_URL", allow_remote=run.allow_remote)
+            run.check(host, "backend --host")
+            for one in urls:
+                run.check(one, "TOXIPROXY_URL")
         except TargetNotAllowed as exc:
             raise SetupError(str(exc)) from None
         try:
@@ -109,17 +117,19 @@ class LocustRunSetup:
         except ProfileError as exc:
             raise SetupError(str(exc)) from None
         targets = ProfileTargets(profile)
-        broker_url = _broker_url(scenario, profile, run.allow_remote)
+        broker_url = _broker_url(scenario, profile, run)
         try:  # every fault aimed through the profile must find its request there
             check_aims(scenario.timeline, profile, scenario.source)
         except TargetError as exc:
             raise SetupError(str(exc)) from None
-        if not url:
+        if not urls:
             self.builtin_toxiproxy = self.launch_toxiproxy(run.seed)
-            url = self.builtin_toxiproxy.url
-        faults = self.faults = self.fault_control(url)
-        if not faults.reachable():
-            raise SetupError(f"no Toxiproxy answers at {url}")
+            urls = [self.builtin_toxiproxy.url]
+        faults = self.faults = self.fault_control(urls)
+        url = faults.url
+        silent = faults.unreachable()
+        if silent:
+            raise SetupError(f"no Toxiproxy answers at {', '.join(silent)}")
         missing = scenario.extensions_needed() - faults.extensions()
         if missing:
             raise SetupError(
@@ -131,7 +141,8 @@ class LocustRunSetup:
         default_port = 443 if backend.scheme == "https" else 80
         backend_addr = f"{backend.hostname}:{backend.port or default_port}"
         proxy_names: dict[str, str] = {}
-        listen: dict[str, str] = {}
+        listen: dict[str, str] = {}  # on the first server (the journal's header)
+        listens: dict[str, list[str]] = {}  # on each server, in faults.controls' order
         for name, upstream in scenario.proxies.items():
             target = backend_addr if upstream == "backend" else upstream
             if broker_url and (upstream == "broker" or (upstream == "backend"
@@ -140,17 +151,19 @@ class LocustRunSetup:
                 target = _host_port(broker_url)
             elif upstream != "backend":
                 try:
-                    check_loopback(target, what=f"proxies.{name} upstream",
-                                   allow_remote=run.allow_remote)
+                    run.check(target, f"proxies.{name} upstream")
                 except TargetNotAllowed as exc:
                     raise SetupError(str(exc)) from None
             proxy_names[name] = f"{marker(run.run_id)}{name}"
-            listen[name] = faults.create_proxy(proxy_names[name], target)
+            listens[name] = faults.create_proxy(proxy_names[name], target)
+            listen[name] = listens[name][0]
+        shares = _proxy_shares(faults, listens)
         runner = environment.runner
         fleet_settings = {k: v for k, v in scenario.fleet.items() if k != "spawn_rate"}
         config = {**fleet_settings, "profile": scenario.profile, "seed": run.seed,
                   "api_url": f"http://{listen['api']}",
                   "telemetry_url": f"http://{listen['telemetry']}",
+                  **({"proxy_shares": shares} if len(shares) > 1 else {}),
                   "admin_url": host.rstrip("/"), "admin_token": run.admin_token,
                   "workers": max(1, getattr(runner, "worker_count", 1) or 1)}
         try:
@@ -177,7 +190,9 @@ class LocustRunSetup:
                       hostname=platform.node(),  # reports: JUnit hostname, HTML facts
                       versions=versions(), source=scenario.source,
                       target={"profile": scenario.profile, "host": host,
-                              "toxiproxy_url": url,
+                              "toxiproxy_url": faults.controls[0].url,
+                              **({"toxiproxy_urls": [c.url for c in faults.controls],
+                                  "proxy_shares": shares} if len(shares) > 1 else {}),
                               "toxiproxy_server": "built-in"
                               if self.builtin_toxiproxy
                               or os.environ.get("FLEETCHAOS_TOXIPROXY_BUILTIN")
@@ -235,7 +250,7 @@ class LocustRunSetup:
             subscribe_drivers=subscribe_drivers)
 
 
-def _broker_url(scenario: Scenario, profile: Any, allow_remote: bool) -> str | None:
+def _broker_url(scenario: Scenario, profile: Any, run: RunIdentity) -> str | None:
     """The MQTT broker of a run whose cars speak MQTT (or that proxies ``broker``):
     MQTT_URL (set by ``fleetchaos run``, which starts one), else the profile's own."""
     mqtt = getattr(profile.contract, "mqtt", None)
@@ -254,7 +269,7 @@ def _broker_url(scenario: Scenario, profile: Any, allow_remote: bool) -> str | N
 
     try:
         parse_mqtt_url(url, what="MQTT_URL")
-        check_loopback(url, what="MQTT_URL", allow_remote=allow_remote)
+        run.check(url, "MQTT_URL")
     except ValueError as exc:  # TargetNotAllowed is a ValueError too
         raise SetupError(str(exc)) from None
     return str(url)
@@ -273,10 +288,19 @@ def _launch_builtin(seed: int) -> Any:
     return toxiproxy_server.run_in_subprocess(seed=seed)
 
 
-def _fault_control(url: str) -> Any:
-    from fleetchaos.scenarios.fault_control import FaultControl
+def _fault_control(urls: list[str]) -> Any:
+    from fleetchaos.scenarios.fault_servers import FaultServers
 
-    return FaultControl(url)
+    return FaultServers(urls)
+
+
+def _proxy_shares(faults: Any, listens: dict[str, list[str]]) -> list[dict[str, str]]:
+    """Where each share of the workers reaches the scenario's proxies: worker i uses share
+    i modulo their number (a server named twice in TOXIPROXY_URL serves two shares)."""
+    position = {c.url: i for i, c in enumerate(faults.controls)}
+    return [{"api_url": f"http://{listens['api'][position[url]]}",
+             "telemetry_url": f"http://{listens['telemetry'][position[url]]}"}
+            for url in faults.shares]
 
 
 def versions() -> dict[str, str]:

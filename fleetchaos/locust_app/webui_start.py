@@ -196,7 +196,8 @@ def _replace_engine(environment: Any, engine: Any, scenario: Any, seed: int) -> 
                for name, value in outputs_from(opts).items()}
     new = build_engine(environment, scenario, run_id=engine.run_id, journal_path=str(path),
                        admin_token=opts.admin_token or None, allow_remote=opts.allow_remote,
-                       seed=seed, outputs=outputs)
+                       seed=seed, outputs=outputs,
+                       allow_host=getattr(opts, "allow_host", "") or None)
     environment.process_exit_code = None  # the new run's verdict decides it
     setattr(environment, ENGINE_ATTR, new)
     show_fleet_in_form(environment, scenario)

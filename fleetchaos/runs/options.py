@@ -49,6 +49,9 @@ class RunOptions:
     workers: int = DEFAULT_WORKERS
     allow_remote: bool = False
     keep_db: bool = False  # the built-in backend's database kept in out_dir (issue 23)
+    allow_host: str | None = None  # exactly these non-loopback hosts (comma-separated)
+    expect_workers: int | None = None  # a master for workers started elsewhere
+    master_bind: str | None = None  # ADDR[:PORT] the master listens on for its workers
     headless: bool = True
     web_port: int = DEFAULT_WEB_PORT
     metrics_port: int | None = None  # Prometheus /metrics on 127.0.0.1 (0: a free port)
@@ -67,6 +70,19 @@ class RunOptions:
         return self.out_dir / f"{self.run_id}.{part}.log"
 
     @property
+    def allowed_hosts(self) -> tuple[str, ...]:
+        from fleetchaos.common.loopback import parse_hosts
+
+        return parse_hosts(self.allow_host)
+
+    def check_target(self, target: str, what: str) -> None:
+        """The loopback guard with this run's allowance (TargetNotAllowed when refused)."""
+        from fleetchaos.common.loopback import check_loopback
+
+        check_loopback(target, what=what, allow_remote=self.allow_remote,
+                       allowed_hosts=self.allowed_hosts)
+
+    @property
     def face(self) -> Face:
         return "api" if self.api else "cli"
 
@@ -79,7 +95,72 @@ class RunOptions:
                   if name != "run_id" or value}
         opts = cls(**fields, headless=headless, api=face == "api")
         check_ports(opts)
+        check_distribution(opts)
         return opts
+
+    def master_address(self) -> tuple[str, int] | None:
+        """(bind address, port) of a master for workers, None for a run in one process;
+        port 0 means a free one (``--workers``' own processes on this machine)."""
+        if self.expect_workers is None and self.workers <= 1:
+            return None
+        host, port = split_host_port(self.master_bind or "127.0.0.1")
+        if port is None:
+            port = DEFAULT_MASTER_PORT if self.expect_workers is not None else 0
+        return host, port
+
+
+DEFAULT_MASTER_PORT = 5557  # Locust's own default
+
+
+def split_host_port(text: str) -> tuple[str, int | None]:
+    """``ADDR[:PORT]`` (``[v6]:PORT`` for IPv6) -> (ADDR, PORT or None); ValueError if bad."""
+    text = text.strip()
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        port_text = rest[1:] if rest.startswith(":") else ("" if not rest else None)
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+    else:
+        host, port_text = text, ""
+    if not host or port_text is None:
+        raise ValueError(f"expected ADDR or ADDR:PORT, got {text!r}")
+    if port_text == "":
+        return host, None
+    if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"expected a port from 1 to 65535 after the address, got {port_text!r}")
+    return host, int(port_text)
+
+
+def check_distribution(opts: RunOptions) -> None:
+    """--expect-workers, --master-bind and --workers: what goes together, and a master that
+    listens outside loopback only where the user allowed it (it hands its workers the fleet
+    config, admin token included); the master's port free before anything starts."""
+    from fleetchaos.common.loopback import TargetNotAllowed
+    from fleetchaos.common.ports import bind_problem
+
+    def named(name: str) -> str:
+        return option(name).spelled(opts.face)
+
+    if opts.expect_workers is not None and opts.workers > 1:
+        raise UsageError(f"{named('expect_workers')} and {named('workers')}: one or the other "
+                         "(start the workers of other machines with fleetchaos worker "
+                         "--processes N)")
+    if opts.master_bind is not None:
+        if opts.expect_workers is None and opts.workers <= 1:
+            raise UsageError(f"{named('master_bind')} {opts.master_bind}: only for a master, "
+                             f"with {named('expect_workers')} N (or {named('workers')} N)")
+        try:
+            host, _ = split_host_port(opts.master_bind)
+            opts.check_target(host, named("master_bind"))
+        except TargetNotAllowed as exc:
+            raise UsageError(str(exc)) from None
+        except ValueError as exc:
+            raise UsageError(f"{named('master_bind')} {opts.master_bind}: {exc}") from None
+    address = opts.master_address()
+    if opts.expect_workers is not None and address is not None:
+        problem = bind_problem(address[1], address[0])
+        if problem is not None:
+            raise UsageError(f"{named('master_bind')}: {problem}")
 
 
 def port_options(opts: RunOptions) -> list[tuple[RunOption, int]]:

@@ -30,7 +30,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-from fleetchaos.common import ChildProcess, ChildProcessError, TargetNotAllowed, check_loopback
+from fleetchaos.common import ChildProcess, ChildProcessError, TargetNotAllowed
 from fleetchaos.common.errors import (
     EXIT_BAD_INPUT,
     EXIT_BREACH,
@@ -52,6 +52,8 @@ __all__ = ["RunOptions", "RunResult", "execute", "run_scenario"]  # RunOptions l
 REFERENCE_PROFILE = "reference"
 REFERENCE_PROFILES = (REFERENCE_PROFILE, "reference-mqtt")  # run against the built-in backend
 LOCUST_STOP_GRACE_S = 30.0
+WORKERS_WAIT_S = 300.0  # --expect-workers: the master gives up when they have not all joined
+GAVE_UP = "Gave up waiting for workers to connect"  # Locust's words (locust/main.py)
 
 
 @dataclass
@@ -134,7 +136,7 @@ def services_for(opts: RunOptions, profile: str, scenario: Scenario) -> Iterator
         # Every target is checked before any child starts.
         backend_url = opts.host or profile_base_url(profile)
         if backend_url:
-            check_loopback(backend_url, what="backend --host", allow_remote=opts.allow_remote)
+            opts.check_target(backend_url, "backend --host")
         elif profile not in REFERENCE_PROFILES:
             raise UsageError(f"profile {profile!r} names no base_url: pass --host URL of your backend")
         mqtt_settings = profile_mqtt(profile)
@@ -144,9 +146,12 @@ def services_for(opts: RunOptions, profile: str, scenario: Scenario) -> Iterator
             if mqtt_url:
                 check_broker_or_exit(mqtt_url, mqtt_settings, opts)
         toxiproxy_url = opts.toxiproxy_url or os.environ.get("TOXIPROXY_URL")
-        if toxiproxy_url:
+        if toxiproxy_url:  # one server, or several separated by commas (docs/scaling.md)
+            from fleetchaos.scenarios.fault_servers import parse_urls
+
             what = "toxiproxy_url" if opts.toxiproxy_url else "TOXIPROXY_URL"
-            check_loopback(toxiproxy_url, what=what, allow_remote=opts.allow_remote)
+            for url in parse_urls(toxiproxy_url):
+                opts.check_target(url, what)
         else:
             from fleetchaos import toxiproxy_server
 
@@ -221,7 +226,7 @@ def check_broker_or_exit(url: str, settings: Any, opts: RunOptions) -> None:
 
     what = "MQTT_URL" if os.environ.get("MQTT_URL") else "telemetry.broker"
     try:
-        check_loopback(url, what=what, allow_remote=opts.allow_remote)
+        opts.check_target(url, what)
         car = identity(opts.seed if opts.seed is not None else 2021, 0, _default_fallbacks())
         check_broker(url, settings, {"vin": car.vin, "car_token": car.car_token})
     except (BrokerCheckFailed, ValueError) as exc:  # TargetNotAllowed is a ValueError
@@ -243,16 +248,25 @@ def locust_argv(opts: RunOptions, services: Services, profile: str) -> list[str]
         "--host", services.backend_url, "--exit-code-on-error", "0",
         *locust_flags({"scenario": opts.scenario, "target": profile, "seed": opts.seed,
                        "time_scale": opts.time_scale, "sets": opts.sets,
-                       "allow_remote": opts.allow_remote, "journal": opts.journal_path,
+                       "allow_remote": opts.allow_remote, "allow_host": opts.allow_host,
+                       "journal": opts.journal_path,
                        "run_id": opts.run_id, "metrics_port": opts.metrics_port}),
     ]
-    if opts.workers > 1:
-        # Workers on this machine: the master listens on loopback only, so the fleet config
-        # it sends (admin token included) never leaves the machine; on a free port, so two
-        # runs side by side do not meet on Locust's default 5557.
-        port = str(free_loopback_port())
-        argv += ["--processes", str(opts.workers), "--master-bind-host", "127.0.0.1",
-                 "--master-bind-port", port, "--master-host", "127.0.0.1", "--master-port", port]
+    master = opts.master_address()
+    if master is not None and opts.expect_workers is None:
+        # Workers on this machine: the master listens on loopback only (unless told where),
+        # so the fleet config it sends (admin token included) stays on the machine; on a
+        # free port, so two runs side by side do not meet on Locust's default 5557.
+        host, port = master
+        port = port or free_loopback_port()
+        argv += ["--processes", str(opts.workers), "--master-bind-host", host,
+                 "--master-bind-port", str(port), "--master-host", host,
+                 "--master-port", str(port)]
+    elif master is not None:  # workers of other machines join: fleetchaos worker --master
+        host, port = master
+        argv += ["--master", "--expect-workers", str(opts.expect_workers),
+                 "--expect-workers-max-wait", repr(WORKERS_WAIT_S),
+                 "--master-bind-host", host, "--master-bind-port", str(port)]
     if opts.headless:
         argv += ["--headless", "--only-summary"]
     else:
@@ -361,6 +375,13 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
 
                 print(ANNOUNCE.format(url=f"http://127.0.0.1:{opts.metrics_port}/metrics"),
                       file=sys.stderr, flush=True)
+            master = opts.master_address()
+            if opts.expect_workers is not None and master is not None:
+                host, port = master
+                where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+                print(f"fleetchaos: waiting for {opts.expect_workers} worker(s) (up to "
+                      f"{WORKERS_WAIT_S:.0f} s): fleetchaos worker --master {where}",
+                      file=sys.stderr, flush=True)
             if not opts.headless:
                 from fleetchaos.locust_app.webui_guard import ui_banner
 
@@ -403,6 +424,16 @@ def _attach_live_view(tail: JournalTail) -> Any:
     return attach(tail)
 
 
+def _log_says(log_path: Path, words: str) -> bool:
+    try:
+        with log_path.open("rb") as fh:
+            fh.seek(0, os.SEEK_END)
+            fh.seek(max(0, fh.tell() - 64 * 1024))
+            return words in fh.read().decode(errors="replace")
+    except OSError:
+        return False
+
+
 REASON_PREFIXES = ("fleetchaos: error:", "fleetchaos: harness failure:")
 
 
@@ -426,12 +457,12 @@ def error_line(log_path: Path) -> str | None:
 def sweep_faults(services: Services, run_id: str) -> list[str]:
     """Remove any fault with this run's marker that the Locust child could not remove."""
     try:
-        from fleetchaos.scenarios.fault_control import FaultControl
+        from fleetchaos.scenarios.fault_servers import FaultServers, parse_urls
     except ImportError:
         return []
     try:
-        control = FaultControl(services.toxiproxy_url)
-        return list(control.remove_leftovers(run_id=run_id))
+        servers = FaultServers(parse_urls(services.toxiproxy_url))
+        return list(servers.remove_leftovers(run_id=run_id))
     except Exception as exc:  # the sweep is a safety net: report, never mask the run's result
         reason = "unreachable" if isinstance(exc, OSError) or "connect" in str(exc).lower() \
             else f"{type(exc).__name__}: {exc}"
@@ -506,7 +537,8 @@ def execute(opts: RunOptions) -> RunResult:
     check_machine(scenario, opts, profile)  # what the machine cannot hold: before any child
     from fleetchaos.runs.preflight import preflight
 
-    preflight(profile, opts.host, allow_remote=opts.allow_remote)  # before any child starts
+    preflight(profile, opts.host, allow_remote=opts.allow_remote,  # before any child starts
+              allowed_hosts=opts.allowed_hosts)
     check_output_paths(opts, api=opts.api, inputs=run_inputs(opts.scenario, [profile]))
     locust_log = opts.log_path("locust")
     with services_for(opts, profile, scenario) as services:
@@ -546,6 +578,10 @@ def execute(opts: RunOptions) -> RunResult:
                          locust_log, logs)
     if rc == EXIT_BAD_INPUT:
         raise UsageError(reason or f"the run could not start; see {locust_log}")
+    if opts.expect_workers is not None and not records and _log_says(locust_log, GAVE_UP):
+        raise UsageError(f"--expect-workers {opts.expect_workers}: not all of them joined "
+                         f"within {WORKERS_WAIT_S:.0f} s (start them with fleetchaos worker "
+                         f"--master ADDR:PORT; log: {locust_log})")
     render_outputs(opts, records, logs)
     verdict = summary.get("verdict") if summary else None
     if rc == EXIT_HARNESS or (rc not in (EXIT_PASS, EXIT_BREACH, EXIT_NO_EFFECT)):

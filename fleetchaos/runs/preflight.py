@@ -18,7 +18,8 @@ def load_profile_or_exit(name: str) -> object:
         raise UsageError(str(exc)) from None
 
 
-def preflight(profile_name: str, host: str | None, *, allow_remote: bool = False) -> object:
+def preflight(profile_name: str, host: str | None, *, allow_remote: bool = False,
+              allowed_hosts: tuple[str, ...] = ()) -> object:
     """Before a run starts any child: the profile loads, and a backend that is already
     named (``--host`` or the profile's ``base_url``) answers and accepts the login.
 
@@ -31,7 +32,8 @@ def preflight(profile_name: str, host: str | None, *, allow_remote: bool = False
     host = host or getattr(profile, "base_url", None)
     if host:
         try:
-            check_loopback(host, what="backend --host", allow_remote=allow_remote)
+            check_loopback(host, what="backend --host", allow_remote=allow_remote,
+                           allowed_hosts=allowed_hosts)
             check_reachable(profile, host)  # type: ignore[arg-type]
         except (TargetNotAllowed, ProfileError) as exc:
             raise UsageError(str(exc)) from None

@@ -46,6 +46,7 @@ class RunSettings:
     host: str | None = None
     workers: int = 1
     allow_remote: bool = False
+    allow_host: str | None = None
     out_dir: Path = Path("fleetchaos-out")
 
 
@@ -120,7 +121,7 @@ def run_options(settings: RunSettings, extra_sets: list[str], journal: Path) -> 
                       seed=settings.seed, time_scale=settings.time_scale,
                       sets=[*settings.sets, *extra_sets], out_dir=settings.out_dir,
                       workers=settings.workers, allow_remote=settings.allow_remote,
-                      journal=journal, live=False, quiet=True, api=False)
+                      allow_host=settings.allow_host, journal=journal, live=False, quiet=True, api=False)
 
 
 def slug(text: str) -> str:

@@ -33,10 +33,10 @@ def validate(scenario_name: str | None, target: str | None, *, sets: Sequence[st
     needed = scenario.extensions_needed()
     url = os.environ.get("TOXIPROXY_URL")
     if needed and url:
-        from fleetchaos.scenarios.fault_control import FaultControl
+        from fleetchaos.scenarios.fault_servers import FaultServers, parse_urls
 
         try:
-            missing = needed - FaultControl(url).extensions()
+            missing = needed - FaultServers(parse_urls(url)).extensions()
         except Exception as exc:
             raise UsageError(f"TOXIPROXY_URL {url}: cannot ask for extensions: {exc}") from None
         if missing:
