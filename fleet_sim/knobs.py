@@ -1,7 +1,8 @@
 """The fleet's live settings in this process, and how the engine changes them everywhere.
 
 On a master, ``broadcast`` sends the change to every worker as the Locust message
-``fleetchaos_knobs`` (and the whole current config to workers that join later); on a
+``fleetchaos_knobs`` (and the whole current config to each worker that asks, as it
+starts: ``fleetchaos_knobs_please``); on a
 local runner it applies in process. A worker guards its own traffic: the proxies the
 master names must be on loopback or allowed by the worker's own ``--allow-host`` /
 ``--allow-remote``, else it says so in one line and quits with exit code 2; with several
@@ -26,6 +27,7 @@ from fleetchaos.fleet_sim.config import FleetConfig
 from fleetchaos.fleet_sim.runtime import runtime_of
 
 MESSAGE = "fleetchaos_knobs"
+HELLO = "fleetchaos_knobs_please"  # a worker ready for the config asks for it
 ENV_CONFIG = "FLEETCHAOS_FLEET_CONFIG"
 TARGETS = ("api_url", "telemetry_url")  # what a worker's users send to: loopback-guarded
 
@@ -77,7 +79,8 @@ def own_share(changes: dict[str, Any], worker_index: int) -> dict[str, Any]:
 
 
 def install(environment: Any) -> None:
-    """Register the message handler on workers and the late-joiner resend on the master."""
+    """Register the message handler on workers (which ask for the config as they start)
+    and, on the master, the answer to that ask."""
     from locust.runners import MasterRunner, WorkerRunner
 
     runner = environment.runner
@@ -104,9 +107,12 @@ def install(environment: Any) -> None:
             apply(environment, changes)
 
         runner.register_message(MESSAGE, receive)
+        # Locust connects a worker before its init hooks run, so the master's welcome can
+        # arrive before `receive` is registered ("Unknown message type"): ask again now.
+        runner.send_message(HELLO)  # (the master answers it instead of greeting on connect)
     elif isinstance(runner, MasterRunner):
         def welcome(client_id: str, **_: Any) -> None:
             runner.send_message(MESSAGE, current(environment).to_dict(),
                                 client_id=client_id)
 
-        environment.events.worker_connect.add_listener(welcome)
+        runner.register_message(HELLO, lambda msg, **_: welcome(msg.node_id))

@@ -1,4 +1,8 @@
-"""Loopback-only admin: fleet registration for the harness, stats, run-time knobs, metrics."""
+"""Loopback-only admin: fleet registration for the harness, stats, run-time knobs, metrics.
+
+Loopback clients only, unless ``--admin-from ADDR[,ADDR]`` names the harness's other
+hosts exactly (a master on another machine registers the fleet and turns the knobs);
+the admin token is asked of every client either way."""
 
 from __future__ import annotations
 
@@ -21,11 +25,13 @@ routes = web.RouteTableDef()
 def _admin(request: web.Request) -> BackendState:
     st = request.app[STATE]
     try:
-        local = ipaddress.ip_address((request.remote or "").split("%")[0]).is_loopback
+        client = ipaddress.ip_address((request.remote or "").split("%")[0])
+        local = client.is_loopback or str(client) in st.admin_clients
     except ValueError:
         local = False
     if not local:
-        raise api_error(403, "forbidden", "admin endpoints answer loopback clients only")
+        raise api_error(403, "forbidden", "admin endpoints answer loopback clients only "
+                                          "(and those named by --admin-from)")
     if not same_secret(request.headers.get("X-Admin-Token", ""), st.admin_token):
         raise api_error(401, "invalid_admin_token", "X-Admin-Token is missing or wrong")
     return st

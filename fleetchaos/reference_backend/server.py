@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import os
 import secrets
@@ -48,6 +49,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--admin-token", default=os.environ.get("FLEETCHAOS_ADMIN_TOKEN"))
     parser.add_argument("--allow-remote", action="store_true",
                         help="allow binding a non-loopback address")
+    parser.add_argument("--admin-from", default="", metavar="ADDR[,ADDR]",
+                        help="the admin API also answers these client IP addresses (a "
+                             "harness on another host); loopback clients only by default, "
+                             "the admin token asked of every client")
     parser.add_argument("--stop-timeout-s", type=float, default=DEFAULT_STOP_TIMEOUT_S,
                         help="how long a stop (SIGTERM/SIGINT) may take, cars closed and the "
                              "database checkpointed (default %(default)s; the harness SIGKILLs "
@@ -68,6 +73,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.add_argument(f"--{f.name.replace('_', '-')}", type=type(default), default=default,
                             help=f"capacity (default {default})")
     ns = parser.parse_args(argv)
+    try:
+        ns.admin_from = frozenset(str(ipaddress.ip_address(a.strip().strip("[]")))
+                                  for a in ns.admin_from.split(",") if a.strip())
+    except ValueError as exc:
+        parser.error(f"--admin-from: {exc} (IP addresses, separated by commas)")
     if not ns.allow_remote and not is_loopback_host(ns.host):
         parser.error(f"--host {ns.host} is not loopback; pass --allow-remote to bind it")
     if not 0.1 <= ns.stop_timeout_s <= 600:
@@ -113,7 +123,8 @@ async def serve(ns: argparse.Namespace) -> int:
         return 2
     state = BackendState(pool=pool, capacity=capacity,
                          signer=TokenSigner(secrets.token_bytes(32), capacity.token_ttl_s),
-                         admin_token=ns.admin_token or secrets.token_urlsafe(16))
+                         admin_token=ns.admin_token or secrets.token_urlsafe(16),
+                         admin_clients=ns.admin_from)
     state.car_tokens.update(pool.query("SELECT vin, car_token FROM vehicles"))
     ingest = None
     if ns.mqtt_url is not None:

@@ -22,6 +22,7 @@ class BackendState:
     capacity: Capacity
     signer: TokenSigner
     admin_token: str
+    admin_clients: frozenset[str] = frozenset()  # --admin-from: non-loopback admin clients
     cars: CarRegistry = field(default_factory=CarRegistry)
     car_tokens: dict[str, str] = field(default_factory=dict)  # vin -> car credential
     responses: Counter[str] = field(default_factory=Counter)

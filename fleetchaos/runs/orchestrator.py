@@ -52,7 +52,7 @@ __all__ = ["RunOptions", "RunResult", "execute", "run_scenario"]  # RunOptions l
 REFERENCE_PROFILE = "reference"
 REFERENCE_PROFILES = (REFERENCE_PROFILE, "reference-mqtt")  # run against the built-in backend
 LOCUST_STOP_GRACE_S = 30.0
-WORKERS_WAIT_S = 300.0  # --expect-workers: the master gives up when they have not all joined
+WORKERS_WAIT_S = 300  # --expect-workers: the master gives up when they have not all joined
 GAVE_UP = "Gave up waiting for workers to connect"  # Locust's words (locust/main.py)
 
 
@@ -265,7 +265,7 @@ def locust_argv(opts: RunOptions, services: Services, profile: str) -> list[str]
     elif master is not None:  # workers of other machines join: fleetchaos worker --master
         host, port = master
         argv += ["--master", "--expect-workers", str(opts.expect_workers),
-                 "--expect-workers-max-wait", repr(WORKERS_WAIT_S),
+                 "--expect-workers-max-wait", str(WORKERS_WAIT_S),
                  "--master-bind-host", host, "--master-bind-port", str(port)]
     if opts.headless:
         argv += ["--headless", "--only-summary"]
@@ -380,7 +380,7 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
                 host, port = master
                 where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
                 print(f"fleetchaos: waiting for {opts.expect_workers} worker(s) (up to "
-                      f"{WORKERS_WAIT_S:.0f} s): fleetchaos worker --master {where}",
+                      f"{WORKERS_WAIT_S} s): fleetchaos worker --master {where}",
                       file=sys.stderr, flush=True)
             if not opts.headless:
                 from fleetchaos.locust_app.webui_guard import ui_banner
@@ -580,7 +580,7 @@ def execute(opts: RunOptions) -> RunResult:
         raise UsageError(reason or f"the run could not start; see {locust_log}")
     if opts.expect_workers is not None and not records and _log_says(locust_log, GAVE_UP):
         raise UsageError(f"--expect-workers {opts.expect_workers}: not all of them joined "
-                         f"within {WORKERS_WAIT_S:.0f} s (start them with fleetchaos worker "
+                         f"within {WORKERS_WAIT_S} s (start them with fleetchaos worker "
                          f"--master ADDR:PORT; log: {locust_log})")
     render_outputs(opts, records, logs)
     verdict = summary.get("verdict") if summary else None

@@ -45,6 +45,7 @@ def worker_argv(host: str, port: int, processes: int, *, allow_remote: bool = Fa
                 allow_host: str | None = None) -> list[str]:
     argv = [sys.executable, "-m", "locust", "-f", locustfile_path(), "--worker",
             "--master-host", host, "--master-port", str(port),
+            "--exit-code-on-error", "0",  # failed requests are what a chaos run is about
             *locust_flags({"allow_remote": allow_remote, "allow_host": allow_host})]
     if processes > 1:
         argv += ["--processes", str(processes)]
