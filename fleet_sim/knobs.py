@@ -91,7 +91,11 @@ def install(environment: Any) -> None:
         allow_remote = bool(getattr(opts, "allow_remote", False))
         allowed = parse_hosts(getattr(opts, "allow_host", "") or "")
 
+        refused: list[str] = []
+
         def receive(msg: Any, **_: Any) -> None:
+            if refused:  # quitting already: said once
+                return
             changes = own_share(msg.data, runner.worker_index)
             try:
                 for key in TARGETS:
@@ -99,6 +103,7 @@ def install(environment: Any) -> None:
                         check_loopback(str(changes[key]), what=f"the master's {key}",
                                        allow_remote=allow_remote, allowed_hosts=allowed)
             except TargetNotAllowed as exc:
+                refused.append(str(exc))
                 print(f"fleetchaos: error: this worker refuses to load {exc}", file=sys.stderr,
                       flush=True)
                 environment.process_exit_code = 2

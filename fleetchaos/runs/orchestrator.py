@@ -52,7 +52,18 @@ __all__ = ["RunOptions", "RunResult", "execute", "run_scenario"]  # RunOptions l
 REFERENCE_PROFILE = "reference"
 REFERENCE_PROFILES = (REFERENCE_PROFILE, "reference-mqtt")  # run against the built-in backend
 LOCUST_STOP_GRACE_S = 30.0
-WORKERS_WAIT_S = 300  # --expect-workers: the master gives up when they have not all joined
+WORKERS_WAIT_ENV = "FLEETCHAOS_WORKERS_WAIT_S"  # --expect-workers: how long to wait for them
+
+
+def workers_wait_s() -> int:
+    """How long a master waits for all its --expect-workers to join (default 300 s)."""
+    try:
+        return max(1, int(os.environ.get(WORKERS_WAIT_ENV, "300")))
+    except ValueError:
+        raise UsageError(f"{WORKERS_WAIT_ENV}={os.environ[WORKERS_WAIT_ENV]!r}: expected a "
+                         "whole number of seconds") from None
+
+
 GAVE_UP = "Gave up waiting for workers to connect"  # Locust's words (locust/main.py)
 
 
@@ -265,7 +276,7 @@ def locust_argv(opts: RunOptions, services: Services, profile: str) -> list[str]
     elif master is not None:  # workers of other machines join: fleetchaos worker --master
         host, port = master
         argv += ["--master", "--expect-workers", str(opts.expect_workers),
-                 "--expect-workers-max-wait", str(WORKERS_WAIT_S),
+                 "--expect-workers-max-wait", str(workers_wait_s()),
                  "--master-bind-host", host, "--master-bind-port", str(port)]
     if opts.headless:
         argv += ["--headless", "--only-summary"]
@@ -380,7 +391,7 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
                 host, port = master
                 where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
                 print(f"fleetchaos: waiting for {opts.expect_workers} worker(s) (up to "
-                      f"{WORKERS_WAIT_S} s): fleetchaos worker --master {where}",
+                      f"{workers_wait_s()} s): fleetchaos worker --master {where}",
                       file=sys.stderr, flush=True)
             if not opts.headless:
                 from fleetchaos.locust_app.webui_guard import ui_banner
@@ -460,14 +471,16 @@ def sweep_faults(services: Services, run_id: str) -> list[str]:
         from fleetchaos.scenarios.fault_servers import FaultServers, parse_urls
     except ImportError:
         return []
+    servers = FaultServers(parse_urls(services.toxiproxy_url))
     try:
-        servers = FaultServers(parse_urls(services.toxiproxy_url))
-        return list(servers.remove_leftovers(run_id=run_id))
+        return list(servers.remove_leftovers(run_id=run_id))  # every server is tried
     except Exception as exc:  # the sweep is a safety net: report, never mask the run's result
         reason = "unreachable" if isinstance(exc, OSError) or "connect" in str(exc).lower() \
             else f"{type(exc).__name__}: {exc}"
+        where = next((c.url for c in servers.controls if c.url in str(exc)),
+                     services.toxiproxy_url)
         print(f"fleetchaos: warning: could not sweep faults of run {run_id} from "
-              f"{services.toxiproxy_url}: {reason}", file=sys.stderr)
+              f"{where}: {reason}", file=sys.stderr)
         return []
 
 
@@ -579,9 +592,11 @@ def execute(opts: RunOptions) -> RunResult:
     if rc == EXIT_BAD_INPUT:
         raise UsageError(reason or f"the run could not start; see {locust_log}")
     if opts.expect_workers is not None and not records and _log_says(locust_log, GAVE_UP):
+        host, port = opts.master_address() or ("127.0.0.1", 5557)
+        where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         raise UsageError(f"--expect-workers {opts.expect_workers}: not all of them joined "
-                         f"within {WORKERS_WAIT_S} s (start them with fleetchaos worker "
-                         f"--master ADDR:PORT; log: {locust_log})")
+                         f"within {workers_wait_s()} s (start them with fleetchaos worker "
+                         f"--master {where}; log: {locust_log})")
     render_outputs(opts, records, logs)
     verdict = summary.get("verdict") if summary else None
     if rc == EXIT_HARNESS or (rc not in (EXIT_PASS, EXIT_BREACH, EXIT_NO_EFFECT)):
