@@ -57,6 +57,7 @@ class CanarySettings:
     interval_s: float = 0.5
     window_s: float = 5.0
     recovered_ratio: float | None = None
+    latency_factor: float = 1.5  # recovery: the canary's p95 back within this x its baseline
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any] | None) -> CanarySettings:

@@ -26,7 +26,7 @@ def _default_fallbacks() -> dict[str, float]:
 
 def _default_canary() -> dict[str, Any]:
     return {"count": 1, "actions": ["unlock"], "interval_s": 0.5, "window_s": 5.0,
-            "recovered_ratio": None}
+            "recovered_ratio": None, "latency_factor": 1.5}
 
 
 CANARY_KEYS = frozenset(_default_canary())
@@ -118,7 +118,8 @@ def _validate_canary(canary: dict[str, Any]) -> None:
     if not isinstance(actions, list) or not actions \
             or not all(isinstance(a, str) and a for a in actions):
         raise ValueError("canary.actions must be a non-empty list of profile action names")
-    for key, low, high in (("interval_s", 0.05, 60.0), ("window_s", 1.0, 600.0)):
+    for key, low, high in (("interval_s", 0.05, 60.0), ("window_s", 1.0, 600.0),
+                           ("latency_factor", 1.0, 100.0)):
         value = canary.get(key)
         if isinstance(value, bool) or not isinstance(value, int | float) \
                 or not low <= value <= high:

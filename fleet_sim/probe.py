@@ -48,8 +48,8 @@ class Exchange:
     notes: list[str] = field(default_factory=list)
 
 
-def _variables(seed: int = 2021) -> dict[str, Any]:
-    ident = identity(seed, 0, {})
+def _variables(seed: int = 2021, index: int = 0) -> dict[str, Any]:
+    ident = identity(seed, index, {})
     return {"vin": ident.vin, "vehicle_id": ident.vin, "owner_email": ident.owner_email,
             "owner_password": ident.owner_password, "car_token": ident.car_token,
             "display_name": ident.display_name}
@@ -265,9 +265,12 @@ class _Car:
         return ex
 
 
-def probe(profile: Profile, host: str, admin_token: str | None = None) -> list[Exchange]:
-    """Every exchange, in order; stops after a failed login (nothing else could work)."""
-    variables = _variables()
+def probe(profile: Profile, host: str, admin_token: str | None = None, *, seed: int = 2021,
+          index: int = 0) -> list[Exchange]:
+    """Every exchange, in order; stops after a failed login (nothing else could work).
+    ``seed`` and ``index`` pick the identity (a run probes as its canary's, already
+    registered, so the fleet's own cars are left alone)."""
+    variables = _variables(seed, index)
     out: list[Exchange] = []
     if profile.registration is not None and admin_token:
         out.append(_register(profile, host, admin_token, variables))
@@ -318,6 +321,9 @@ def check_reachable(profile: Profile, host: str) -> None:
                                f"(check --host or base_url in {profile.source})")
         if profile.registration is None:
             _judge(ex, profile.login, data, "auth.login", profile, variables)
+            if not ex.ok and ex.status in REFUSED:
+                raise ProfileError(f"{refusal([ex])} (try: fleetchaos probe --target "
+                                   f"{profile.source} --host {host})")
             if not ex.ok:
                 raise ProfileError(f"{profile.source}: login at {ex.url} answered {ex.status}: "
                                    f"{ex.fix} (try: fleetchaos probe --target "
@@ -330,4 +336,35 @@ def check_reachable(profile: Profile, host: str) -> None:
                            f"(check --host or base_url in {profile.source})") from None
 
 
-__all__ = ["Exchange", "check_reachable", "probe"]
+REFUSED = (401, 403)
+
+
+def refusal(exchanges: list[Exchange]) -> str | None:
+    """One line for the first exchange a run cannot go on with, or None.
+
+    Refused credentials (401/403 anywhere), an answer the profile does not accept (a
+    ``success``/``accept`` list without it: ``accept: [201]`` against a backend answering
+    202) and telemetry never acknowledged stop a run before its fleet starts (exit 2):
+    every request of the run would be refused the same way, and the verdict would read
+    as a breach. An action that got no answer at all does not (a slow backend is what a
+    run measures)."""
+    for ex in exchanges:
+        if ex.ok or (ex.status == 0 and ex.label not in ("login", "telemetry")):
+            continue
+        what = "auth.login" if ex.label == "login" else ex.label
+        if ex.status in REFUSED:
+            head = f"the backend refused the fleet's credentials: {ex.status} on {what}"
+        elif ex.status == 0:
+            head = f"the backend did not answer {what} ({ex.answer.removeprefix('no answer: ')})"
+        elif ex.label == "telemetry" and ex.status == 101:
+            head = "the backend never acknowledged the cars' telemetry"
+        elif ex.label == "telemetry":
+            head = f"the backend does not accept the cars' telemetry: {ex.status}"
+        else:
+            head = f"the backend does not accept {what}: {ex.status}"
+        fix = f"; {ex.fix}" if ex.fix else ""
+        return f"{head} ({ex.method} {ex.url}{fix})"
+    return None
+
+
+__all__ = ["Exchange", "check_reachable", "probe", "refusal"]

@@ -25,6 +25,8 @@ from fleetchaos.common.errors import (
     EXIT_HARNESS,
     EXIT_NO_EFFECT,
     EXIT_PASS,
+    VERDICT_CODES,
+    VERDICT_EXIT_CODES,
     FleetchaosError,
     HarnessError,
     UsageError,
@@ -67,14 +69,20 @@ class SloResult:
     threshold: float
     observed: float | None
     passed: bool
+    samples: int | None = None  # observations the value came from (None: an older summary)
+    status: str = ""  # pass, fail, insufficient (too few samples), not_judged (run stopped)
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> SloResult:
         metric, phase, op = str(data["metric"]), str(data.get("phase", "all")), str(data["op"])
         threshold = float(data["threshold"])
+        samples = data.get("samples")
+        passed = bool(data.get("passed"))
         return cls(name=str(data.get("name") or f"{metric} {op} {threshold:g} ({phase})"),
                    metric=metric, phase=phase, op=op, threshold=threshold,
-                   observed=_float(data.get("observed")), passed=bool(data.get("passed")))
+                   observed=_float(data.get("observed")), passed=passed,
+                   samples=samples if isinstance(samples, int) else None,
+                   status=str(data.get("status") or ("pass" if passed else "fail")))
 
 
 @dataclass(frozen=True)
@@ -102,7 +110,9 @@ class Summary:
     """A finished run: its verdict, SLO results and phases, built from the engine's summary.
 
     ``verdict`` is ``"pass"``, ``"fail"``, ``"no-effect"`` (the faults never reached the
-    traffic) or ``"incomplete"``; ``exit_code`` is what ``fleetchaos run`` would exit with.
+    traffic), ``"under-delivered"`` (a fault fell far short of its size),
+    ``"insufficient"`` (an SLO lacked samples) or ``"incomplete"``; ``exit_code`` is what
+    ``fleetchaos run`` would exit with; ``raw["verdict_reason"]`` says why in one line.
     ``raw`` keeps the whole summary dict for anything not lifted into an attribute.
     """
 
@@ -181,9 +191,11 @@ class Summary:
 
 
 def verdict_exit_code(verdict: str) -> int:
-    """0 held, 1 breached, 4 no effect, 3 anything else (no verdict: the harness failed)."""
-    return {"pass": EXIT_PASS, "fail": EXIT_BREACH, "no-effect": EXIT_NO_EFFECT,
-            "no_effect": EXIT_NO_EFFECT}.get(verdict, EXIT_HARNESS)
+    """0 held, 1 breached, 2 refused, 4 no effect / under-delivered / insufficient, 3
+    anything else (no verdict: the harness failed)."""
+    if verdict == "incomplete":
+        return EXIT_HARNESS
+    return VERDICT_EXIT_CODES.get(verdict, EXIT_HARNESS)
 
 
 def load_scenario(scenario: str | os.PathLike[str], *, overrides: Mapping[str, Any] | None = None,
@@ -231,7 +243,7 @@ def run(scenario: str | os.PathLike[str], *, target: str | None = None, host: st
         result.summary, exit_code=result.exit_code, journal=result.journal)
     if result.exit_code == 128 + signal.SIGINT:
         raise KeyboardInterrupt  # Ctrl-C stopped the run (everything it started is stopped)
-    if outcome is None or result.exit_code not in (EXIT_PASS, EXIT_BREACH, EXIT_NO_EFFECT):
+    if outcome is None or result.exit_code not in VERDICT_CODES:
         raise HarnessError(result.message or "the run ended without a summary",
                            log_path=result.log_path, summary=outcome)
     return outcome

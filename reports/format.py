@@ -6,8 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
+from fleetchaos.scenarios.delivery import fmt_amount
 from fleetchaos.scenarios.metrics import UNLOCK_ACTIONS, ok_ratio
-from fleetchaos.scenarios.records import Effect, PhaseSummary, SloResult, SloSpec, Summary
+from fleetchaos.scenarios.records import (
+    Effect,
+    Fault,
+    PhaseSummary,
+    SloResult,
+    SloSpec,
+    Summary,
+)
 
 
 def num(value: float | str | None, digits: int = 0) -> str:
@@ -51,6 +59,45 @@ def observed(slo: SloResult) -> str:
     if slo.metric == "recovery_s":
         return f"{value:g} s"
     return f"{value:g}"
+
+
+def observed_of(slo: SloResult) -> str:
+    """'50.0% of 14': the observation and how many samples it stands on (issue 22); a
+    lower bound (not recovered when the run ended) reads '> 19 s'."""
+    text = observed(slo)
+    if slo.observed is None:
+        return text
+    if slo.lower_bound:
+        text = "> " + text
+    if slo.samples is not None:
+        text += f" of {slo.samples:,}"
+    return text
+
+
+SLO_MARKS = {"pass": "PASS", "fail": "FAIL", "insufficient": "INSUFFICIENT",
+             "not_judged": "NOT JUDGED"}
+
+
+def slo_status(slo: SloResult) -> str:
+    """pass, fail, insufficient or not_judged (a summary from before issue 22: from
+    ``passed``)."""
+    if slo.status in SLO_MARKS:
+        return str(slo.status)
+    return "pass" if slo.passed else "fail"
+
+
+def delivery_text(fault: Fault | None) -> str:
+    """'asked x60, delivered x2.8' for a fault of the summary; '' when nothing was asked."""
+    if fault is None or fault.unit is None or fault.asked is None:
+        return ""
+    delivered = "not measured" if fault.delivered is None \
+        else fmt_amount(fault.delivered, fault.unit)
+    text = f"asked {fmt_amount(fault.asked, fault.unit)}, delivered {delivered}"
+    if fault.actions:
+        text += f" (one injection shared by {', '.join(fault.actions)})"
+    if fault.under_delivered:
+        text += " UNDER-DELIVERED" + (f": {fault.cause}" if fault.cause else "")
+    return text
 
 
 def threshold(slo: SloSpec | SloResult) -> str:

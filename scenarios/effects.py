@@ -24,7 +24,8 @@ def fault_effects(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append({"step": r.get("step"), "label": r.get("label") or r.get("action") or "fault",
                     "manual": bool(r.get("manual")), "on_s": r.get("on_s"),
                     "off_s": r.get("off_s"), "touched": effect.get("count"),
-                    "what": effect.get("what"), "could_match": effect.get("could_match")})
+                    "what": effect.get("what"), "could_match": effect.get("could_match"),
+                    "delivery": effect.get("delivery")})  # judged by scenarios/delivery.py
     return out
 
 

@@ -32,6 +32,7 @@ from fleetchaos.scenarios.journal import JournalWriter, read_journal
 from fleetchaos.scenarios.manual import MANUAL_BASE, manual_step
 from fleetchaos.scenarios.outcome import exit_code, final_verdict
 from fleetchaos.scenarios.prepared import Outputs, Prepared, RunSetup, SetupError
+from fleetchaos.scenarios.refusal import REFUSED, RefusalWatch
 from fleetchaos.scenarios.schema import Scenario, ScenarioError, Step
 from fleetchaos.scenarios.steps.base import Applied, Effect
 from fleetchaos.scenarios.summary import build_summary
@@ -83,6 +84,8 @@ class Engine:
         self.finished = False
         self.setup_error: str | None = None
         self.harness_error: str | None = None
+        self.refused: str | None = None  # the backend refused the fleet's credentials
+        self.refusals = RefusalWatch()
         self.summary: dict[str, Any] | None = None
         self.manual_count = 0
         self._lock = gevent.lock.RLock()  # one step (or the final rollback) at a time
@@ -248,8 +251,15 @@ class Engine:
             if stop:
                 gevent.spawn(self._abort)
 
-    def _abort(self) -> None:
-        self.finish("step failed")
+    def _refused(self, message: str) -> None:
+        """The backend refuses the fleet (issue 22): a set-up failure, exit 2, one line."""
+        self.refused = message
+        print(f"fleetchaos: error: {message}", file=sys.stderr, flush=True)
+        self.environment.process_exit_code = 2
+        gevent.spawn(self._abort, "credentials refused")
+
+    def _abort(self, reason: str = "step failed") -> None:
+        self.finish(reason)
         runner = getattr(self.environment, "runner", None)
         if runner is not None:
             runner.quit()
@@ -333,10 +343,17 @@ class Engine:
             return
         t = self.elapsed()
         data = self.prepared.sample()
-        self.journal.write("sample", t=round(t, 3), dt=1.0, phase=self.scenario.phase_at(t - 0.5),
-                           users=self.prepared.user_count(),
-                           active_faults=[f.step.label for f in self.active.values()],
-                           **data)
+        record = self.journal.write(
+            "sample", t=round(t, 3), dt=1.0, phase=self.scenario.phase_at(t - 0.5),
+            users=self.prepared.user_count(),
+            active_faults=[f.step.label for f in self.active.values()], **data)
+        refusing = {int(s) for s in REFUSED}
+        injects = any(f.step.spec.to_json().get("status") in refusing
+                      for f in self.active.values())
+        reason = self.refusals.add(record, injects_refusals=injects,
+                                   fault_on=bool(self.active))
+        if reason is not None and self.refused is None and not self.finished:
+            self._refused(reason)
 
     def record_driver(self, record: dict[str, Any]) -> None:
         """Journal one driver's outcome (already on the run's clock: ``t``, ``need_started_s``,
@@ -398,7 +415,8 @@ class Engine:
             cut_short = reason.startswith("signal") or \
                 self.elapsed() < self.scenario.duration_s - 1
             self.summary = final_verdict(build_summary(read_journal(self.journal.path)),
-                                         harness_error=self.harness_error, cut_short=cut_short)
+                                         harness_error=self.harness_error, cut_short=cut_short,
+                                         refused=self.refused)
             for slo in self.summary["slos"]:
                 self.journal.write("slo", **slo)
             self.journal.write("summary", **self.summary)

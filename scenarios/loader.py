@@ -16,9 +16,10 @@ from fleetchaos.common.errors import UsageError
 from fleetchaos.common.run_options import option
 from fleetchaos.common.suggest import did_you_mean
 from fleetchaos.common.yaml_safe import YamlRefused, load_with_lines, printable
-from fleetchaos.scenarios.schema import Scenario, ScenarioError, validate
+from fleetchaos.scenarios.schema import RECOVERY_WINDOW_S, Scenario, ScenarioError, validate
 
 LIBRARY = Path(__file__).parent / "library"
+MIN_WINDOW_S = 1.0  # a journal sample is one second: no recovery window is shorter
 ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
@@ -145,6 +146,19 @@ def scale_times(data: dict[str, Any], factor: float) -> None:
         if isinstance(step, dict):
             scale(step, "at")
             scale(step, "duration")
+    # The canary's recovery window is a time of the scenario too (issue 22: at 0.3 the 5 s
+    # window did not fit in a 4.5 s recovery phase), but never under one sample (1 s).
+    fleet = data.get("fleet")
+    if fleet is None or isinstance(fleet, dict):
+        fleet = data.setdefault("fleet", {}) if fleet is None else fleet
+        canary = fleet.get("canary")
+        if canary is None or isinstance(canary, dict):
+            canary = dict(canary or {})
+            window = canary.get("window_s", RECOVERY_WINDOW_S)
+            if isinstance(window, int | float) and not isinstance(window, bool):
+                canary["window_s"] = max(MIN_WINDOW_S, window * factor) if factor < 1 \
+                    else window * factor
+                fleet["canary"] = canary
 
 
 def load_scenario(name_or_path: str, overrides: Sequence[str] = (), time_scale: float = 1.0,

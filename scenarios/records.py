@@ -394,12 +394,40 @@ class ScheduleRecord(Record):
 
 
 @dataclass(frozen=True)
+class Delivery(Wire):
+    """What a fault was asked to do and what it did, in its own unit (issue 22): written by
+    the step when it is rolled back, judged by ``scenarios.delivery``. ``delivered`` None
+    with a ``measure``: the summary measures it from the samples (latency, failed_requests,
+    failed_connections, cohort_rate), reading the Locust names in ``actions``; ``asked``
+    None: the summary counts that too (the requests through an outage)."""
+
+    unit: str | None = None  # x, share, ms, requests, connections
+    asked: float | None = None
+    delivered: float | None = None
+    measure: str | None = None
+    actions: tuple[str, ...] | None = None
+    injections: tuple[JsonDict, ...] | None = None  # http_error: {proxy, method, path, actions, also}
+    extra: JsonDict = field(default_factory=dict)
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any]) -> Delivery:
+        r = JsonReader(raw)
+        injections = r.get("injections")
+        return cls(r.text("unit"), r.number("asked"), r.number("delivered"), r.text("measure"),
+                   r.texts("actions"),
+                   tuple({str(k): v for k, v in i.items()} for i in injections
+                         if isinstance(i, Mapping)) if isinstance(injections, list) else None,
+                   r.extra())
+
+
+@dataclass(frozen=True)
 class Effect(Wire):
     """What a fault touched while it was on; ``count`` None means nobody can tell."""
 
     count: int | None
     what: str | None = None  # "requests answered 500 by the toxic", "connections through api"
     could_match: str | None = None  # for the no-effect message: what it could have matched
+    delivery: Delivery | None = None  # issue 22: asked vs delivered
     extra: JsonDict = field(default_factory=dict)
 
     def to_json(self) -> JsonDict:
@@ -408,7 +436,8 @@ class Effect(Wire):
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Effect:
         r = JsonReader(raw)
-        return cls(r.integer("count"), r.text("what"), r.text("could_match"), r.extra())
+        return cls(r.integer("count"), r.text("what"), r.text("could_match"),
+                   r.one("delivery", Delivery.from_json), r.extra())
 
 
 @dataclass(frozen=True)

@@ -36,6 +36,7 @@ FLEET_KEYS = {"cars", "drivers", "profile", "retry_policy", "patience_s", "need_
 # The YAML keys of the step plug-ins (scenarios/steps/), in the order error messages list them.
 STEP_ACTIONS = tuple(sorted(STEPS, key=lambda a: (_ORDER.index(a) if a in _ORDER else 99, a)))
 MAX_DURATION_S = 7 * 86400.0
+RECOVERY_WINDOW_S = 5.0  # the canary's default window (fleet_sim/config.py)
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Step:
     duration_s: float | None
     action: str
     spec: StepSpec
+    min_delivery: float | None = None  # delivered / asked below this: under-delivered
 
     @property
     def end_s(self) -> float | None:
@@ -63,9 +65,12 @@ class Step:
 
     def to_json(self) -> dict[str, Any]:
         """The step as the journal header lists it (the shape reports read)."""
-        return {"index": self.index, "at_s": self.at_s, "duration_s": self.duration_s,
-                "end_s": self.end_s, "action": self.action, "spec": self.spec.to_json(),
-                "label": self.label, "fault": self.spec.fault}
+        out = {"index": self.index, "at_s": self.at_s, "duration_s": self.duration_s,
+               "end_s": self.end_s, "action": self.action, "spec": self.spec.to_json(),
+               "label": self.label, "fault": self.spec.fault}
+        if self.min_delivery is not None:
+            out["min_delivery"] = self.min_delivery
+        return out
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,7 @@ class Slo:
     metric: str
     op: str  # ">=" or "<="
     threshold: float
+    min_samples: int | None = None  # None: the metric kind's default (scenarios/slo_samples.py)
 
 
 @dataclass(frozen=True)
@@ -166,10 +172,34 @@ def validate(data: Any, source: str, lines: dict[str, int], name: str, *,
                 for i, s in enumerate(data.get("timeline") or [])]
     slos = _slos(v, data.get("slos") or [], phases, "slos")
     slos += _steady_state(v, data.get("steady_state"), phases)
+    _recovery_window_fits(v, fleet, timeline, slos, duration)
     return Scenario(name=name, source=source, title=title, description=description, seed=seed,
                     duration_s=duration, fleet=fleet, proxies=proxies, phases=phases,
                     timeline=sorted(timeline, key=lambda s: (s.at_s, s.index)), slos=slos,
                     raw=data)
+
+
+def _recovery_window_fits(v: Checker, fleet: dict[str, Any], timeline: list[Step],
+                          slos: list[Slo], duration: float) -> None:
+    """A recovery_s SLO needs one canary window between the last fault's end and the run's
+    end; otherwise every run would say "did not recover" (issue 22: api-500-storm at
+    --time-scale 0.3 left 4.5 s for a 5 s window). The loader scales the window with the
+    time scale, so this refuses only scenarios that never fit."""
+    if not any(s.metric == "recovery_s" for s in slos):
+        return
+    faults = [s for s in timeline if s.spec.fault]
+    if not faults or any(s.end_s is None for s in faults):
+        return  # no fault, or one left on to the end: recovery says so itself
+    raw_canary = fleet.get("canary")
+    canary: dict[str, Any] = raw_canary if isinstance(raw_canary, dict) else {}
+    window = float(canary.get("window_s", RECOVERY_WINDOW_S))
+    last_end = max(float(s.end_s or 0.0) for s in faults)
+    if duration - last_end < window:
+        key = "fleet.canary.window_s" if "window_s" in canary else "duration"
+        raise v.fail(key, f"room for one canary window ({window:g} s) after the last fault "
+                          f"ends at {last_end:g} s, but the run ends at {duration:g} s: "
+                          "recovery_s could never be measured (shorten fleet.canary.window_s, "
+                          "end the fault earlier or run longer)")
 
 
 def _phases(v: Checker, raw: Any, duration: float) -> list[Phase]:
@@ -246,6 +276,8 @@ def _canary(v: Checker, raw: Any) -> None:
         v.number(canary["interval_s"], "fleet.canary.interval_s", minimum=0.05, maximum=60)
     if "window_s" in canary:
         v.number(canary["window_s"], "fleet.canary.window_s", minimum=1, maximum=600)
+    if "latency_factor" in canary:
+        v.number(canary["latency_factor"], "fleet.canary.latency_factor", minimum=1, maximum=100)
     if canary.get("recovered_ratio") is not None:
         v.number(canary["recovered_ratio"], "fleet.canary.recovered_ratio", minimum=0.001,
                  maximum=1)
@@ -254,7 +286,7 @@ def _canary(v: Checker, raw: Any) -> None:
 def parse_step(v: Checker, i: int, raw: Any, proxies: dict[str, str], duration: float) -> Step:
     """One timeline entry: ``at``, optional ``duration`` and exactly one step action."""
     key = f"timeline.{i}"
-    raw = v.mapping(raw, key, {"at", "duration", *STEP_ACTIONS})
+    raw = v.mapping(raw, key, {"at", "duration", "min_delivery", *STEP_ACTIONS})
     at = v.number(raw.get("at"), f"{key}.at")
     if at >= duration:
         raise v.fail(f"{key}.at", f"a time before the scenario ends ({duration:g})")
@@ -269,7 +301,13 @@ def parse_step(v: Checker, i: int, raw: Any, proxies: dict[str, str], duration: 
                                ParseContext(proxies=proxies, duration_s=duration))
     if dur_s is not None and not spec.fault:
         raise v.fail(f"{key}.duration", f"no duration: {action} is not rolled back")
-    return Step(index=i, at_s=at, duration_s=dur_s, action=action, spec=spec)
+    min_delivery = None
+    if "min_delivery" in raw:
+        if not spec.fault:
+            raise v.fail(f"{key}.min_delivery", f"no min_delivery: {action} is not a fault")
+        min_delivery = v.number(raw["min_delivery"], f"{key}.min_delivery", maximum=1)
+    return Step(index=i, at_s=at, duration_s=dur_s, action=action, spec=spec,
+                min_delivery=min_delivery)
 
 
 def _slos(v: Checker, raw: Any, phases: list[Phase], base: str) -> list[Slo]:
@@ -279,7 +317,7 @@ def _slos(v: Checker, raw: Any, phases: list[Phase], base: str) -> list[Slo]:
     out = []
     for i, s in enumerate(raw):
         key = f"{base}.{i}"
-        s = v.mapping(s, key, {"name", "phase", "metric", "min", "max"})
+        s = v.mapping(s, key, {"name", "phase", "metric", "min", "max", "min_samples"})
         metric = s.get("metric")
         if not isinstance(metric, str) or metric not in METRICS:
             raise v.fail(f"{key}.metric", f"one of {', '.join(METRICS)}")
@@ -292,7 +330,10 @@ def _slos(v: Checker, raw: Any, phases: list[Phase], base: str) -> list[Slo]:
         threshold = v.number(threshold, f"{key}.{'min' if op == '>=' else 'max'}",
                              minimum=0, maximum=1 if metric.endswith("_ratio") else None)
         name = str(s.get("name") or f"{metric} {op} {threshold:g} ({phase})")
-        out.append(Slo(name, phase, metric, op, threshold))
+        min_samples = None
+        if "min_samples" in s:
+            min_samples = v.whole(s["min_samples"], f"{key}.min_samples", maximum=10**9)
+        out.append(Slo(name, phase, metric, op, threshold, min_samples))
     return out
 
 
@@ -307,5 +348,5 @@ def _steady_state(v: Checker, raw: Any, phases: list[Phase]) -> list[Slo]:
         with_phase = [{**c, "phase": phase} if isinstance(c, dict) else c for c in checks]
         for slo in _slos(v, with_phase, phases, "steady_state.checks"):
             out.append(Slo(f"steady state ({phase}): {slo.metric} {slo.op} {slo.threshold:g}",
-                           phase, slo.metric, slo.op, slo.threshold))
+                           phase, slo.metric, slo.op, slo.threshold, slo.min_samples))
     return out

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from fleetchaos.scenarios.delivery import judge as judge_delivery
 from fleetchaos.scenarios.effects import fault_effects, faults_during, no_effect
 from fleetchaos.scenarios.metrics import (
     UNLOCK_ACTIONS,
@@ -22,6 +23,8 @@ from fleetchaos.scenarios.metrics import (
     statuses_of,
 )
 from fleetchaos.scenarios.recovery import canary_settings, canary_statuses, measure
+from fleetchaos.scenarios.slo_samples import judge, metric_samples
+from fleetchaos.scenarios.verdict import decide
 
 
 def _aggregate(samples: list[dict[str, Any]], before: dict[str, Any] | None) -> dict[str, Any]:
@@ -56,7 +59,8 @@ def _aggregate(samples: list[dict[str, Any]], before: dict[str, Any] | None) -> 
             merge_counts(unlock_hist, ((s.get("by_action") or {}).get(action) or {}).get("hist"))
     return {"requests": requests, "failures": failures, "by_status": by_status,
             "p95_ms": percentile(api_hist, 0.95), "by_action": by_action,
-            "telemetry": telemetry, "_unlock_p95": percentile(unlock_hist, 0.95)}
+            "telemetry": telemetry, "_unlock_p95": percentile(unlock_hist, 0.95),
+            "_unlock_n": sum(unlock_hist.values())}
 
 
 def _metrics(agg: dict[str, Any], stranded: int, canary_actions: list[str]
@@ -90,19 +94,22 @@ def margin(slo: dict[str, Any], observed: float | None) -> float | None:
 
 
 def _slo_result(slo: dict[str, Any], phase_metrics: dict[str, dict[str, float | None]],
-                recovery: dict[str, Any]) -> dict[str, Any]:
+                recovery: dict[str, Any], samples: dict[str, dict[str, int]],
+                finished: dict[str, bool]) -> dict[str, Any]:
+    done = finished.get(slo["phase"], False)
     if slo["metric"] != "recovery_s":
         observed = phase_metrics.get(slo["phase"], {}).get(slo["metric"])
+        n = samples.get(slo["phase"], {}).get(slo["metric"])
         return {**slo, "observed": None if observed is None else round(observed, 4),
-                "passed": evaluate(slo, observed), "margin": margin(slo, observed)}
+                "margin": margin(slo, observed), "lower_bound": False,
+                **judge(slo, evaluate(slo, observed), n, done)}
     seconds = recovery.get("seconds")
     recovered = recovery["status"] == "recovered"
-    out = {**slo, "observed": seconds, "passed": recovered and evaluate(slo, seconds),
-           "margin": margin(slo, seconds) if recovered else None,
-           "detail": recovery["text"]}
-    if recovery["status"] == "not_recovered":
-        out["lower_bound"] = True  # not recovered after `observed` s: print "> 19.6 s"
-    return out
+    probes = recovery.get("probes") if recovery["status"] != "too_short" else None
+    out = {**slo, "observed": seconds, "margin": margin(slo, seconds) if recovered else None,
+           "detail": recovery["text"], "lower_bound": recovery["status"] == "not_recovered",
+           **judge(slo, recovered and evaluate(slo, seconds), probes, done)}
+    return out  # lower_bound: not recovered after `observed` s, print "> 19.6 s"
 
 
 def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
@@ -115,6 +122,7 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     schedule = next((r for r in records if r["type"] == "schedule"), None)
     canary_actions = list(canary_settings(header, schedule)["actions"])
     previous: dict[str, Any] | None = None
+    phase_samples: dict[str, dict[str, int]] = {}
     for phase in header.get("phases", []):
         in_phase = [s for s in samples if s.get("phase") == phase["name"]]
         agg = _aggregate(in_phase, previous)
@@ -123,26 +131,40 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
         stranded = sum(1 for d in drivers
                        if d.get("phase") == phase["name"] and d.get("outcome") == "stranded")
         phase_metrics[phase["name"]] = _metrics(agg, stranded, canary_actions)
+        phase_samples[phase["name"]] = metric_samples(
+            agg, sum(1 for d in drivers if d.get("phase") == phase["name"]), canary_actions)
         agg.pop("_unlock_p95")
+        agg.pop("_unlock_n")
         phases_out.append({"name": phase["name"], "start_s": phase["start_s"],
                            "end_s": phase["end_s"], **agg, "stranded": stranded})
     whole = _aggregate(samples, None)
     all_stranded = sum(1 for d in drivers if d.get("outcome") == "stranded")
     phase_metrics["all"] = _metrics(whole, all_stranded, canary_actions)
+    phase_samples["all"] = metric_samples(whole, len(drivers), canary_actions)
+    ran_until = max((float(s["t"]) for s in samples if isinstance(s.get("t"), int | float)),
+                    default=0.0)
+    finished = {p["name"]: float(p.get("end_s") or 0.0) <= ran_until + 1.0
+                for p in header.get("phases", [])}
+    duration = header.get("duration_s")
+    planned = float(duration) if isinstance(duration, int | float) \
+        else max([0.0, *(float(p.get("end_s") or 0.0) for p in header.get("phases", []))])
+    finished["all"] = ran_until >= planned - 1.0
     recovery = measure(records)
-    slos_out = [_slo_result(slo, phase_metrics, recovery) for slo in header.get("slos", [])]
+    slos_out = [_slo_result(slo, phase_metrics, recovery, phase_samples, finished)
+                for slo in header.get("slos", [])]
     times = sorted(d["time_to_access_s"] for d in drivers if d.get("time_to_access_s") is not None)
     outcome_counts = {k: sum(1 for d in drivers if d.get("outcome") == k)
                       for k in ("app", "bluetooth", "keycard", "stranded")}
     complete = cleanup is not None
-    verdict = ("pass" if all(s["passed"] for s in slos_out) else "fail") if complete \
-        else "incomplete"
     faults = fault_effects(records)
     for phase_out in phases_out:  # which faults were really on in each phase, and when
         phase_out["faults"] = faults_during(faults, phase_out["start_s"], phase_out["end_s"])
     untouched = no_effect(faults)
-    if complete and untouched:
-        verdict = "no-effect"  # a fault touched nothing: the SLOs prove nothing either way
+    under = judge_delivery(faults, records)  # asked vs delivered, per fault
+    verdict, reason = decide(slos_out, complete=complete, no_effect=untouched,
+                             under_delivered=under,
+                             stopped_at=None if finished["all"] else ran_until,
+                             duration=planned)
     last_t = next((r["t"] for r in reversed(records) if "t" in r), 0.0)
     return {
         "scenario": header.get("scenario"), "title": header.get("title"),
@@ -157,7 +179,9 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
         # recovery time (never a bare null; `recovery` says what happened otherwise)
         **({"recovery_s": recovery["seconds"]} if recovery["status"] == "recovered" else {}),
         "faults_left": len(cleanup.get("left", [])) if cleanup else None,
-        "faults": faults, "no_effect": untouched,
+        "faults": faults, "no_effect": untouched, "under_delivered": under,
+        "insufficient": [s["name"] for s in slos_out if s["status"] == "insufficient"],
+        "verdict_reason": reason,
         "totals": {"requests": whole["requests"], "failures": whole["failures"],
                    "by_status": whole["by_status"], "telemetry": whole["telemetry"]},
     }

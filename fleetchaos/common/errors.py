@@ -1,9 +1,11 @@
 """Exit codes and the exceptions that map to them, shared by the CLI and the Python API.
 
 As pytest does, the code says what happened: 0 every SLO held, 1 an SLO breached,
-2 bad input or a failed set-up (nothing ran, or nothing was left behind), 3 the
-harness itself failed (an unexpected exception, a step that failed mid-run),
-4 no effect (the faults never reached the traffic, so the verdict proves nothing).
+2 bad input or a failed set-up (nothing ran, or nothing was left behind; the backend
+refusing the fleet's credentials, before or during the run, is one), 3 the harness
+itself failed (an unexpected exception, a step that failed mid-run), 4 the run proves
+nothing: a fault had no effect or was delivered far below what the scenario asked, or
+an SLO had too few samples to be judged.
 """
 
 from __future__ import annotations
@@ -14,12 +16,24 @@ EXIT_PASS = 0
 EXIT_BREACH = 1
 EXIT_BAD_INPUT = 2
 EXIT_HARNESS = 3
-EXIT_NO_EFFECT = 4
+EXIT_NO_EFFECT = 4  # also under-delivered and insufficient: the run proves nothing
+
+# Every verdict a summary can carry (scenarios/verdict.py) and the exit code it means.
+VERDICT_EXIT_CODES = {
+    "pass": EXIT_PASS, "fail": EXIT_BREACH, "incomplete": EXIT_BREACH,
+    "refused": EXIT_BAD_INPUT, "error": EXIT_HARNESS,
+    "no-effect": EXIT_NO_EFFECT, "no_effect": EXIT_NO_EFFECT,
+    "under-delivered": EXIT_NO_EFFECT, "insufficient": EXIT_NO_EFFECT,
+}
+# Exit codes of a run that ended with a verdict on its SLOs and faults.
+VERDICT_CODES = (EXIT_PASS, EXIT_BREACH, EXIT_NO_EFFECT)
 
 EXIT_CODES_HELP = """\
-Exit codes: 0 every SLO held, 1 an SLO breached, 2 bad input or set-up failure,
-3 the harness itself failed (traceback in the run's .cli.log), 4 no effect (the
-faults never reached the traffic). Every non-zero exit prints one line on stderr."""
+Exit codes: 0 every SLO held, 1 an SLO breached, 2 bad input or set-up failure
+(refused credentials included), 3 the harness itself failed (traceback in the
+run's .cli.log), 4 no effect, under-delivered or insufficient (a fault never
+reached the traffic or fell far short of its size, or an SLO lacked samples).
+Every non-zero exit prints one line on stderr."""
 
 
 class FleetchaosError(Exception):

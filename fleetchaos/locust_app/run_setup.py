@@ -180,6 +180,7 @@ class LocustRunSetup:
             register_canary(applied)
         except (RegistrationError, ValueError) as exc:
             raise SetupError(str(exc)) from None
+        _probe_or_refuse(profile, host, applied, run.seed)
         journal.t0 = time.monotonic()
         wall_t0 = time.time()  # drivers plan their needs from it (same seed, same fleet)
         applied = knobs.broadcast(environment, {"started_at": wall_t0})
@@ -248,6 +249,23 @@ class LocustRunSetup:
             cleanup=cleanup, stop=self._stop, wall_t0=wall_t0,
             last_report_wait_s=2.0 if isinstance(runner, MasterRunner) else 0.0,
             subscribe_drivers=subscribe_drivers)
+
+
+def _probe_or_refuse(profile: Any, host: str, config: Any, seed: int) -> None:
+    """What `fleetchaos probe` does, once, before the fleet starts (issue 22): a login, each
+    action, a telemetry record, straight to the backend (not through the proxies). Refused
+    credentials or an answer the profile does not accept stop the run here (exit 2): every
+    request of the run would be refused alike and the verdict would read as a breach.
+    It probes as the canary (registered above), so the fleet's own cars are left alone."""
+    from fleetchaos.fleet_sim.canary import CanarySettings, index_of
+    from fleetchaos.fleet_sim.probe import probe, refusal
+
+    canary = CanarySettings.from_mapping(getattr(config, "canary", None))
+    index = index_of(0) if canary.count > 0 or profile.registration is None else 0
+    reason = refusal(probe(profile, host, seed=seed, index=index))
+    if reason is not None:
+        raise SetupError(f"{reason} (before the run: fleetchaos probe --target "
+                         f"{profile.source} --host {host} says more)")
 
 
 def _broker_url(scenario: Scenario, profile: Any, run: RunIdentity) -> str | None:

@@ -37,6 +37,8 @@ from fleetchaos.common.errors import (
     EXIT_HARNESS,
     EXIT_NO_EFFECT,
     EXIT_PASS,
+    VERDICT_CODES,
+    VERDICT_EXIT_CODES,
     HarnessError,
     UsageError,
 )
@@ -533,8 +535,8 @@ def render_outputs(opts: RunOptions, records: list[dict[str, Any]],
 
 
 def _verdict_code(verdict: str | None) -> int | None:
-    return {"pass": EXIT_PASS, "fail": EXIT_BREACH, "no-effect": EXIT_NO_EFFECT,
-            "no_effect": EXIT_NO_EFFECT}.get(verdict or "")
+    code = VERDICT_EXIT_CODES.get(verdict or "")
+    return code if code in VERDICT_CODES and verdict != "incomplete" else None
 
 
 def execute(opts: RunOptions) -> RunResult:
@@ -589,7 +591,11 @@ def execute(opts: RunOptions) -> RunResult:
         return RunResult(128 + signalled, summary, opts.journal_path,
                          f"interrupted by signal {signalled}: everything started was stopped",
                          locust_log, logs)
+    verdict = summary.get("verdict") if summary else None
     if rc == EXIT_BAD_INPUT:
+        if verdict == "refused":  # stopped mid-run: the report shows what was refused
+            render_outputs(opts, records, logs)
+            reason = str((summary or {}).get("verdict_reason") or reason)
         raise UsageError(reason or f"the run could not start; see {locust_log}")
     if opts.expect_workers is not None and not records and _log_says(locust_log, GAVE_UP):
         host, port = opts.master_address() or ("127.0.0.1", 5557)
@@ -598,8 +604,7 @@ def execute(opts: RunOptions) -> RunResult:
                          f"within {workers_wait_s()} s (start them with fleetchaos worker "
                          f"--master {where}; log: {locust_log})")
     render_outputs(opts, records, logs)
-    verdict = summary.get("verdict") if summary else None
-    if rc == EXIT_HARNESS or (rc not in (EXIT_PASS, EXIT_BREACH, EXIT_NO_EFFECT)):
+    if rc == EXIT_HARNESS or (rc not in VERDICT_CODES):
         why = reason or f"Locust exited with code {rc}"
         return RunResult(EXIT_HARNESS, summary, opts.journal_path,
                          f"the run failed: {why} (log: {locust_log})", locust_log, logs)
@@ -610,10 +615,13 @@ def execute(opts: RunOptions) -> RunResult:
                          f"the run ended without a verdict: {why} (log: {locust_log})",
                          locust_log, logs)
     message = ""
+    stated = str((summary or {}).get("verdict_reason") or "")
     if code == EXIT_BREACH:
         failed = [str(s.get("name") or s.get("metric")) for s in (summary or {}).get("slos", [])
                   if not s.get("passed")]
-        message = f"{len(failed)} SLO(s) breached: {'; '.join(failed)}"
+        message = stated or f"{len(failed)} SLO(s) breached: {'; '.join(failed)}"
+    elif code == EXIT_NO_EFFECT and verdict in ("under-delivered", "insufficient"):
+        message = f"{verdict}: {stated}"
     elif code == EXIT_NO_EFFECT:
         effects = [str(f.get("message")) for f in (summary or {}).get("no_effect") or []
                    if isinstance(f, dict) and f.get("message")]
@@ -624,7 +632,8 @@ def execute(opts: RunOptions) -> RunResult:
 
 def run_scenario(opts: RunOptions) -> int:
     """`fleetchaos run`: the exit code (0 held, 1 breach, 3 harness failure, 4 no effect,
-    128+N interrupted); raises UsageError (exit 2) and HarnessError (exit 3, one line)."""
+    under-delivered or insufficient, 128+N interrupted); raises UsageError (exit 2: bad
+    input, a failed set-up, refused credentials) and HarnessError (exit 3, one line)."""
     result = execute(opts)
     if result.exit_code == EXIT_HARNESS:
         raise HarnessError(result.message, log_path=result.log_path, summary=result.summary)

@@ -33,6 +33,11 @@ class EndOfRunReport:
         parts: list[RenderableType] = [Text(""), line, Text(r.headline())]
         for item in r.summary.no_effect:
             parts.append(Text(item.message or str(item.to_json()), style="yellow"))
+        for fault in r.summary.under_delivered or ():  # asked vs delivered (issue 22)
+            parts.append(Text(f"under-delivered: {fault.message or fault.label}",
+                              style="yellow"))
+        if r.verdict in ("insufficient", "refused") and r.summary.verdict_reason:
+            parts.append(Text(r.summary.verdict_reason, style="yellow"))
         parts += [full._slos(), full._faults()]
         if self.journal:
             parts.append(Text(f"journal: {self.journal}  (fleetchaos report JOURNAL --html "

@@ -4,6 +4,11 @@ CI systems render JUnit natively, so a breached SLO shows up where a failed test
 The suite carries ``timestamp`` (the run's start), ``hostname`` and ``time`` (the run's
 length) as the JUnit schema asks; each case's ``time`` is the length of the phase its SLO
 judges. Properties never say ``None``: a missing value is left out or put in words.
+
+An SLO with too few samples is a failure of type ``InsufficientSamples`` (never a pass:
+the run exits 4), an SLO of a phase a stopped run never finished is skipped, and each
+fault whose delivery was measured is a case too, failed when it was under-delivered
+("asked x60, delivered x2.8").
 """
 
 from __future__ import annotations
@@ -12,7 +17,14 @@ import socket
 import xml.etree.ElementTree as ET
 from datetime import datetime
 
-from fleetchaos.reports.format import observed, recovery_text, threshold
+from fleetchaos.reports.format import (
+    delivery_text,
+    observed,
+    observed_of,
+    recovery_text,
+    slo_status,
+    threshold,
+)
 from fleetchaos.reports.run.report import RunReport
 
 
@@ -34,12 +46,15 @@ def _phase_length(report: RunReport, phase: str) -> float:
 def render_junit(report: RunReport) -> str:
     s, h = report.summary, report.header
     slos = s.slos
-    failures = sum(1 for x in slos if not x.passed)
+    faults = [f for f in s.faults if delivery_text(f)]
+    failures = sum(1 for x in slos if slo_status(x) in ("fail", "insufficient")) \
+        + sum(1 for f in faults if f.under_delivered)
+    skipped = sum(1 for x in slos if slo_status(x) == "not_judged")
     suite = ET.Element("testsuite", {
-        "name": f"fleetchaos.{report.scenario}", "tests": str(len(slos)
-                                                                + (report.verdict == "incomplete")),
+        "name": f"fleetchaos.{report.scenario}",
+        "tests": str(len(slos) + len(faults) + (report.verdict == "incomplete")),
         "failures": str(failures), "errors": "0" if report.verdict != "incomplete" else "1",
-        "skipped": "0", "time": f"{report.run_end():.1f}",
+        "skipped": str(skipped), "time": f"{report.run_end():.1f}",
         "timestamp": _timestamp(h.started_at),
         "hostname": h.hostname or socket.gethostname(),
     })
@@ -56,13 +71,31 @@ def render_junit(report: RunReport) -> str:
             "classname": f"fleetchaos.{report.scenario}.{slo.phase}", "name": slo.name,
             "time": f"{_phase_length(report, slo.phase):.1f}",
         })
-        if not slo.passed:
+        status = slo_status(slo)
+        if status == "fail":
             failure = ET.SubElement(case, "failure", {
-                "message": f"observed {observed(slo)}, threshold {threshold(slo)}",
+                "message": f"observed {observed_of(slo)}, threshold {threshold(slo)}",
                 "type": "SLOBreach",
             })
             failure.text = (f"{slo.metric} in phase {slo.phase}: observed {observed(slo)}"
                             f" against {threshold(slo)}")
+        elif status == "insufficient":
+            ET.SubElement(case, "failure", {
+                "message": f"insufficient: {slo.samples or 0} samples, {slo.min_samples} "
+                           f"needed (observed {observed(slo)})",
+                "type": "InsufficientSamples"})
+        elif status == "not_judged":
+            ET.SubElement(case, "skipped", {"message": "its phase never finished"})
+    for f in faults:
+        case = ET.SubElement(suite, "testcase", {
+            "classname": f"fleetchaos.{report.scenario}.faults",
+            "name": f"fault delivered: {f.label or '?'}",
+            "time": f"{max(0.0, (f.off_s or 0.0) - (f.on_s or 0.0)):.1f}"})
+        if f.under_delivered:
+            ET.SubElement(case, "failure", {"message": f.message or delivery_text(f),
+                                            "type": "UnderDelivered"})
+        else:
+            ET.SubElement(case, "system-out").text = delivery_text(f)
     if report.verdict == "incomplete":
         case = ET.SubElement(suite, "testcase", {"classname": "fleetchaos", "name": "run completed",
                                                  "time": f"{report.run_end():.1f}"})

@@ -11,21 +11,28 @@ from rich.table import Table
 from rich.text import Text
 
 from fleetchaos.reports.format import (
+    SLO_MARKS,
     count_5xx,
     dash,
+    delivery_text,
     effect_text,
     num,
-    observed,
+    observed_of,
     pct,
     phase_unlock_ok,
     recovery_text,
+    slo_status,
     started_text,
     statuses,
     threshold,
 )
 from fleetchaos.reports.run.report import RunReport, duration_text
 
-VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "incomplete": "bold yellow"}
+VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "incomplete": "bold yellow",
+                 "no-effect": "bold yellow", "under-delivered": "bold yellow",
+                 "insufficient": "bold yellow", "refused": "bold red", "error": "bold red"}
+SLO_STYLE = {"pass": "green", "fail": "bold red", "insufficient": "bold yellow",
+             "not_judged": "dim"}
 
 
 @dataclass
@@ -144,8 +151,9 @@ class TerminalReport:
         t.add_column("observed", justify="right", no_wrap=True)
         t.add_column("threshold", justify="right", no_wrap=True)
         for slo in self.report.summary.slos:
-            mark = Text("PASS", style="green") if slo.passed else Text("FAIL", style="bold red")
-            t.add_row(mark, slo.name, observed(slo), threshold(slo))
+            status = slo_status(slo)
+            t.add_row(Text(SLO_MARKS[status], style=SLO_STYLE[status]), slo.name,
+                      observed_of(slo), threshold(slo))
         return t
 
     def _faults(self) -> Group | Text:
@@ -153,12 +161,17 @@ class TerminalReport:
         if not faults:
             return Text("No faults were injected.", style="dim")
         lines = [Text("Faults (as they were really on)", style="bold italic")]
+        judged = {str(f.step): f for f in self.report.summary.faults}
         for f in faults:
             how = "by hand  " if f.manual else ""
             line = Text(f"  {f.start:>5.1f}-{f.end:<5.1f} s  {how}{f.label}")
             effect = effect_text(f.effect, manual=f.manual)
             if effect:
                 line.append(f"  {effect}", style="bold yellow" if "no effect" in effect else "")
+            delivery = delivery_text(judged.get(f.step))
+            if delivery:
+                line.append(f"; {delivery}",
+                            style="bold yellow" if "UNDER-DELIVERED" in delivery else "")
             lines.append(line)
         rec = recovery_text(self.report.summary, short=True)
         lines.append(Text(f"  recovery: {rec or 'not reached'}"))

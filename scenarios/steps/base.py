@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar, Protocol
 
 from fleetchaos.common.checker import Checker
+from fleetchaos.scenarios.records import Delivery as Delivery  # re-exported: asked vs delivered
 from fleetchaos.scenarios.records import Effect as Effect  # re-exported: steps measure it
 
 STEPS: dict[str, type[StepSpec]] = {}

@@ -2,21 +2,29 @@
 extension answers a share of matching HTTP requests itself, drawn per request.
 
 Aimed through the backend profile: ``actions: [unlock, remote_start]`` (profile
-actions, or the transport ``telemetry``) become one toxic per action with that
-action's method and path pattern (``{placeholders}`` -> ``*``), so the same scenario
-hits ``POST /commands`` on one backend and ``POST /api/1/vehicles/*/command/...`` on
-another. A raw ``proxy`` + ``method`` + ``path`` glob stays possible. Undone by
-deleting the toxics. Effect: requests the toxics answered (their ``injected`` counter).
+actions, or the transport ``telemetry``) become one toxic per route: each action's
+method and path pattern (``{placeholders}`` -> ``*``), so the same scenario hits
+``POST /commands`` on one backend and ``POST /api/1/vehicles/*/command/...`` on
+another. Actions that resolve to the same method and path (a CMS where unlock and
+remote_start are both ``POST /items/commands``) share one toxic, so the share is
+drawn once per request: two toxics would answer 1 - (1 - share)^2 of them. The journal
+names the actions sharing each injection, and the profile's other actions the same
+route catches too. A raw ``proxy`` + ``method`` + ``path`` glob stays possible. Undone
+by deleting the toxics. Effect: requests the toxics answered (their ``injected``
+counter); delivery: that count over the requests they matched (``matched``), against
+the share asked.
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from fleetchaos.common.checker import Checker
 from fleetchaos.scenarios.steps.base import (
     Applied,
+    Delivery,
     Effect,
     ParseContext,
     Route,
@@ -29,6 +37,40 @@ from fleetchaos.scenarios.steps.toxic import check_proxy
 
 METHODS = ("", "GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 COUNTER = "injected"
+MATCHED = "matched"  # requests the toxic saw that matched its method and path (built-in server)
+
+
+@dataclass(frozen=True)
+class Injection:
+    """One toxic: a route (proxy, method, path glob) and the actions aimed at it."""
+
+    proxy: str
+    method: str
+    path: str
+    actions: tuple[str, ...]  # aimed actions sharing this route ("path" for a raw aim)
+    also: tuple[str, ...] = ()  # the profile's other actions on the same route (hit too)
+
+    def to_json(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"proxy": self.proxy, "method": self.method, "path": self.path,
+                               "actions": list(self.actions)}
+        if self.also:
+            out["also"] = list(self.also)
+        return out
+
+
+def group_routes(routes: list[Route], others: list[Route] | None = None) -> list[Injection]:
+    """Routes with the same proxy, method and path become one injection (first-seen
+    order); ``others`` (every route the profile defines) name what else each one hits."""
+    groups: dict[tuple[str, str, str], list[str]] = {}
+    for r in routes:
+        groups.setdefault((r.proxy, r.method, r.path), []).append(r.action)
+    out = []
+    for (proxy, method, path), actions in groups.items():
+        also = tuple(dict.fromkeys(o.action for o in others or []
+                                   if (o.proxy, o.method, o.path) == (proxy, method, path)
+                                   and o.action not in actions))
+        out.append(Injection(proxy, method, path, tuple(dict.fromkeys(actions)), also))
+    return out
 
 
 @register
@@ -124,16 +166,27 @@ class HttpErrorStep(StepSpec):
             return routes
         return [Route("path", self.proxy or "api", self.method, self.path)]
 
+    def injections(self, env: StepEnv) -> list[Injection]:
+        routes = self.routes(env)
+        others: list[Route] = []
+        if self.actions:
+            for proxy in dict.fromkeys(r.proxy for r in routes):
+                defined = [a for a in env.targets.actions_through(proxy) if a in TARGETABLE]
+                with contextlib.suppress(ValueError):  # unresolvable: no "also" names
+                    others += [Route(o.action, proxy, o.method, o.path)
+                               for o in env.targets.routes(defined)]
+        return group_routes(routes, others)
+
     def apply(self, env: StepEnv, key: str) -> Applied:
         added: list[tuple[str, str]] = []
-        routes = self.routes(env)
+        injections = self.injections(env)
         try:
-            for route in routes:
-                server = env.proxy_names[route.proxy]
-                suffix = "" if route.action == "path" else f"-{route.action}"
+            for inj in injections:
+                server = env.proxy_names[inj.proxy]
+                suffix = "" if inj.actions == ("path",) else "-" + "+".join(inj.actions)
                 name = f"{env.marker}{key}-http_error{suffix}"
                 attrs: dict[str, Any] = {"share": self.share, "status": self.status,
-                                         "method": route.method, "path": route.path}
+                                         "method": inj.method, "path": inj.path}
                 if self.body is not None:
                     attrs["body"] = self.body
                 if self.headers:
@@ -145,22 +198,28 @@ class HttpErrorStep(StepSpec):
             for server, name in added:  # all or nothing: the engine only undoes what applied
                 env.faults.remove_toxic(server, name)
             raise
-        could = "; ".join(f"{r.method or 'any'} {r.path or '*'} ({r.action})" for r in routes)
+        could = "; ".join(f"{i.method or 'any'} {i.path or '*'} ({', '.join(i.actions)})"
+                          for i in injections)
 
         def measure() -> Effect:
             counts = [env.faults.toxic_counter(s, n, COUNTER) for s, n in added]
             total = None if any(c is None for c in counts) else sum(c or 0 for c in counts)
+            matched = [env.faults.toxic_counter(s, n, MATCHED) for s, n in added]
+            seen = None if any(m is None for m in matched) else sum(m or 0 for m in matched)
+            delivered = (round(total / seen, 4) if total is not None and seen else None)
             return Effect(count=total, what=f"requests answered {self.status} by the fault",
-                          could_match=could)
+                          could_match=could,
+                          delivery=Delivery(unit="share", asked=self.share,
+                                            delivered=delivered,
+                                            injections=tuple(i.to_json() for i in injections)))
 
         def undo() -> dict[str, Any]:
             for server, name in added:
                 env.faults.remove_toxic(server, name)
             return {"name": added[0][1], "names": [n for _, n in added]}
 
-        detail = {**self.to_json(), "proxy": routes[0].proxy, "name": added[0][1],
+        detail = {**self.to_json(), "proxy": injections[0].proxy, "name": added[0][1],
                   "names": [n for _, n in added], "type": "http_error", "stream": "upstream",
-                  "routes": [{"action": r.action, "proxy": r.proxy, "method": r.method,
-                              "path": r.path} for r in routes]}
+                  "routes": [{**i.to_json(), "action": i.actions[0]} for i in injections]}
         return Applied(detail=detail, undo=undo, measure=measure,
                        names=tuple(n for _, n in added))

@@ -1,7 +1,9 @@
 """``proxy_down: NAME``: an outage; the proxy stops listening and drops its connections.
 
 Undone by enabling the proxy again. Effect: the fleet's requests through the proxy
-while it was down (an outage opens no connection to count).
+while it was down (an outage opens no connection to count). Delivery: of the requests
+the fleet (and the canary) made through the proxy while it was down, how many failed,
+measured by the summary from the journal's samples.
 """
 
 from __future__ import annotations
@@ -10,8 +12,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from fleetchaos.common.checker import Checker
-from fleetchaos.scenarios.steps.base import Applied, ParseContext, StepEnv, StepSpec, register
-from fleetchaos.scenarios.steps.toxic import check_proxy, proxy_effect
+from fleetchaos.scenarios.steps.base import (
+    Applied,
+    Delivery,
+    Effect,
+    ParseContext,
+    StepEnv,
+    StepSpec,
+    register,
+)
+from fleetchaos.scenarios.steps.toxic import check_proxy, proxy_effect, stats_names
 
 
 @register
@@ -37,8 +47,15 @@ class ProxyDown(StepSpec):
 
     def apply(self, env: StepEnv, key: str) -> Applied:
         server = env.proxy_names[self.proxy]
-        measure = proxy_effect(env, self.proxy, connections=False)
+        through = proxy_effect(env, self.proxy, connections=False)
         env.faults.set_enabled(server, False)
+        names = stats_names(env, self.proxy)
+
+        def measure() -> Effect:
+            effect = through()
+            return Effect(effect.count, effect.what, effect.could_match,
+                          Delivery(unit="requests", asked=None, measure="failed_requests",
+                                   actions=names))
 
         def undo() -> dict[str, Any]:
             env.faults.set_enabled(server, True)

@@ -5,6 +5,12 @@ Attribute names and units are Toxiproxy 2.x's (toxics/*.go); all are whole numbe
 deleting the toxic. Effect: connections through the proxy while the toxic was on
 (those open when it went on plus those opened since, from the server's /metrics);
 against a server without metrics, the fleet's requests through that proxy.
+
+Delivery (issue 22): a ``latency`` toxic asks for its latency (times its toxicity) and
+delivers the latency the fleet's requests through the proxy gained over the baseline,
+measured by the summary from the journal's samples; ``timeout`` and ``reset_peer`` ask
+for the connections they were drawn on and deliver the requests the fleet saw fail at
+the connection level while they were on; the other toxics report what they asked only.
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fleetchaos.common.checker import Checker
+from fleetchaos.scenarios.metrics import CANARY_PREFIX
 from fleetchaos.scenarios.steps.base import (
     Applied,
+    Delivery,
     Effect,
     ParseContext,
     StepEnv,
@@ -37,6 +45,18 @@ TOXIC_ATTRIBUTES: dict[str, dict[str, str]] = {
 }
 TOXIC_TYPES = tuple(TOXIC_ATTRIBUTES)
 MAX_ATTRIBUTE = 10**9
+BREAKING = ("timeout", "reset_peer")  # toxics whose effect is a connection that fails
+
+
+def stats_names(env: StepEnv, proxy: str, connects: bool = True) -> tuple[str, ...]:
+    """The Locust stats names of the requests through ``proxy`` (the fleet's and the
+    canary's; the phones' login is ``token``); ``connects`` False leaves out one-off
+    connects (a car's WebSocket upgrade), whose time is no request's latency."""
+    names = [a for a in env.targets.actions_through(proxy)
+             if connects or not a.endswith("_connect")]
+    if proxy == "api":
+        names.append("token")
+    return tuple(dict.fromkeys(names + [CANARY_PREFIX + n for n in names]))
 
 
 def check_proxy(check: Checker, key: str, value: Any, ctx: ParseContext) -> str:
@@ -52,7 +72,7 @@ def proxy_effect(env: StepEnv, proxy: str, connections: bool = True) -> Callable
     """
     server = env.proxy_names[proxy]
     start = env.faults.proxy_counters(server) if connections else None
-    actions = env.targets.actions_through(proxy)
+    actions = list(stats_names(env, proxy))  # the canary's requests count too
     requests_before = env.fleet.requests(actions)
 
     def measure() -> Effect:
@@ -122,9 +142,24 @@ class ToxicStep(StepSpec):
     def apply(self, env: StepEnv, key: str) -> Applied:
         name = f"{env.marker}{key}-{self.type}"
         server = env.proxy_names[self.proxy]
-        measure = proxy_effect(env, self.proxy)
+        through = proxy_effect(env, self.proxy)
         env.faults.add_toxic(server, name, self.type, self.stream, self.toxicity,
                              dict(self.attributes))
+        names = stats_names(env, self.proxy)
+
+        def measure() -> Effect:
+            effect = through()
+            if self.type == "latency":
+                delivery = Delivery(unit="ms", measure="latency",
+                                    actions=stats_names(env, self.proxy, connects=False),
+                                    asked=self.attributes.get("latency", 0) * self.toxicity)
+            else:
+                asked = None if effect.count is None else round(effect.count * self.toxicity, 2)
+                unit = "connections" if effect.what.startswith("connections") else "requests"
+                delivery = Delivery(unit=unit, asked=asked, actions=names,
+                                    measure="failed_connections" if self.type in BREAKING
+                                    else None)
+            return Effect(effect.count, effect.what, effect.could_match, delivery)
 
         def undo() -> dict[str, Any]:
             env.faults.remove_toxic(server, name)

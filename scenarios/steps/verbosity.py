@@ -2,7 +2,9 @@
 fields (the 2021 flood). Undone by restoring the fleet's knob values from before the run.
 
 Effect: telemetry records the fleet sent while the change was on (none if the cohort
-is empty), from the fleet counters.
+is empty), from the fleet counters. Delivery: the factor asked (the level over the
+fleet's own) against the factor the cohort's cars really sent at, which the summary
+reads from the fleet counters in the journal's samples (scenarios/delivery.py).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from typing import Any
 from fleetchaos.common.checker import Checker
 from fleetchaos.scenarios.steps.base import (
     Applied,
+    Delivery,
     Effect,
     ParseContext,
     StepEnv,
@@ -58,7 +61,12 @@ class Verbosity(StepSpec):
 
         def measure() -> Effect:
             sent = env.fleet.telemetry_sent() - sent_before if self.cohort > 0 else 0
+            base = before.get("verbosity")
+            base_level = float(base) if isinstance(base, int | float) and base > 0 else 1.0
             return Effect(count=max(0, sent), what="telemetry records sent while on",
-                          could_match=f"the cars of a {self.cohort * 100:.0f} % cohort")
+                          could_match=f"the cars of a {self.cohort * 100:.0f} % cohort",
+                          delivery=Delivery(unit="x", asked=round(self.level / base_level, 4),
+                                            measure="cohort_rate",
+                                            actions=("telemetry",)))
 
         return Applied(detail=dict(change), undo=undo, measure=measure)

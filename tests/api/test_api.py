@@ -80,8 +80,11 @@ def test_bad_input_raises_usage_error_before_anything_starts(tmp_path):
 
 @pytest.mark.slow
 def test_run_returns_the_summary_of_a_real_run(tmp_path):
+    # 6 s of 5 cars: too few samples for the default min_samples (20), so each SLO is
+    # told to judge what it gets (an SLO below its min_samples is never a pass)
     summary = fleetchaos.run("baseline", time_scale=0.2, out=tmp_path,
-                             overrides={"fleet.cars": 5, "fleet.drivers": 5},
+                             overrides={"fleet.cars": 5, "fleet.drivers": 5,
+                                        **{f"slos.{i}.min_samples": 0 for i in range(4)}},
                              junit=tmp_path / "junit.xml")
     assert summary.verdict == "pass", summary.failed_slos
     assert summary.exit_code == 0 and summary.passed

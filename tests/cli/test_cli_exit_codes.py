@@ -42,7 +42,7 @@ def test_a_breached_slo_exits_1_naming_it(cli, tmp_path):
         fleet: {cars: 5, drivers: 5, need_interval_s: 2}
         phases: [{name: steady, start: 0, end: 30}]
         slos:
-          - {metric: unlock_p95_ms, phase: steady, max: 0}
+          - {metric: unlock_p95_ms, phase: steady, max: 0, min_samples: 1}
         """))
     result = cli("run", str(scenario), "--out", str(tmp_path / "out"), *SMALL, timeout=240)
     assert result.returncode == 1, result.stderr

@@ -144,6 +144,7 @@ def test_next_run_reports_and_removes_only_dead_runs_leftovers(toxiproxy, tmp_pa
     result = subprocess.run(
         [sys.executable, "-m", "fleetchaos.cli", "run", "baseline", "--time-scale", "0.1",
          "--set", "fleet.cars=5", "--set", "fleet.drivers=5", "--out", str(tmp_path),
+         *[a for i in range(4) for a in ("--set", f"slos.{i}.min_samples=0")],
          "--journal", str(journal), "--no-live"],
         env=cli_env(api), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
     assert result.returncode == 0, result.stderr

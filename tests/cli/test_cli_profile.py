@@ -28,7 +28,7 @@ def write_scenario(folder: Path, profile: str) -> Path:
         fleet: {{cars: 5, drivers: 5, profile: {profile}}}
         phases: [{{name: steady, start: 0, end: 20}}]
         slos:
-          - {{metric: stranded_drivers, phase: all, max: 1000}}
+          - {{metric: stranded_drivers, phase: all, max: 1000, min_samples: 0}}
         """))
     return path
 

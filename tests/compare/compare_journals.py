@@ -47,6 +47,9 @@ def write_run(path: Path, *, run_id: str, unlock_500: int, stranded: int,
     for i in range(stranded):
         j.write("driver", t=6.0, phase="flood", outcome="stranded", time_to_access_s=None,
                 attempts=12, policy="fixed-1s", vin=f"5YJ3E1EA7KF00000{i}", waited_s=15)
+    for i in range(3):  # drivers who got in: "nobody stranded" stands on needs that ended
+        j.write("driver", t=2.0 + i, phase="baseline", outcome="app", time_to_access_s=0.5,
+                attempts=1, policy="fixed-1s", vin=f"5YJ3E1EA7KF00010{i}", waited_s=0.5)
     j.write("cleanup", t=12.5, reason="test", removed=[], left=[], leftovers_found=[])
     j.write("summary", t=12.6, **build_summary(read_journal(path)))
     j.close()

@@ -1,7 +1,8 @@
 """Small journals in the documented record shapes, for the recovery and summary tests.
 
 A run of ``duration`` seconds, one fault from ``fault_on`` to ``fault_off``, one sample a
-second; ``canary(t)`` gives the canary's (ok, failed) probes in the second ending at t.
+second; ``canary(t)`` gives the canary's (ok, failed) probes in the second ending at t,
+``canary_ms(t)`` (optional) how long each of them took.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ def journal(canary: Probe, *, fault_on: float = 10.0, fault_off: float | None = 
             duration: float = 40.0, canary_settings: dict[str, Any] | None = None,
             slos: list[dict[str, Any]] | None = None, rollback_at: float | None = None,
             drivers: list[dict[str, Any]] | None = None,
-            fleet_unlock: Probe | None = None) -> list[dict[str, Any]]:
+            fleet_unlock: Probe | None = None,
+            canary_ms: Callable[[float], float] | None = None) -> list[dict[str, Any]]:
     header = {"type": "header", "t": 0.0, "run_id": "r1", "scenario": "s", "seed": 7,
               "duration_s": duration, "phases": PHASES, "fleet": {"cars": 1, "drivers": 1},
               "slos": slos or [],
@@ -39,6 +41,8 @@ def journal(canary: Probe, *, fault_on: float = 10.0, fault_off: float | None = 
             by_action["canary unlock"] = {"requests": ok + bad, "failures": bad,
                                           "by_status": {k: n for k, n in (("200", ok), ("0", bad))
                                                         if n}}
+            if canary_ms is not None:  # every probe of the second took this long
+                by_action["canary unlock"]["hist"] = {str(int(canary_ms(t))): ok + bad}
         if fleet_unlock is not None:
             f_ok, f_bad = fleet_unlock(t)
             by_action["unlock"] = {"requests": f_ok + f_bad, "failures": f_bad,

@@ -21,6 +21,28 @@ def test_recovered_seconds_count_from_the_last_fault_off():
     assert result["steady_ratio"] == 1.0 and result["target_ratio"] == 0.9
 
 
+def test_recovery_waits_for_latency_not_only_success():
+    """Issue 22: after the flood on a CMS unlocks answered 2xx at once while their p95 stayed
+    at 5-6 s for ~8 s, and recovery said 0 s. Here the canary succeeds from the fault's end
+    (20 s) but answers in 5.5 s until 28 s: recovered 8 s after, both times reported."""
+    slow_after = journal(down_between(10, 20),
+                         canary_ms=lambda t: 5500 if 20 < t <= 28 else 20)
+    result = measure(slow_after)
+    assert result["status"] == "recovered"
+    assert (result["success_s"], result["latency_s"], result["seconds"]) == (0.0, 8.0, 8.0)
+    assert result["baseline_p95_ms"] == 20.0 and result["latency_factor"] == 1.5
+    assert "p95 back within 1.5x of 20 ms after 8 s" in result["text"]
+    never = measure(journal(down_between(10, 20), canary_ms=lambda t: 20 if t <= 10 else 900))
+    assert never["status"] == "not_recovered" and never["success_s"] == 0.0
+    assert never["latency_s"] is None and "latency" in never["text"]
+    lenient = measure(journal(down_between(10, 20), canary_settings={"latency_factor": 50},
+                              canary_ms=lambda t: 20 if t <= 10 else 900))
+    assert lenient["status"] == "recovered" and lenient["seconds"] == 0.0
+    # one slow probe late in the run is noise, not a relapse: the p95 is pooled
+    blip = measure(journal(down_between(10, 20), canary_ms=lambda t: 4000 if t == 35 else 20))
+    assert blip["status"] == "recovered" and blip["latency_s"] == 0.0
+
+
 def test_rollback_later_than_planned_moves_the_fault_end():
     result = measure(journal(down_between(10, 23), rollback_at=21.0))
     assert result["fault_end_s"] == 21.0 and result["seconds"] == 2.0

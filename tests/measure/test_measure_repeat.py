@@ -32,6 +32,27 @@ def test_median_spread_margin_and_the_rule():
     assert "every run must pass" in render(agg) and "2/3" in render(agg)
 
 
+def test_repeat_pools_samples_of_an_slo_too_thin_in_each_run():
+    """Issue 22: three runs of 12 unlocks each are each `insufficient` (20 needed); pooled,
+    36 unlocks judge the SLO on the ratio of all of them."""
+    def thin(observed: float) -> dict:
+        slo = {"name": "unlocks", "phase": "flood", "metric": "unlock_success_ratio",
+               "op": ">=", "threshold": 0.9, "observed": observed, "passed": False,
+               "margin": None, "samples": 12, "min_samples": 20, "status": "insufficient"}
+        return {"scenario": "s", "seed": 7, "run_id": "r", "verdict": "insufficient",
+                "slos": [slo], "recovery": {}}
+
+    agg = aggregate([thin(1.0), thin(11 / 12), thin(1.0)])
+    slo = agg["slos"][0]
+    assert slo["samples"] == 36 and slo["status"] == "pass" and slo["passed"]
+    assert slo["pooled"] == round(35 / 36, 4) and agg["verdict"] == "pass"
+    low = aggregate([thin(0.5), thin(0.75), thin(1.0)])["slos"][0]
+    assert low["status"] == "fail" and low["pooled"] == 0.75
+    alone = aggregate([thin(1.0)])
+    assert alone["slos"][0]["status"] == "insufficient" and alone["verdict"] == "insufficient"
+    assert "insufficient" in render(alone) and "12" in render(alone)
+
+
 def test_no_data_is_counted_not_averaged():
     agg = aggregate([summary(None, False, None), summary(3.0, True, 7.0)])
     slo = agg["slos"][0]

@@ -62,7 +62,8 @@ def test_check_reachable_refuses_a_closed_port_and_a_failed_login(backend, tmp_p
     text = (BUILTIN_DIR / "reference.yaml").read_text().split("registration:")[0]
     unregistered = tmp_path / "no-registration.yaml"
     unregistered.write_text(text)
-    with pytest.raises(ProfileError, match=r"login at .*/oauth/token answered 401"):
+    with pytest.raises(ProfileError, match=r"^the backend refused the fleet's credentials: "
+                                           r"401 on auth.login \(POST .*/oauth/token; "):
         check_reachable(load_profile(str(unregistered)), backend.url)
 
 

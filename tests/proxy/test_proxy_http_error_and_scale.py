@@ -43,6 +43,7 @@ def test_http_error_hits_a_share_of_requests_on_keepalive_connections(toxiproxy)
     assert passed == len(seen)  # every request not answered by the toxic reached upstream intact
     toxic = requests.get(f"{api}/proxies/web/toxics/http_error_upstream").json()
     assert toxic["injected"] == injected  # the count the scenario engine reads
+    assert toxic["matched"] == 1000  # every request matched (no method/path): the share's base
 
 
 def test_http_error_filters_by_method_and_path(toxiproxy):
@@ -62,6 +63,8 @@ def test_http_error_filters_by_method_and_path(toxiproxy):
             resp.read()
             assert resp.status == want, (method, path)
     assert seen == ["/api/1/unlock", "/api/1/data"]
+    toxic = requests.get(f"{api}/proxies/web/toxics/http_error_upstream").json()
+    assert (toxic["matched"], toxic["injected"]) == (2, 2)  # only POST /api/*/unlock counted
 
 
 def _open_fds(pid: int) -> int:

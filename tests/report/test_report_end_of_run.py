@@ -26,10 +26,10 @@ def test_plain_headless_locust_prints_the_verdict_and_slos_after_its_tables(back
         capture_output=True, text=True, timeout=180, cwd=tmp_path, env=env,
         stdin=subprocess.DEVNULL)
     out = result.stdout + result.stderr
-    assert result.returncode in (0, 1), out[-3000:]
+    assert result.returncode in (0, 1, 4), out[-3000:]  # 4: an SLO with too few samples
     assert "Response time percentiles" in out  # Locust's own tables still print
     tail = out.split("Response time percentiles", 1)[1]
-    verdict = "PASS" if result.returncode == 0 else "FAIL"
+    verdict = {0: "PASS", 1: "FAIL", 4: "INSUFFICIENT"}[result.returncode]
     assert f"fleetchaos verdict: {verdict}" in tail
     for slo in ("unlock_success_ratio", "stranded_drivers"):
         assert slo in (tmp_path / "run.jsonl").read_text()

@@ -38,6 +38,9 @@ def stopped_run(path: Path, stop_at: int, statuses: dict[str, str] | None = None
                     "requests": 5, "failures": 0, "by_status": {"200": 5}, "hist": {"20": 5},
                     "p50_ms": 20.0, "p95_ms": 20.0, "p99_ms": 20.0}},
                 fleet={"cars_connected": 2}, active_faults=[])
+        if sec == 2:  # a driver got in: "nobody stranded" stands on one need that ended
+            j.write("driver", t=2.0, phase="baseline", outcome="app", time_to_access_s=0.4,
+                    attempts=1, policy="fixed-1s", driver=0, need=0)
     j.write("cleanup", reason="test stopped", removed=[], left=[], leftovers_found=[])
     summary = final_verdict(build_summary(read_journal(path)), harness_error=None,
                             cut_short=stop_at < 11)

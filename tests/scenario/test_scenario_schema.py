@@ -74,6 +74,59 @@ def test_errors_name_file_line_key_and_expectation(tmp_path, old, new, line, key
     assert expected in message
 
 
+def test_the_canary_window_scales_with_the_time_scale_but_not_under_a_sample(tmp_path):
+    """Issue 22: at --time-scale 0.3 the 5 s canary window did not fit in api-500-storm's
+    4.5 s recovery phase, so every such run said "did not recover"."""
+    flood = load_scenario("verbosity-flood-2021", time_scale=0.3)
+    assert flood.fleet["canary"]["window_s"] == pytest.approx(1.5)
+    assert load_scenario("verbosity-flood-2021", time_scale=0.1).fleet["canary"]["window_s"] \
+        == 1.0  # one journal sample at least
+    assert load_scenario("verbosity-flood-2021").fleet["canary"]["window_s"] == 5
+
+
+def test_a_recovery_slo_whose_window_cannot_fit_is_refused(tmp_path):
+    path = tmp_path / "late.yaml"
+    path.write_text("""\
+title: late fault
+duration: 20
+fleet: {canary: {window_s: 5}}
+timeline:
+  - {at: 10, duration: 7, proxy_down: api}
+slos:
+  - {metric: recovery_s, max: 10}
+""")
+    with pytest.raises(ScenarioError) as err:
+        load_scenario(str(path))
+    assert str(err.value) == (
+        f"{path}:3: fleet.canary.window_s: expected room for one canary window (5 s) after "
+        "the last fault ends at 17 s, but the run ends at 20 s: recovery_s could never be "
+        "measured (shorten fleet.canary.window_s, end the fault earlier or run longer)")
+    assert load_scenario(str(path), overrides=["fleet.canary.window_s=3"]).duration_s == 20
+
+
+def test_min_samples_and_min_delivery_are_validated(tmp_path):
+    path = tmp_path / "s.yaml"
+    path.write_text("""\
+title: keys of issue 22
+duration: 20
+timeline:
+  - {at: 5, duration: 5, min_delivery: 0.8, verbosity: {level: 10}}
+  - {at: 1, users: {cars: 2, drivers: 2}}
+slos:
+  - {metric: unlock_success_ratio, min: 0.9, min_samples: 50}
+""")
+    s = load_scenario(str(path))
+    assert s.slos[0].min_samples == 50
+    flood = next(x for x in s.timeline if x.action == "verbosity")
+    assert flood.min_delivery == 0.8 and flood.to_json()["min_delivery"] == 0.8
+    for override, key in (("timeline.0.min_delivery=1.5", "timeline.0.min_delivery"),
+                          ("timeline.1.min_delivery=0.5", "timeline.1.min_delivery"),
+                          ("slos.0.min_samples=0.5", "slos.0.min_samples"),
+                          ("slos.0.min_samples=-1", "slos.0.min_samples")):
+        with pytest.raises(ScenarioError, match=f": {key}: expected "):
+            load_scenario(str(path), overrides=[override])
+
+
 def test_overrides_env_and_time_scale(tmp_path):
     text = GOOD.replace("fleet: {cars: 10, drivers: 5}",
                         "fleet: {cars: '${FLEET_CARS}', drivers: '${DRIVERS:-7}'}")
@@ -81,7 +134,9 @@ def test_overrides_env_and_time_scale(tmp_path):
     s = load_scenario(path, overrides=["timeline.0.toxic.attributes.latency=250",
                                        "fleet.retry_policy=retry-budget"],
                       time_scale=0.5, env={"FLEET_CARS": "40"})
-    assert s.fleet == {"cars": 40, "drivers": 7, "retry_policy": "retry-budget"}
+    # the canary's recovery window is a time of the scenario too: 5 s at 0.5 is 2.5 s
+    assert s.fleet == {"cars": 40, "drivers": 7, "retry_policy": "retry-budget",
+                       "canary": {"window_s": 2.5}}
     assert s.timeline[0].spec.attributes["latency"] == 250
     assert (s.duration_s, s.timeline[0].at_s, s.timeline[0].duration_s) == (15, 5, 5)
     assert [(p.start_s, p.end_s) for p in s.phases] == [(0, 5), (5, 10), (10, 15)]

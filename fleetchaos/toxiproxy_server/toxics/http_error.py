@@ -32,11 +32,13 @@ class HttpErrorToxic(Toxic):
     defaults = {"status": 500, "share": 1.0}
     units = {"status": "HTTP status code", "share": "share of requests, 0..1"}
     injected = 0  # requests this toxic answered itself (shown as "injected" in its JSON)
+    matched = 0  # requests it saw that matched method and path, answered or not ("matched")
 
     def to_json(self) -> dict[str, Any]:
-        # Extension field: the scenario engine reads it to tell a fault that touched
-        # nothing (aimed at a path the backend does not have) from one that did.
-        return {**super().to_json(), "injected": self.injected}
+        # Extension fields: the scenario engine reads them to tell a fault that touched
+        # nothing (aimed at a path the backend does not have) from one that did, and the
+        # share it delivered (injected / matched) from the share it was asked for.
+        return {**super().to_json(), "injected": self.injected, "matched": self.matched}
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         out = dict(attrs)
@@ -125,9 +127,10 @@ class HttpErrorStage(Stage):
                         mode = "raw"
                         continue
                     break
-                inject = share > 0 and (not filtered or toxic.matches(*_request_line(buf, pos)))
+                inject = not filtered or toxic.matches(*_request_line(buf, pos))
                 if inject:
-                    inject = self.stub.rng.random() < share
+                    toxic.matched += 1
+                    inject = share > 0 and self.stub.rng.random() < share
                 if inject:
                     if pos > run:
                         self.stub.emit(stamp, buf[run:pos])
