@@ -894,6 +894,7 @@ class Recovery(Wire):
     latency_factor: float | None = None  # issue 22
     baseline_p95_ms: float | None = None  # issue 22
     lower_bound: bool | None = None  # issue 22
+    probes: int | None = None  # issue 22: canary probes after the faults' end (the samples)
     extra: JsonDict = field(default_factory=dict)
 
     @classmethod
@@ -902,7 +903,8 @@ class Recovery(Wire):
         return cls(r.number("fault_end_s"), r.number("target_ratio"), r.number("steady_ratio"),
                    r.number("window_s"), r.text("status"), r.number("seconds"), r.text("text"),
                    r.number("success_s"), r.number("latency_s"), r.number("latency_factor"),
-                   r.number("baseline_p95_ms"), r.flag("lower_bound"), r.extra())
+                   r.number("baseline_p95_ms"), r.flag("lower_bound"), r.integer("probes"),
+                   r.extra())
 
 
 @dataclass(frozen=True)
@@ -927,19 +929,25 @@ class Fault(Wire):
     cause: str | None = None  # issue 22
     actions: tuple[str, ...] | None = None  # issue 22: actions sharing one injection
     message: str | None = None  # no_effect / under_delivered entries
+    injections: tuple[JsonDict, ...] | None = None  # issue 22: http_error, one per route
+    offered: float | None = None  # issue 22: verbosity, the factor the cars generated
     extra: JsonDict = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Fault:
         r = JsonReader(raw)
         step = r.get("step")
+        injections = r.get("injections")
         return cls(_step_key(step),
                    r.text("label"), r.truth("manual"), r.number("on_s"), r.number("off_s"),
                    r.integer("touched"), r.text("what"), r.text("could_match"),
                    r.number("asked"), r.number("delivered"), r.text("unit"),
                    r.number("delivered_ratio"), r.number("min_delivery"),
                    r.flag("under_delivered"), r.text("cause"), r.texts("actions"),
-                   r.text("message"), r.extra())
+                   r.text("message"),
+                   tuple({str(k): v for k, v in i.items()} for i in injections
+                         if isinstance(i, Mapping)) if isinstance(injections, list) else None,
+                   r.number("offered"), r.extra())
 
 
 @dataclass(frozen=True)

@@ -159,8 +159,8 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     faults = fault_effects(records)
     for phase_out in phases_out:  # which faults were really on in each phase, and when
         phase_out["faults"] = faults_during(faults, phase_out["start_s"], phase_out["end_s"])
-    untouched = no_effect(faults)
     under = judge_delivery(faults, records)  # asked vs delivered, per fault
+    untouched = no_effect(faults)
     verdict, reason = decide(slos_out, complete=complete, no_effect=untouched,
                              under_delivered=under,
                              stopped_at=None if finished["all"] else ran_until,
@@ -179,11 +179,12 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
         # recovery time (never a bare null; `recovery` says what happened otherwise)
         **({"recovery_s": recovery["seconds"]} if recovery["status"] == "recovered" else {}),
         "faults_left": len(cleanup.get("left", [])) if cleanup else None,
-        "faults": faults, "no_effect": untouched, "under_delivered": under,
-        "insufficient": [s["name"] for s in slos_out if s["status"] == "insufficient"],
-        "verdict_reason": reason,
+        "faults": faults, "no_effect": untouched,
         "totals": {"requests": whole["requests"], "failures": whole["failures"],
                    "by_status": whole["by_status"], "telemetry": whole["telemetry"]},
+        "verdict_reason": reason,
+        "insufficient": [s["name"] for s in slos_out if s["status"] == "insufficient"],
+        "under_delivered": under,
     }
 
 

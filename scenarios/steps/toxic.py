@@ -155,7 +155,7 @@ class ToxicStep(StepSpec):
                                     asked=self.attributes.get("latency", 0) * self.toxicity)
             else:
                 asked = None if effect.count is None else round(effect.count * self.toxicity, 2)
-                unit = "connections" if effect.what.startswith("connections") else "requests"
+                unit = "connections" if (effect.what or "").startswith("connections") else "requests"
                 delivery = Delivery(unit=unit, asked=asked, actions=names,
                                     measure="failed_connections" if self.type in BREAKING
                                     else None)
