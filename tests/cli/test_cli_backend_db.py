@@ -36,7 +36,7 @@ def _run(out: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], list
 def test_the_database_is_temporary_unless_kept(tmp_path: Path) -> None:
     out = tmp_path / "out"
     result, seen = _run(out)
-    assert result.returncode in (0, 1), result.stderr
+    assert result.returncode in (0, 1, 4), result.stderr  # 4: 6 s of 5 cars is insufficient
     assert seen and all(p.parent.name.startswith(".") and ".backend-db-" in p.parent.name
                         and p.parent.parent == out for p in seen), seen
     assert not list(out.rglob("*.db*")), "the database outlived the run"
@@ -45,7 +45,7 @@ def test_the_database_is_temporary_unless_kept(tmp_path: Path) -> None:
 
     kept_out = tmp_path / "kept"
     result, _ = _run(kept_out, "--keep-db")
-    assert result.returncode in (0, 1), result.stderr
+    assert result.returncode in (0, 1, 4), result.stderr  # 4: 6 s of 5 cars is insufficient
     [db] = list(kept_out.glob("*.backend.db"))
     assert db.stat().st_size > 0 and f"database: {db}" in result.stdout
     assert not [p for p in kept_out.iterdir() if ".backend-db-" in p.name]
