@@ -69,6 +69,7 @@ bench: $(STAMP)
 	$(PY) -m bench.demo_spread
 	$(PY) -m bench.mqtt_capacity
 	$(PY) -m bench.metrics_scrape
+	$(PY) -m bench.sizing
 
 clean:
 	rm -rf $(VENV) .pytest_cache fleetchaos-out

@@ -47,7 +47,11 @@ how badly, and how many drivers were stranded.
 EXAMPLES = {
     "demo": "example: fleetchaos demo            # the 2021 lockout, about a minute",
     "run": "example: fleetchaos run verbosity-flood-2021 --seed 7 --junit junit.xml\n"
-           "         fleetchaos run my-scenario.yaml --target my-profile.yaml --host http://127.0.0.1:8080",
+           "         fleetchaos run my-scenario.yaml --target my-profile.yaml --host http://127.0.0.1:8080\n"
+           "         TOXIPROXY_URL=http://10.0.0.5:8474,http://10.0.0.6:8474 \\\n"
+           "             fleetchaos run my-scenario.yaml --host http://10.0.0.5:8080 \\\n"
+           "             --expect-workers 4 --master-bind 10.0.0.4 \\\n"
+           "             --allow-host 10.0.0.4,10.0.0.5,10.0.0.6   # workers: fleetchaos worker --help",
     "ui": "example: fleetchaos ui api-latency   # then open http://127.0.0.1:8089",
     "validate": "example: fleetchaos validate my-scenario.yaml --set fleet.cars=500\n"
                 "         fleetchaos validate my-scenario.yaml --target my-profile.yaml\n"

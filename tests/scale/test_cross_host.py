@@ -139,12 +139,19 @@ def test_a_run_across_hosts_reads_like_one_process(hosts, tmp_path):
     assert dist_summary["faults_left"] == single_summary["faults_left"] == 0
     proxies = json.loads(_get(f"{dist_proxy}/proxies", hosts))
     assert all(not p["toxics"] for p in proxies.values()), proxies
+    # the backend's admin API let the master's host in (--admin-from), no other host
+    assert _get(f"{dist_backend}/admin/stats", hosts, role="w1") == "HTTP 403"
+    assert json.loads(_get(f"{dist_backend}/admin/stats", hosts))["telemetry"]["stored"] > 0
 
 
-def _get(url: str, hosts: netns.Hosts) -> str:
-    """A GET from the master's host (the services' addresses exist only in the namespaces)."""
+def _get(url: str, hosts: netns.Hosts, role: str = "master") -> str:
+    """A GET from one of the hosts (their addresses exist only in the namespaces), with
+    the admin token; an HTTP error is its status ("HTTP 403")."""
     import subprocess
 
-    code = f"import urllib.request; print(urllib.request.urlopen({url!r}, timeout=10).read().decode())"
-    return subprocess.run(hosts.argv("master", [sys.executable, "-c", code]), capture_output=True,
-                          text=True, timeout=60, check=True).stdout
+    code = ("import sys, urllib.error, urllib.request\n"
+            f"req = urllib.request.Request({url!r}, headers={{'X-Admin-Token': {ADMIN_TOKEN!r}}})\n"
+            "try:\n    print(urllib.request.urlopen(req, timeout=10).read().decode())\n"
+            "except urllib.error.HTTPError as exc:\n    print(f'HTTP {exc.code}')\n")
+    return subprocess.run(hosts.argv(role, [sys.executable, "-c", code]), capture_output=True,
+                          text=True, timeout=60, check=True).stdout.strip()
