@@ -92,7 +92,7 @@ def test_a_run_across_hosts_reads_like_one_process(hosts, tmp_path):
     rc_dist, rc_single = dist.wait(150), single.wait(150)
     rc_workers = [w.wait(60) for w in workers]
     logs = {p.name: p.read_text(errors="replace")[-1500:] for p in tmp_path.glob("*.log")}
-    assert rc_dist in (0, 1) and rc_single in (0, 1), logs
+    assert rc_dist in (0, 1, 4) and rc_single in (0, 1, 4), logs  # 4: too few samples
     assert rc_workers == [0, 0], logs  # the master's end ended them
 
     dist_summary, dist_records = summary_of(tmp_path / "dist.jsonl")
