@@ -31,6 +31,12 @@ def dash(value: str | None) -> str:
     return "-" if value is None else value
 
 
+def verdict_reason(summary: Summary) -> str | None:
+    """The one line saying why the verdict is what it is (a harness failure: which child
+    died, and when), when the summary has one."""
+    return summary.verdict_reason or summary.error
+
+
 def pct(value: float | None) -> str:
     return "-" if value is None else f"{100 * value:.1f}%"
 

@@ -18,12 +18,13 @@ Listener = Callable[[dict[str, Any]], None]
 
 
 class JournalWriter:
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, *, append: bool = False) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # Never appended to: a second run on the same path would report the first run's
-        # records. FileExistsError tells the caller (exit 2 before anything starts).
-        self._fh = self.path.open("x", encoding="utf-8")
+        # Never appended to by a run: a second run on the same path would report the first
+        # run's records. FileExistsError tells the caller (exit 2 before anything starts).
+        # ``append``: the orchestrator's harness-failure record, once Locust has ended.
+        self._fh = self.path.open("a" if append else "x", encoding="utf-8")
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
         self.t0 = time.monotonic()

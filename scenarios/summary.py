@@ -13,6 +13,7 @@ from typing import Any
 
 from fleetchaos.scenarios.delivery import judge as judge_delivery
 from fleetchaos.scenarios.effects import fault_effects, faults_during, no_effect
+from fleetchaos.scenarios.harness_failure import apply as apply_harness_failure
 from fleetchaos.scenarios.metrics import (
     UNLOCK_ACTIONS,
     is_fleet_api,
@@ -166,7 +167,7 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
                              stopped_at=None if finished["all"] else ran_until,
                              duration=planned)
     last_t = next((r["t"] for r in reversed(records) if "t" in r), 0.0)
-    return {
+    return apply_harness_failure({
         "scenario": header.get("scenario"), "title": header.get("title"),
         "run_id": header.get("run_id"), "seed": header.get("seed"), "verdict": verdict,
         "duration_s": round(float(last_t), 1), "slos": slos_out, "phases": phases_out,
@@ -185,7 +186,7 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
         "verdict_reason": reason,
         "insufficient": [s["name"] for s in slos_out if s["status"] == "insufficient"],
         "under_delivered": under,
-    }
+    }, records)
 
 
 def _q(values: list[float], q: float) -> float | None:

@@ -176,7 +176,7 @@ def cmd_demo(ns: argparse.Namespace) -> int:
     if result.exit_code in (EXIT_PASS, EXIT_BREACH):
         return EXIT_PASS  # the demo's flood is meant to breach SLOs: a completed run succeeded
     if result.exit_code == EXIT_HARNESS:
-        raise HarnessError(result.message, log_path=result.log_path)
+        raise HarnessError(result.message, log_path=result.log_path, announced=result.announced)
     if result.message:
         print(f"fleetchaos: {result.message}", file=sys.stderr)
     return result.exit_code
@@ -272,7 +272,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"fleetchaos: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except HarnessError as exc:
-        print(f"fleetchaos: error: {_one_line(exc)}", file=sys.stderr)
+        if not exc.announced:  # a child's death is said the moment it is seen
+            print(f"fleetchaos: error: {_one_line(exc)}", file=sys.stderr)
         return EXIT_HARNESS
     except KeyboardInterrupt:
         print("fleetchaos: interrupted", file=sys.stderr)

@@ -48,7 +48,8 @@ class HarnessError(FleetchaosError, RuntimeError):
     """The harness failed (exit code 3): the message is one line, details are in ``log_path``."""
 
     def __init__(self, message: str, *, log_path: Path | None = None,
-                 summary: object | None = None) -> None:
+                 summary: object | None = None, announced: bool = False) -> None:
         super().__init__(message)
         self.log_path = log_path
         self.summary = summary
+        self.announced = announced  # the line was printed when it happened: not again

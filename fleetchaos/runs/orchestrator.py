@@ -43,6 +43,7 @@ from fleetchaos.common.errors import (
     UsageError,
 )
 from fleetchaos.common.parent_death import preexec_die_with_parent
+from fleetchaos.runs.child_watch import POLL_S, ChildFailure, ChildWatch, journal_failure
 from fleetchaos.runs.disk_watch import DiskWatch, cut_partial_last_line
 from fleetchaos.runs.journal_tail import JournalTail
 from fleetchaos.runs.options import RunOptions, locust_flags
@@ -69,6 +70,12 @@ def workers_wait_s() -> int:
 GAVE_UP = "Gave up waiting for workers to connect"  # Locust's words (locust/main.py)
 
 
+# After a child's death Locust gets this long to roll back and write its summary before
+# SIGKILL: the orchestrator sweeps the faults itself afterwards, and the run must end
+# within seconds of the death (issue 27), not after the 30 s a Ctrl-C allows.
+FAILURE_GRACE_S = 1.0
+
+
 @dataclass
 class RunResult:
     """How a run ended: the exit code, the engine's summary (None if it never wrote one)."""
@@ -79,6 +86,7 @@ class RunResult:
     message: str = ""  # the one line to print on stderr when exit_code is not 0
     log_path: Path | None = None
     logs: dict[str, Path] = field(default_factory=dict)
+    announced: bool = False  # the message was printed already (when the failure was seen)
 
 
 @dataclass
@@ -142,7 +150,7 @@ def profile_base_url(profile: str) -> str | None:
 def services_for(opts: RunOptions, profile: str, scenario: Scenario) -> Iterator[Services]:
     """Start (or point at) Toxiproxy and the backend; stop what we started on exit."""
     started: list[ChildProcess] = []
-    cleanup: list[Path] = []  # folders removed once every child stopped
+    cleanup: list[Path] = []  # temporary folders removed, a kept database settled, at the end
     locust_env: dict[str, str] = {}
     backend_mqtt: tuple[str, str] | None = None
     try:
@@ -202,10 +210,17 @@ def services_for(opts: RunOptions, profile: str, scenario: Scenario) -> Iterator
     except (ChildProcessError, TargetNotAllowed) as exc:
         raise UsageError(str(exc)) from None
     finally:
+        for child in started:  # SIGTERM to all at once: they stop side by side
+            if child.alive():
+                with contextlib.suppress(OSError):
+                    child.popen.send_signal(signal.SIGTERM)
         for child in reversed(started):
             child.stop()
-        for folder in cleanup:
-            shutil.rmtree(folder, ignore_errors=True)
+        for path in cleanup:
+            if path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                settle_wal(path)
 
 
 def backend_db_path(opts: RunOptions, cleanup: list[Path]) -> Path:
@@ -215,10 +230,28 @@ def backend_db_path(opts: RunOptions, cleanup: list[Path]) -> Path:
     was 136-237 MB left behind every time: issue 23)."""
     opts.out_dir.mkdir(parents=True, exist_ok=True)
     if opts.keep_db:
-        return opts.out_dir / f"{opts.run_id}.backend.db"
+        kept = opts.out_dir / f"{opts.run_id}.backend.db"
+        cleanup.append(kept)  # not removed: settled (settle_wal) once the backend stopped
+        return kept
     folder = Path(tempfile.mkdtemp(prefix=f".{opts.run_id}.backend-db-", dir=opts.out_dir))
     cleanup.append(folder)
     return folder / "backend.db"
+
+
+def settle_wal(db: Path) -> None:
+    """A kept database whose backend was killed still has SQLite's ``-wal``/``-shm`` beside
+    it: open it once, checkpoint, close, and SQLite folds the WAL in and removes both (a
+    backend that stopped cleanly has done so already)."""
+    if not db.with_name(db.name + "-wal").exists():
+        return
+    import sqlite3
+
+    with contextlib.suppress(sqlite3.Error):
+        conn = sqlite3.connect(db)
+        try:
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        finally:
+            conn.close()
 
 
 def profile_mqtt(profile: str) -> Any:
@@ -329,6 +362,9 @@ class LocustEnd:
     signalled: int | None
     stopped_because: str | None = None
     cut_a_run_short: bool = False  # the signal came while a web UI run was going on
+    failure: ChildFailure | None = None  # a child died, stopped or stalled: we stopped the run
+    failure_line: str = ""  # the one line that names it (printed when it was seen)
+    failure_t: float | None = None  # when, on the run's clock
 
 
 def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
@@ -382,6 +418,11 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
             from fleetchaos.runs.ui_session import SessionWatch
 
             watch = SessionWatch(opts)
+        children = ChildWatch.for_run(services.started, child, stalls=opts.headless,
+                                      workers=opts.workers)
+        tail.add_listener(children.on_record)
+        failure: ChildFailure | None = None
+        failure_line = ""
         with _Interrupts(child, None if opts.headless else note_a_run_going_on) as interrupts:
             if opts.metrics_port is not None and opts.headless:  # stderr goes to the log
                 from fleetchaos.locust_app.metrics_server import ANNOUNCE
@@ -401,22 +442,43 @@ def run_locust(opts: RunOptions, services: Services, profile: str) -> LocustEnd:
                 print(ui_banner(f"http://127.0.0.1:{opts.web_port}/", ui_token)
                       + "  (Ctrl-C stops everything)", flush=True)
             deadline: float | None = None
-            while child.poll() is None:
+            while True:
                 tail.poll()
                 if watch is not None:
                     watch.poll()
+                if interrupts.signalled is not None or stopped_because is not None:
+                    children.stop_watching_locust()  # its workers end because we asked
+                elif failure is None and (failure := children.check()) is not None:
+                    # A child died, stopped or stalled: name it now, end what is stopped,
+                    # and ask Locust to roll back and stop (SIGKILL after a short grace).
+                    failure_line = failure.line(children.started_wall)
+                    if live is not None:
+                        live.stop()
+                        live = None
+                    if not opts.quiet:
+                        print(f"fleetchaos: error: {failure_line}", file=sys.stderr, flush=True)
+                    children.kill_if_stopped(failure)
+                    children.stop_watching_locust()
+                    if child.poll() is None:
+                        child.send_signal(signal.SIGTERM)
+                    deadline = time.monotonic() + FAILURE_GRACE_S
+                if child.poll() is not None:
+                    break
                 if interrupts.signalled is not None and deadline is None:
                     deadline = time.monotonic() + LOCUST_STOP_GRACE_S
                 if deadline is None and (stopped_because := disk.check()) is not None:
                     child.send_signal(signal.SIGTERM)  # Locust rolls its faults back on SIGTERM
                     deadline = time.monotonic() + LOCUST_STOP_GRACE_S
                 if deadline is not None and time.monotonic() > deadline:
-                    child.kill()
-                time.sleep(0.25)
+                    children.kill_locust()
+                time.sleep(POLL_S)
             tail.poll()
+            children.reap_workers()  # a worker its master left behind (stopped): SIGKILL
     if live is not None:
         live.stop()
-    return LocustEnd(child.returncode, interrupts.signalled, stopped_because, cut_short)
+    return LocustEnd(child.returncode, interrupts.signalled, stopped_because, cut_short,
+                     failure, failure_line,
+                     failure.t(children.started_wall) if failure is not None else None)
 
 
 def _report_leftovers(record: dict[str, Any]) -> None:
@@ -557,17 +619,23 @@ def execute(opts: RunOptions) -> RunResult:
     check_output_paths(opts, api=opts.api, inputs=run_inputs(opts.scenario, [profile]))
     locust_log = opts.log_path("locust")
     with services_for(opts, profile, scenario) as services:
+        end: LocustEnd | None = None
         try:
             end = run_locust(opts, services, profile)
         finally:
-            left = sweep_faults(services, opts.run_id)
-        if left:
+            proxy_dead = end is not None and end.failure is not None \
+                and end.failure.child == "toxiproxy"  # its faults went with it
+            left = [] if proxy_dead else sweep_faults(services, opts.run_id)
+        if left and end.failure is None:  # after a failure: in the journal's record
             print(f"fleetchaos: removed {len(left)} fault(s) the run left: {', '.join(left)}",
                   file=sys.stderr)
         logs = {"locust": locust_log}
         logs.update({"toxiproxy" if "toxiproxy" in c.name else
                      "mqtt" if "mqtt" in c.name else "backend": c.log_path
                      for c in services.started if c.log_path is not None})
+        faults_on = [] if proxy_dead else faults_still_on(services, opts.run_id)
+    if end.failure is not None:
+        return _child_failed(opts, end, left, faults_on, logs)
     rc, signalled = end.rc, end.signalled
     journal_cut = cut_partial_last_line(opts.journal_path)  # a write the disk refused
     records, summary = read_summary(opts)
@@ -630,13 +698,40 @@ def execute(opts: RunOptions) -> RunResult:
     return RunResult(code, summary, opts.journal_path, message, locust_log, logs)
 
 
+def faults_still_on(services: Services, run_id: str) -> list[str]:
+    """The faults of this run still on Toxiproxy after the sweep (None expected): what the
+    journal's failure record states as ``left``."""
+    try:
+        from fleetchaos.scenarios.fault_control import FaultControl
+
+        return FaultControl(services.toxiproxy_url).marked(run_id)
+    except Exception:  # unreachable: said by the sweep's warning already
+        return []
+
+
+def _child_failed(opts: RunOptions, end: LocustEnd, removed: list[str], left: list[str],
+                  logs: dict[str, Path]) -> RunResult:
+    """A child died, stopped or stalled: the journal says so (verdict ``error``), the
+    reports are written from it, and the run is a harness failure (exit 3) whose one line
+    was printed when the failure was seen."""
+    assert end.failure is not None
+    cut_partial_last_line(opts.journal_path)
+    journal_failure(opts.journal_path, end.failure, t=end.failure_t, line=end.failure_line,
+                    removed=removed, left=left)
+    records, summary = read_summary(opts)
+    render_outputs(opts, records, logs)
+    return RunResult(EXIT_HARNESS, summary, opts.journal_path, end.failure_line,
+                     opts.log_path("locust"), logs, announced=not opts.quiet)
+
+
 def run_scenario(opts: RunOptions) -> int:
     """`fleetchaos run`: the exit code (0 held, 1 breach, 3 harness failure, 4 no effect,
     under-delivered or insufficient, 128+N interrupted); raises UsageError (exit 2: bad
     input, a failed set-up, refused credentials) and HarnessError (exit 3, one line)."""
     result = execute(opts)
     if result.exit_code == EXIT_HARNESS:
-        raise HarnessError(result.message, log_path=result.log_path, summary=result.summary)
+        raise HarnessError(result.message, log_path=result.log_path, summary=result.summary,
+                           announced=result.announced)
     if result.exit_code != EXIT_PASS and result.message:
         print(f"fleetchaos: {result.message}", file=sys.stderr)
     return result.exit_code

@@ -182,7 +182,7 @@ def run_repeated(opts: Any, times: int, rule: str = "all",
         recovery = (summary.get("recovery") or {}).get("text") or "no recovery figure"
         print(f"run {k + 1}/{times}: {verdict} (exit {result.exit_code}; {recovery}; journal "
               f"{summary['journal']})", flush=True)
-        if result.exit_code == EXIT_HARNESS and result.message:
+        if result.exit_code == EXIT_HARNESS and result.message and not result.announced:
             print(f"fleetchaos: run {k + 1}: {result.message}", file=sys.stderr)
     agg = aggregate(summaries, rule)
     print(render(agg))

@@ -20,7 +20,17 @@ from typing import Any
 
 from rich.console import Console
 
-from fleetchaos.reports.format import dash, effect_text, num, observed, started_text, threshold
+from fleetchaos.reports.format import (
+    SLO_MARKS,
+    dash,
+    effect_text,
+    num,
+    observed,
+    slo_status,
+    started_text,
+    threshold,
+    verdict_reason,
+)
 from fleetchaos.reports.run.report import FaultWindow, RunReport, duration_text
 from fleetchaos.reports.run.terminal import TerminalReport
 from fleetchaos.scenarios.records import PhaseSpan
@@ -205,12 +215,21 @@ def _facts(report: RunReport) -> str:
     return f'<table class="facts">{cells}</table>'
 
 
+def _reason(report: RunReport) -> str:
+    """Why a run has no verdict on its SLOs (a child of the run died: which, and when)."""
+    reason = verdict_reason(report.summary)
+    if report.verdict != "error" or not reason:
+        return ""
+    return f'<p class="reason" id="verdict-reason">{_esc(reason)}</p>'
+
+
 def _slo_table(report: RunReport) -> str:
     rows = []
     for slo in report.summary.slos:
-        ok = slo.held
-        rows.append(f'<tr class="{"pass" if ok else "fail"}"><td class="mark">'
-                    f'{"PASS" if ok else "FAIL"}</td><td>{_esc(slo.name)}</td>'
+        mark = SLO_MARKS[slo_status(slo)]
+        kind = {"PASS": "pass", "FAIL": "fail"}.get(mark, "unjudged")
+        rows.append(f'<tr class="{kind}"><td class="mark">'
+                    f'{mark}</td><td>{_esc(slo.name)}</td>'
                     f"<td>{_esc(observed(slo))}</td><td>{_esc(threshold(slo))}</td></tr>")
     if not rows:
         return ""
@@ -283,6 +302,8 @@ table.facts, table.slos {{ border-collapse: collapse; font-size: 13px; margin: 0
 table.facts th {{ text-align: left; color: #4b5563; font-weight: 500; padding: 1px 12px 1px 0; }}
 table.slos td, table.slos th {{ padding: 3px 10px 3px 0; text-align: left; }}
 tr.fail .mark {{ color: #b91c1c; font-weight: 700; }} tr.pass .mark {{ color: #15803d; }}
+tr.unjudged .mark {{ color: #6b7280; }}
+.reason {{ color: #b91c1c; font-weight: 600; margin: 8px 0 0; }}
 figure {{ margin: 0 0 18px; }} figcaption {{ font-weight: 600; margin-bottom: 4px; }}
 .legend {{ font-weight: 400; font-size: 12px; }} .note {{ font-weight: 400; font-size: 12px;
   color: #4b5563; }}
@@ -295,6 +316,7 @@ pre.rich {{ font-size: 11px; line-height: 1.25; overflow-x: auto; }}
 <h1>{title}</h1>
 <div><span class="verdict" id="verdict">{verdict.upper()}</span>
 scenario <code>{_esc(report.scenario)}</code></div>
+{_reason(report)}
 <p class="headline">{_esc(report.headline())}</p>
 {_slo_table(report)}
 {_facts(report)}

@@ -24,6 +24,7 @@ from fleetchaos.reports.format import (
     recovery_text,
     slo_status,
     threshold,
+    verdict_reason,
 )
 from fleetchaos.reports.run.report import RunReport
 
@@ -50,10 +51,11 @@ def render_junit(report: RunReport) -> str:
     failures = sum(1 for x in slos if slo_status(x) in ("fail", "insufficient")) \
         + sum(1 for f in faults if f.under_delivered)
     skipped = sum(1 for x in slos if slo_status(x) == "not_judged")
+    errored = report.verdict in ("incomplete", "error")
     suite = ET.Element("testsuite", {
         "name": f"fleetchaos.{report.scenario}",
-        "tests": str(len(slos) + len(faults) + (report.verdict == "incomplete")),
-        "failures": str(failures), "errors": "0" if report.verdict != "incomplete" else "1",
+        "tests": str(len(slos) + len(faults) + errored),
+        "failures": str(failures), "errors": "1" if errored else "0",
         "skipped": str(skipped), "time": f"{report.run_end():.1f}",
         "timestamp": _timestamp(h.started_at),
         "hostname": h.hostname or socket.gethostname(),
@@ -85,7 +87,8 @@ def render_junit(report: RunReport) -> str:
                            f"needed (observed {observed(slo)})",
                 "type": "InsufficientSamples"})
         elif status == "not_judged":
-            ET.SubElement(case, "skipped", {"message": "its phase never finished"})
+            ET.SubElement(case, "skipped", {"message": str(slo.extra.get("not_judged")
+                                                           or "its phase never finished")})
     for f in faults:
         case = ET.SubElement(suite, "testcase", {
             "classname": f"fleetchaos.{report.scenario}.faults",
@@ -96,10 +99,14 @@ def render_junit(report: RunReport) -> str:
                                             "type": "UnderDelivered"})
         else:
             ET.SubElement(case, "system-out").text = delivery_text(f)
-    if report.verdict == "incomplete":
+    if errored:
         case = ET.SubElement(suite, "testcase", {"classname": "fleetchaos", "name": "run completed",
                                                  "time": f"{report.run_end():.1f}"})
-        ET.SubElement(case, "error", {"message": "the run ended before its summary was written"})
+        message = (verdict_reason(s) or "the harness failed") if report.verdict == "error" \
+            else "the run ended before its summary was written"
+        ET.SubElement(case, "error", {"message": message,
+                                      "type": "HarnessFailure" if report.verdict == "error"
+                                      else "Incomplete"})
     attrs = suite.attrib
     suites = ET.Element("testsuites", {"tests": attrs["tests"], "failures": str(failures),
                                        "errors": attrs["errors"], "time": attrs["time"]})

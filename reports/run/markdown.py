@@ -4,6 +4,7 @@ SLOs, when and how long, the fault timeline, recovery, phases and drivers."""
 from __future__ import annotations
 
 from fleetchaos.reports.format import (
+    SLO_MARKS,
     count_5xx,
     effect_text,
     num,
@@ -11,10 +12,14 @@ from fleetchaos.reports.format import (
     pct,
     phase_unlock_ok,
     recovery_text,
+    slo_status,
     started_text,
     threshold,
+    verdict_reason,
 )
 from fleetchaos.reports.run.report import RunReport, duration_text
+
+MARK_ICONS = {"PASS": "✅", "FAIL": "❌"}
 
 
 def render_markdown(report: RunReport) -> str:
@@ -22,9 +27,12 @@ def render_markdown(report: RunReport) -> str:
     icon = {"pass": "✅", "fail": "❌"}.get(report.verdict, "⚠️")
     out = [f"## {icon} {report.verdict.upper()}: {report.title}", "",
            f"**{s.slos_held} of {len(s.slos)} SLOs held.** {report.headline()}", "",
+           *([f"> **{verdict_reason(s)}**", ""] if report.verdict == "error"
+             and verdict_reason(s) else []),
            "| | SLO | observed | threshold |", "|---|---|---:|---:|"]
     for slo in s.slos:
-        out.append(f"| {'✅ PASS' if slo.passed else '❌ FAIL'} | {slo.name} | "
+        mark = SLO_MARKS[slo_status(slo)]
+        out.append(f"| {MARK_ICONS.get(mark, '⚪')} {mark} | {slo.name} | "
                    f"{observed(slo)} | {threshold(slo)} |")
     out += ["", f"Run `{report.run_id}` of scenario `{report.scenario}` · "
                 f"{started_text(h.started_at)} · {duration_text(report)} · seed {report.seed}",

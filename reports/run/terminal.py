@@ -25,6 +25,7 @@ from fleetchaos.reports.format import (
     started_text,
     statuses,
     threshold,
+    verdict_reason,
 )
 from fleetchaos.reports.run.report import RunReport, duration_text
 
@@ -79,6 +80,8 @@ class TerminalReport:
         lines.append(r.verdict.upper(), style=VERDICT_STYLE.get(r.verdict, "bold"))
         lines.append(f"  ({s.slos_held}/{len(s.slos)} SLOs held; "
                      f"faults left on Toxiproxy: {num(s.faults_left)})")
+        if r.verdict == "error" and verdict_reason(s):
+            lines.append(f"\n{verdict_reason(s)}", style="red")
         return Panel(lines, title="fleetchaos", box=box.ROUNDED, expand=True)
 
     def _phases(self) -> Table:

@@ -127,6 +127,16 @@ def test_run_refuses_to_write_over_its_scenario_or_profile(tmp_path: Path, optio
     assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
 
 
+@pytest.mark.parametrize("option", ["--summary", "--html", "--junit", "--markdown"])
+def test_run_refuses_an_unwritable_output_before_it_starts(tmp_path: Path, option: str) -> None:
+    _scenario(tmp_path)
+    for target, words in ((str(tmp_path), "directory"), ("/dev/full", "No space")):
+        proc = cli("run", "s.yaml", option, target, "--out", "out", cwd=tmp_path)
+        assert proc.returncode == 2, proc.stderr
+        assert words in one_line(proc) and option in one_line(proc)
+        assert not list((tmp_path / "out").glob("*.journal.jsonl")), "the run started"
+
+
 def test_sweep_checks_every_output_before_its_first_run(tmp_path: Path) -> None:
     _scenario(tmp_path)
     for option in ("--html", "--markdown"):
