@@ -3,7 +3,8 @@
 As pytest does, the code says what happened: 0 every SLO held, 1 an SLO breached,
 2 bad input or a failed set-up (nothing ran, or nothing was left behind; the backend
 refusing the fleet's credentials, before or during the run, is one), 3 the harness
-itself failed (an unexpected exception, a step that failed mid-run), 4 the run proves
+itself failed (a child of the run died, stopped or stalled; an unexpected exception; a
+step that failed mid-run), 4 the run proves
 nothing: a fault had no effect or was delivered far below what the scenario asked, or
 an SLO had too few samples to be judged.
 """
@@ -30,8 +31,9 @@ VERDICT_CODES = (EXIT_PASS, EXIT_BREACH, EXIT_NO_EFFECT)
 
 EXIT_CODES_HELP = """\
 Exit codes: 0 every SLO held, 1 an SLO breached, 2 bad input or set-up failure
-(refused credentials included), 3 the harness itself failed (traceback in the
-run's .cli.log), 4 no effect, under-delivered or insufficient (a fault never
+(refused credentials included), 3 the harness itself failed (a child of the run
+died, stopped or stalled: named at once; or a traceback in the run's .cli.log),
+4 no effect, under-delivered or insufficient (a fault never
 reached the traffic or fell far short of its size, or an SLO lacked samples).
 Every non-zero exit prints one line on stderr."""
 
