@@ -67,13 +67,16 @@ def check_bounds(scenario: Scenario, opts: RunOptions, *, builtin_backend: bool)
     builtin_toxiproxy = not (opts.toxiproxy_url or os.environ.get("TOXIPROXY_URL"))
     check_files(cars, drivers, canaries, workers=opts.workers,
                 workers_flag=workers.spelled(opts.face), builtin_toxiproxy=builtin_toxiproxy,
-                builtin_backend=builtin_backend)
+                builtin_backend=builtin_backend,
+                fleet_here=opts.expect_workers is None)  # else: on other machines' workers
 
 
 def check_files(cars: int, drivers: int, canaries: int, *, workers: int, workers_flag: str,
                 builtin_toxiproxy: bool, builtin_backend: bool,
-                limits: FileLimits | None = None) -> None:
-    """Refuse a fleet whose connections need more open files than a process may have."""
+                limits: FileLimits | None = None, fleet_here: bool = True) -> None:
+    """Refuse a fleet whose connections need more open files than a process may have.
+    ``fleet_here`` False: the cars run in workers on other machines (--expect-workers),
+    whose limits are theirs; only the servers started here are counted."""
     limits = limits or FileLimits.current()
     connections = cars + drivers + canaries
     who = f"fleet.cars {cars} + fleet.drivers {drivers}"
@@ -94,7 +97,7 @@ def check_files(cars: int, drivers: int, canaries: int, *, workers: int, workers
                              f"{limits.soft:,} (ulimit -n): raise it with `ulimit -n {need}` "
                              f"before the run{_up_to(need, limits, as_root)}")
     per_process = math.ceil(connections / max(1, workers)) + BASE_FILES
-    if per_process > limits.locust:
+    if fleet_here and per_process > limits.locust:
         spread = f"over {workers} workers" if workers > 1 else "in one Locust process"
         raise UsageError(f"{who} need about {per_process:,} open files per Locust process "
                          f"({spread}), more than its limit of {limits.locust:,}: raise it with "

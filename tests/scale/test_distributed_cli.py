@@ -117,3 +117,17 @@ def test_a_master_and_a_worker_command_run_a_scenario(backend, tmp_path):
     final = [r for r in records if r["type"] == "sample"][-1]["fleet"]
     assert final["cars_total"] == 10 and final["telemetry_sent"] > 0
     assert next(r for r in records if r["type"] == "summary")["verdict"]
+
+
+def test_a_master_does_not_count_the_cars_of_workers_on_other_machines():
+    """The open-file bound (runs/bounds.py) counts the fleet's connections in this
+    machine's Locust processes; with --expect-workers they are in other machines'."""
+    from fleetchaos.common.errors import UsageError
+    from fleetchaos.runs.bounds import FileLimits, check_files
+
+    limits = FileLimits(soft=1024, hard=20000)
+    with pytest.raises(UsageError, match="per Locust process"):
+        check_files(50_000, 0, 0, workers=1, workers_flag="--workers", builtin_toxiproxy=False,
+                    builtin_backend=False, limits=limits)
+    check_files(50_000, 0, 0, workers=1, workers_flag="--workers", builtin_toxiproxy=False,
+                builtin_backend=False, limits=limits, fleet_here=False)
