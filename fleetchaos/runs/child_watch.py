@@ -10,7 +10,8 @@ Every ``POLL_S`` the orchestrator asks :meth:`ChildWatch.check`:
 
 - **exit status** of the children it started (``Popen.poll``: killed by a signal, or an
   exit code); a Locust worker is a grandchild its master reaps, so its end is seen as
-  its pid leaving the master's children;
+  its pid leaving the master's children (a child is a worker once it has lived 0.3 s
+  with the master's command line);
 - **liveness**: ``/proc/<pid>/stat`` says ``T`` for a process stopped by SIGSTOP (or
   SIGTSTP), which answers nothing but never exits — stopped is as dead as killed here;
 - **progress** (headless runs): the engine writes a journal record every second; none
@@ -39,8 +40,8 @@ POLL_S = 0.1  # how often the orchestrator looks: a death is named within a poll
 STALL_S = 8.0  # no journal record for this long (the engine writes one a second): a stall
 # A child of Locust's master is taken for a worker once it has lived this long with the
 # master's own command line: the master also forks briefly (ctypes.util.find_library runs
-# ldconfig in a fork), and those children end by design.
-WORKER_CONFIRM_S = 1.0
+# ldconfig in a fork, which execs within microseconds), and those children end by design.
+WORKER_CONFIRM_S = 0.3
 
 # What a run's children are called in the one line that names them (ChildProcess.name).
 NAMES = {"toxiproxy server": ("toxiproxy", "the built-in Toxiproxy server"),

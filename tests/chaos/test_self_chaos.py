@@ -121,7 +121,7 @@ def _victim_pid(cli: int, victim: str) -> int | None:
         if victim == "mosquitto" and "mosquitto" in line.split(" ", 1)[0]:
             return pid
         if victim == "locust worker" and "-m locust" in line:
-            workers = _children(pid)
+            workers = [w for w in _children(pid) if _cmdline(w) == line]  # forked copies
             return workers[0] if workers else None
     return None
 
