@@ -15,7 +15,7 @@ Every ``POLL_S`` the orchestrator asks :meth:`ChildWatch.check`:
 - **liveness**: ``/proc/<pid>/stat`` says ``T`` for a process stopped by SIGSTOP (or
   SIGTSTP), which answers nothing but never exits — stopped is as dead as killed here;
 - **progress** (headless runs): the engine writes a journal record every second; none
-  for ``STALL_S`` seconds between the header and the clean-up is a stalled Locust.
+  for ``STALL_S`` seconds between the header and the planned end is a stalled Locust.
 
 The first failure is a :class:`ChildFailure`; the orchestrator stops the run, rolls back
 what it can, and the journal gets an ``error`` record of ``what: "child"`` (or
@@ -168,6 +168,7 @@ class ChildWatch:
     workers: dict[int, _Watched] = field(default_factory=dict)
     candidates: dict[int, float] = field(default_factory=dict)  # pid -> first seen
     started_wall: float | None = None  # the journal header's started_at
+    planned_s: float | None = None  # the header's duration_s: past it, the engine winds down
     finished: bool = False  # the engine's clean-up record arrived (or we stopped Locust)
     last_record: float | None = None  # monotonic time of the last journal record
     last_record_wall: float | None = None
@@ -192,6 +193,9 @@ class ChildWatch:
         kind = record.get("type")
         if kind == "header" and self.started_wall is None:
             self.started_wall = _epoch(record.get("started_at"))
+            duration = record.get("duration_s")
+            if isinstance(duration, int | float) and not isinstance(duration, bool):
+                self.planned_s = float(duration)
         elif kind in ("cleanup", "summary"):
             self.finished = True  # workers quit normally from here on
 
@@ -231,13 +235,21 @@ class ChildWatch:
         failure = self._check_workers()
         if failure is not None:
             return failure
-        if self.stalls and not self.finished and self.started_wall is not None \
+        if self.stalls and not self.finished and self._running() \
                 and self.last_record is not None and self.clock() - self.last_record > STALL_S:
             silent = self.clock() - self.last_record
             return self._failure(master, "stalled",
                                  f"made no progress (no journal record) for {silent:.1f} s",
                                  since_wall=self.last_record_wall)
         return None
+
+    def _running(self) -> bool:
+        """Between the header and the planned end: the engine writes a sample a second. Past
+        the end it rolls back and waits for its workers' last reports, writing nothing (a
+        slow Toxiproxy can make that long): no stall is called there."""
+        if self.started_wall is None:
+            return False
+        return self.planned_s is None or time.time() - self.started_wall < self.planned_s
 
     def _check_workers(self) -> ChildFailure | None:
         if not self.expected_workers:

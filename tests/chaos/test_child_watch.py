@@ -187,6 +187,12 @@ def test_a_locust_that_writes_nothing_for_the_stall_time_has_stalled(procs) -> N
     failure = watch.check()
     assert failure is not None and failure.kind == "stalled" and failure.child == "locust"
     assert "no progress" in failure.how and "from t=" in failure.line(watch.started_wall)
+    ending = ChildWatch.for_run([], locust)  # past the planned end: the engine winds down
+    ending.clock = lambda: now[0]
+    ending.on_record({"type": "header", "t": 0.0, "duration_s": 0.5,
+                      "started_at": datetime.fromtimestamp(time.time() - 1, UTC).isoformat()})
+    now[0] += 100
+    assert ending.check() is None
     quiet = ChildWatch.for_run([], locust, stalls=False)  # the web UI idles between runs
     quiet.clock = lambda: now[0]
     quiet.on_record({"type": "header", "t": 0.0, "started_at": started.isoformat()})
