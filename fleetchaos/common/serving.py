@@ -31,7 +31,7 @@ async def serve_until_signalled(app: web.Application, host: str, port: int, *, n
         print(f"{name}: error: cannot listen on {host}:{port}: {exc.strerror or exc}",
               file=sys.stderr)
         return 2
-    real_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    real_port = int(runner.addresses[0][1])  # the one site's socket: (host, port[, ...])
     announce_ready(host=host, port=real_port, **(ready_info or {}))
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

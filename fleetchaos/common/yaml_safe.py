@@ -93,6 +93,7 @@ class _BoundedLoader(yaml.SafeLoader):
 
     # -- composer: aliases, nodes, depth ---------------------------------------------
     def _next_mark(self) -> Any:
+        # types-PyYAML leaves Parser.peek_event unannotated (it returns an Event)
         return self.peek_event().start_mark  # type: ignore[no-untyped-call]
 
     def compose_node(self, parent: Any, index: Any) -> Any:
