@@ -41,9 +41,9 @@ async def token(request: web.Request) -> web.Response:
             raise api_error(400, "invalid_request", "email and password are required")
 
         def find(conn: sqlite3.Connection) -> tuple[int, str] | None:
-            row: Any = conn.execute("SELECT id, password_hash FROM owners WHERE email=?",
-                                (email,)).fetchone()
-            return row  # type: ignore[no-any-return]
+            row: tuple[int, str] | None = conn.execute(
+                "SELECT id, password_hash FROM owners WHERE email=?", (email,)).fetchone()
+            return row
 
         row = await st.api_db(find)
         if row is None or not check_password(password, row[1]):
@@ -55,9 +55,9 @@ async def token(request: web.Request) -> web.Response:
             raise api_error(400, "invalid_request", "refresh_token is required")
 
         def lookup(conn: sqlite3.Connection) -> tuple[int] | None:
-            row: Any = conn.execute("SELECT owner_id FROM refresh_tokens WHERE token=?",
-                                (refresh,)).fetchone()
-            return row  # type: ignore[no-any-return]
+            row: tuple[int] | None = conn.execute(
+                "SELECT owner_id FROM refresh_tokens WHERE token=?", (refresh,)).fetchone()
+            return row
 
         row = await st.api_db(lookup)
         if row is None:
@@ -95,9 +95,9 @@ async def _owner_vehicle(request: web.Request) -> tuple[BackendState, int, str]:
         raise api_error(404, "not_found", f"no vehicle {raw_id[:40]!r}")
 
     def find(conn: sqlite3.Connection) -> tuple[str] | None:
-        row: Any = conn.execute("SELECT vin FROM vehicles WHERE id=? AND owner_id=?",
-                                (vid, owner_id)).fetchone()
-        return row  # type: ignore[no-any-return]
+        row: tuple[str] | None = conn.execute(
+            "SELECT vin FROM vehicles WHERE id=? AND owner_id=?", (vid, owner_id)).fetchone()
+        return row
 
     row = await st.api_db(find)
     if row is None:
@@ -133,8 +133,9 @@ async def vehicle_data(request: web.Request) -> web.Response:
                         "vehicle unavailable: vehicle is offline or asleep")
 
     def latest(conn: sqlite3.Connection) -> tuple[str, float] | None:
-        row: Any = conn.execute("SELECT body, ts FROM vehicle_state WHERE vin=?", (vin,)).fetchone()
-        return row  # type: ignore[no-any-return]
+        row: tuple[str, float] | None = conn.execute(
+            "SELECT body, ts FROM vehicle_state WHERE vin=?", (vin,)).fetchone()
+        return row
 
     row = await st.api_db(latest)
     fields = json.loads(row[0]) if row else {}

@@ -77,13 +77,21 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
 
 
 @dataclass
-class _Outcome(Generic[T]):
-    """What a worker thread hands back: the connection to return (None: lost) and the
-    result or the error of the work."""
+class _Done(Generic[T]):
+    """What a worker thread hands back when the work returned: its result, and the
+    connection to return."""
+
+    conn: sqlite3.Connection
+    value: T
+
+
+@dataclass
+class _Failed:
+    """What a worker thread hands back when the work raised: the error, and a fresh
+    connection in place of the one it ran on (None: lost)."""
 
     conn: sqlite3.Connection | None
-    value: T | None = None
-    error: BaseException | None = None
+    error: BaseException
 
 
 class DbPool:
@@ -169,17 +177,17 @@ class DbPool:
         # request is cancelled (a client gone, a server stopping): shield the work.
         fut.add_done_callback(functools.partial(self._settle, conn))
         outcome = await asyncio.shield(fut)
-        if outcome.error is not None:
+        if isinstance(outcome, _Failed):
             raise outcome.error
-        return outcome.value  # type: ignore[return-value]
+        return outcome.value
 
     def _call(self, fn: Callable[[sqlite3.Connection], T], conn: sqlite3.Connection
-              ) -> _Outcome[T]:
+              ) -> _Done[T] | _Failed:
         """On the worker thread: the work, and a fresh connection if the work raised."""
         try:
-            return _Outcome(conn, fn(conn))
+            return _Done(conn, fn(conn))
         except Exception as exc:
-            return _Outcome(self._replace(conn), error=exc)
+            return _Failed(self._replace(conn), exc)
 
     def _replace(self, conn: sqlite3.Connection) -> sqlite3.Connection | None:
         """A connection whose work failed is not reused: roll back, close, reopen."""
@@ -194,7 +202,7 @@ class DbPool:
             return None
         return fresh
 
-    def _settle(self, lent: sqlite3.Connection, fut: asyncio.Future[_Outcome[Any]]) -> None:
+    def _settle(self, lent: sqlite3.Connection, fut: asyncio.Future[_Done[Any] | _Failed]) -> None:
         self.busy.discard(lent)
         if not self.busy and self.drained is not None:
             self.drained.set()
@@ -202,7 +210,7 @@ class DbPool:
             self.size -= 1
             return
         outcome = fut.result()
-        if outcome.error is not None:
+        if isinstance(outcome, _Failed):
             self.replaced += 1
         if outcome.conn is None:
             self.size -= 1

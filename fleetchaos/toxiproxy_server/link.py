@@ -39,6 +39,7 @@ class Side(asyncio.Protocol):
         self.writes_from: Pipe  # the pipe whose bytes this socket sends
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        # a TCP connection's transport (asyncio's or uvloop's) is a full Transport
         self.transport = transport  # type: ignore[assignment]
         self.link.side_connected(self)
 
@@ -148,8 +149,9 @@ class Link:
         old.flush()
         if self.closed:
             return
-        new = toxic.new_stage(pipe.new_stub(toxic), active, old.at_start)
-        new.stub.index = i  # type: ignore[attr-defined]
+        stub = pipe.new_stub(toxic)
+        new = toxic.new_stage(stub, active, old.at_start)
+        stub.index = i
         pipe.stages[i] = new
         pipe.renumber()
         new.start()

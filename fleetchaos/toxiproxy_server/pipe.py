@@ -122,6 +122,7 @@ class Pipe:
     def feed(self, data: bytes) -> None:
         self.nbytes += len(data)
         if self.direct:
+            # direct only once both sides are connected (refresh_direct): no None check here
             self.dest.transport.write(data)  # type: ignore[union-attr]
             return
         if self.pending is not None:  # uvloop may deliver data although reading is paused
@@ -217,7 +218,7 @@ class Pipe:
         stages = self.stages
         long = len(stages) > MAX_DEPTH
         for i, stage in enumerate(stages):
-            stub: PipeStub = stage.stub  # type: ignore[assignment]
+            stub: PipeStub = stage.stub  # type: ignore[assignment]  # made by new_stub
             stub.index = i
             if long:
                 stub.emit = partial(self.deliver, i + 1)

@@ -110,7 +110,7 @@ class HttpErrorStage(Stage):
         self.buf = b""  # an incomplete head
 
     def push(self, stamp: float, data: bytes) -> None:
-        toxic: HttpErrorToxic = self.toxic  # type: ignore[assignment]
+        toxic: HttpErrorToxic = self.toxic  # type: ignore[assignment]  # its new_stage made us
         attrs = toxic.attributes
         share = attrs["share"]
         filtered = bool(attrs["method"] or attrs["path"])
