@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rich import box
-from rich.console import Console, ConsoleOptions, RenderResult
+from rich.console import Console, ConsoleOptions, JustifyMethod, RenderResult
 from rich.table import Table
 from rich.text import Text
 
@@ -19,6 +19,12 @@ STATUS_STYLE = {"regression": "bold red", "lost": "bold red", "improved": "green
                 "gained": "green", "same": "dim", "n/a": "dim"}
 STATUS_TEXT = {"regression": "WORSE", "lost": "WORSE (no data)", "improved": "better",
                "gained": "better (data)", "same": "same", "n/a": "-"}
+SLO_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("SLO", "left"), ("BASE", "right"), ("NEW", "right"), ("change", "right"),
+    ("tolerance", "right"), ("", "left"))
+PHASE_COLUMNS: tuple[tuple[str, JustifyMethod], ...] = (
+    ("phase", "left"), ("figure", "left"), ("BASE", "right"), ("NEW", "right"),
+    ("change", "right"), ("tolerance", "right"), ("", "left"))
 
 
 def _verdict(passed: bool | None) -> str:
@@ -45,17 +51,14 @@ class CompareReport:
         yield Text(c.headline(), style=style)
         slos = Table(title="SLOs (✓ held, ✗ breached)", box=box.SIMPLE_HEAD,
                      title_justify="left", expand=True)
-        for col, justify in (("SLO", "left"), ("BASE", "right"), ("NEW", "right"),
-                             ("change", "right"), ("tolerance", "right"), ("", "left")):
-            slos.add_column(col, justify=justify)  # type: ignore[arg-type]
+        for col, justify in SLO_COLUMNS:
+            slos.add_column(col, justify=justify)
         for row in c.slos:
             slos.add_row(row.name, *_row_cells(row))
         yield slos
         phases = Table(title="Phases", box=box.SIMPLE_HEAD, title_justify="left", expand=True)
-        for col, justify in (("phase", "left"), ("figure", "left"), ("BASE", "right"),
-                             ("NEW", "right"), ("change", "right"), ("tolerance", "right"),
-                             ("", "left")):
-            phases.add_column(col, justify=justify)  # type: ignore[arg-type]
+        for col, justify in PHASE_COLUMNS:
+            phases.add_column(col, justify=justify)
         for row in c.phases:
             phases.add_row(row.group, row.metric, *_row_cells(row))
         yield phases
