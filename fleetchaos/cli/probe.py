@@ -31,14 +31,14 @@ def run(ns: argparse.Namespace) -> int:
     from fleetchaos.fleet_sim.probe import probe
 
     profile = load_profile_or_exit(ns.target)
-    host = ns.host or getattr(profile, "base_url", None)
+    host = ns.host or profile.base_url
     if not host:
         raise UsageError(f"profile {ns.target!r} names no base_url: pass --host URL")
     try:
         check_loopback(host, what="probe --host", allow_remote=ns.allow_remote)
     except TargetNotAllowed as exc:
         raise UsageError(str(exc)) from None
-    exchanges = probe(profile, host, os.environ.get("FLEETCHAOS_ADMIN_TOKEN"))  # type: ignore[arg-type]
+    exchanges = probe(profile, host, os.environ.get("FLEETCHAOS_ADMIN_TOKEN"))
     for ex in exchanges:
         mark = "ok  " if ex.ok else "FAIL"
         print(f"{mark} {ex.label}: {ex.method} {ex.url}")

@@ -68,10 +68,8 @@ def validate_profiles(names: list[str]) -> list[str]:
     lines = []
     for name in dict.fromkeys(names):
         profile = load_profile_or_exit(name)
-        actions = ", ".join(getattr(profile, "actions", {}))
-        contract = getattr(profile, "contract", None)
-        transport = getattr(contract, "transport", "?")
-        login = "login" if getattr(profile, "has_login", True) else "no login"
-        lines.append(f"ok: profile {name}: {getattr(profile, 'name', name)} "
-                     f"({login}; actions {actions}; telemetry over {transport})")
+        actions = ", ".join(profile.actions)
+        login = "login" if profile.has_login else "no login"
+        lines.append(f"ok: profile {name}: {profile.name} "
+                     f"({login}; actions {actions}; telemetry over {profile.contract.transport})")
     return lines
