@@ -15,8 +15,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,49 +25,8 @@ import requests
 from fleetchaos.scenarios.fault_control import FaultError, marker, new_run_id
 from fleetchaos.scenarios.fault_servers import FaultServers, parse_urls
 
-SKIP_REAL = ("comparison side skipped: set TOXIPROXY_SERVER_BIN to a toxiproxy-server "
-             "binary to run this test against real Toxiproxy servers too")
-
-
-@dataclass
-class Server:
-    url: str
-    stop: Any  # stops the process (the server "stops answering")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _real(binary: str) -> Server:
-    port = _free_port()
-    url = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen([binary, "-host", "127.0.0.1", "-port", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            stdin=subprocess.DEVNULL)
-    end = time.monotonic() + 20
-    while time.monotonic() < end:
-        try:
-            if requests.get(f"{url}/version", timeout=1).ok:
-                break
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    else:
-        proc.kill()
-        proc.wait()
-        raise RuntimeError(f"{binary} did not answer on {url}")
-
-    def stop() -> None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-    return Server(url, stop)
+sys.path.insert(0, str(Path(__file__).parent))
+from real_toxiproxy import SKIP_REAL, Server, start_real  # tests/scale/real_toxiproxy.py
 
 
 @pytest.fixture(params=["built-in", "toxiproxy"])
@@ -86,7 +45,7 @@ def two_servers(request: pytest.FixtureRequest) -> Iterator[list[Server]]:
             binary = os.environ.get("TOXIPROXY_SERVER_BIN")
             if not binary:
                 pytest.skip(SKIP_REAL)
-            servers += [_real(binary), _real(binary)]
+            servers += [start_real(binary), start_real(binary)]
         yield servers
     finally:
         for server in servers:

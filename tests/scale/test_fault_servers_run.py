@@ -1,6 +1,8 @@
 """Real runs over two Toxiproxy servers (TOXIPROXY_URL=a,b): each worker goes through its
 own server's proxies, every fault is on both, and a server that stops answering fails
-the run (exit 3) with the faults rolled back on the other one."""
+the run (exit 3) with the faults rolled back on the other one: on two built-in servers,
+and that last one also on two real toxiproxy-server binaries in the comparison mode
+(TOXIPROXY_SERVER_BIN)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,9 @@ import pytest
 import requests
 
 from fleetchaos.scenarios.journal import read_journal
+
+sys.path.insert(0, str(Path(__file__).parent))
+from real_toxiproxy import SKIP_REAL, Server, start_real  # tests/scale/real_toxiproxy.py
 
 FLEET = ["--set", "fleet.cars=20", "--set", "fleet.drivers=20"]
 
@@ -107,9 +112,31 @@ def test_each_worker_goes_through_its_own_server_and_faults_are_on_both(
                     if p.startswith("fc-")]
 
 
+@pytest.fixture(params=["built-in", "toxiproxy"])
+def two_servers(request: pytest.FixtureRequest) -> Iterator[list[Server]]:
+    servers: list[Server] = []
+    try:
+        if request.param == "built-in":
+            from fleetchaos import toxiproxy_server
+
+            for seed in (1, 2):
+                child = toxiproxy_server.run_in_subprocess(seed=seed)
+                servers.append(Server(child.url, child.stop))
+        else:
+            binary = os.environ.get("TOXIPROXY_SERVER_BIN")
+            if not binary:
+                pytest.skip(SKIP_REAL)
+            servers += [start_real(binary), start_real(binary)]
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()
+
+
 @pytest.mark.slow
 def test_a_server_that_stops_answering_fails_the_run_and_the_other_is_rolled_back(
-        backend, toxiproxy, second_toxiproxy, tmp_path):
+        backend, two_servers, tmp_path):
+    toxiproxy, second_toxiproxy = two_servers
     urls = [toxiproxy.url, second_toxiproxy.url]
     env = dict(os.environ, TOXIPROXY_URL=",".join(urls), FLEETCHAOS_ADMIN_TOKEN="test-admin-token",
                NO_COLOR="1")
