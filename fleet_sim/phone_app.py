@@ -14,6 +14,7 @@ Locust's stats as ``<action> keep-alive retry``, never as a failure of the actio
 
 from __future__ import annotations
 
+import json
 import time
 from typing import Any
 
@@ -39,12 +40,13 @@ class PhoneApp:
             "display_name": ident.display_name,
         }
         self.have_vehicle = "list_vehicles" not in profile.actions
-        self._cache: dict[tuple[Any, ...], tuple[str, dict[str, str], Any]] = {}
+        self._cache: dict[tuple[Any, ...], tuple[str, dict[str, str], Any, int]] = {}
         self.answered = False  # a response came on this session: its connection may be reused
 
     def _rendered(self, action: str, tpl: RequestTemplate, auth: bool
-                  ) -> tuple[str, dict[str, str], Any]:
-        """Path, headers and body for a call; cached until a variable they use changes."""
+                  ) -> tuple[str, dict[str, str], Any, int]:
+        """Path, headers, body and the body's size in bytes (as Locust encodes it: the
+        ``api_bytes_sent`` counter) for a call; cached until a variable they use changes."""
         key = (action, id(tpl), auth, self.vars.get("access_token"),
                self.vars.get("refresh_token"), self.vars.get("vehicle_id"))
         cached = self._cache.get(key)
@@ -53,14 +55,17 @@ class PhoneApp:
             if auth:
                 headers.update(render(dict(self.profile.auth_header), self.vars))
             body = render(tpl.json, self.vars) if tpl.json is not None else None
-            cached = (render(tpl.path, self.vars), headers, body)
+            size = len(json.dumps(body).encode()) if body is not None else 0
+            cached = (render(tpl.path, self.vars), headers, body, size)
             self._cache[key] = cached
         return cached
 
     def call(self, action: str, tpl: RequestTemplate, auth: bool = True) -> tuple[int, Any]:
-        path, headers, body = self._rendered(action, tpl, auth)
+        path, headers, body, size = self._rendered(action, tpl, auth)
         retried = False
         while True:
+            if size:
+                self.counters.add("api_bytes_sent", size)
             with self.session.request(tpl.method, path, name=action,
                                       json=body, headers=headers, catch_response=True) as resp:
                 status = int(resp.status_code or 0)

@@ -39,7 +39,7 @@ def _empty() -> dict[str, Any]:
         "telemetry_cohort_cars": 0, "telemetry_cohort_offered": 0,
         "telemetry_cohort_sent": 0, "telemetry_cohort_acked": 0,
         "telemetry_cohort_baseline": 0.0,
-        "keepalive_retries": 0,
+        "keepalive_retries": 0, "api_bytes_sent": 0,
         "commands_received": 0, "commands_acked": 0,
         "drivers_needing": 0, "accessed": dict.fromkeys(OUTCOMES, 0), "stranded": 0,
         "status_by_action": {},

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -186,4 +187,5 @@ def load_scenario(name_or_path: str, overrides: Sequence[str] = (), time_scale: 
         raise ScenarioError(str(exc)) from None
     if time_scale != 1.0:
         scale_times(data, time_scale)
-    return validate(data, source, lines, path.stem, overrides=applied)
+    scenario = validate(data, source, lines, path.stem, overrides=applied)
+    return replace(scenario, overrides=tuple(overrides), time_scale=float(time_scale))

@@ -261,13 +261,22 @@ class Target(Wire):
     toxiproxy_server: str | None = None  # "built-in" or "external"
     proxies: JsonDict | None = None  # proxy name -> listen address
     mqtt_url: str | None = None
+    normal: JsonDict | None = None  # action -> {status: meaning} the profile calls normal
     extra: JsonDict = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> Target:
         r = JsonReader(raw)
         return cls(r.text("profile"), r.text("host"), r.text("toxiproxy_url"),
-                   r.text("toxiproxy_server"), r.mapping("proxies"), r.text("mqtt_url"), r.extra())
+                   r.text("toxiproxy_server"), r.mapping("proxies"), r.text("mqtt_url"),
+                   r.mapping("normal"), r.extra())
+
+    def normal_meaning(self, status: str) -> str | None:
+        """What the profile says a normal answer ``status`` means ("car asleep")."""
+        for statuses in (self.normal or {}).values():
+            if isinstance(statuses, Mapping) and status in statuses:
+                return as_text(statuses[status])
+        return None
 
 
 @dataclass(frozen=True)
@@ -526,6 +535,14 @@ class ActionStats(Wire):
     p50_ms: float | None = None
     p95_ms: float | None = None
     p99_ms: float | None = None
+    sum_ms: float | None = None  # samples: the second's response times summed (issue 23)
+    bytes: int | None = None  # samples: the second's response bodies, bytes (issue 23)
+    avg_ms: float | None = None  # phases (issue 23): within the phase alone
+    min_ms: float | None = None  # phases
+    max_ms: float | None = None  # phases
+    p90_ms: float | None = None  # phases
+    normal: dict[str, int] | None = None  # phases: answers the profile calls normal
+    bytes_received: int | None = None  # phases
     extra: JsonDict = field(default_factory=dict)
 
     @classmethod
@@ -533,7 +550,11 @@ class ActionStats(Wire):
         r = JsonReader(raw)
         return cls(r.integer("requests") or 0, r.integer("failures") or 0, r.counts("by_status"),
                    r.counts("hist") if r.has("hist") else None, r.number("p50_ms"),
-                   r.number("p95_ms"), r.number("p99_ms"), r.extra())
+                   r.number("p95_ms"), r.number("p99_ms"), r.number("sum_ms"),
+                   r.integer("bytes"), r.number("avg_ms"), r.number("min_ms"),
+                   r.number("max_ms"), r.number("p90_ms"),
+                   r.counts("normal") if r.has("normal") else None,
+                   r.integer("bytes_received"), r.extra())
 
 
 EMPTY_ACTION = ActionStats()
@@ -560,6 +581,7 @@ class FleetCounters(Wire):
     telemetry_bytes: int | None = None
     telemetry_dropped: int | None = None
     keepalive_retries: int | None = None
+    api_bytes_sent: int | None = None  # phone API request bodies (issue 23)
     commands_received: int | None = None
     commands_acked: int | None = None
     drivers_needing: int | None = None
@@ -575,7 +597,7 @@ class FleetCounters(Wire):
                    r.integer("telemetry_sent"), r.integer("telemetry_acked"),
                    r.integer("telemetry_resent"), r.integer("telemetry_bytes"),
                    r.integer("telemetry_dropped"), r.integer("keepalive_retries"),
-                   r.integer("commands_received"), r.integer("commands_acked"),
+                   r.integer("api_bytes_sent"), r.integer("commands_received"), r.integer("commands_acked"),
                    r.integer("drivers_needing"), r.mapping("accessed"), r.integer("stranded"),
                    r.mapping("status_by_action"),
                    {k: v for k, v in r.extra().items() if as_number(v) is not None
@@ -820,6 +842,11 @@ class PhaseSummary(Wire):
     normal: dict[str, int] | None = None  # issue 23: statuses the profile calls normal
     bytes_sent: int | None = None  # issue 23
     bytes_received: int | None = None  # issue 23
+    unlock_success_ratio: float | None = None  # issue 23: unlock and remote start only
+    unlock_p95_ms: float | None = None  # issue 23: unlock and remote start only
+    needs: int | None = None  # issue 23: needs that ended in the phase
+    stranded_needs: int | None = None  # issue 23
+    drivers_with_needs: int | None = None  # issue 23: distinct drivers whose need ended here
     extra: JsonDict = field(default_factory=dict)
 
     @classmethod
@@ -833,7 +860,9 @@ class PhaseSummary(Wire):
                    r.one("telemetry", Telemetry.from_json), r.integer("stranded"),
                    r.many("faults", PhaseFault.from_json), r.integer("errors_5xx"),
                    r.counts("normal") if r.has("normal") else None, r.integer("bytes_sent"),
-                   r.integer("bytes_received"), r.extra())
+                   r.integer("bytes_received"), r.number("unlock_success_ratio"),
+                   r.number("unlock_p95_ms"), r.integer("needs"),
+                   r.integer("stranded_needs"), r.integer("drivers_with_needs"), r.extra())
 
     def action(self, name: str) -> ActionStats:
         """One action's figures in this phase (empty when it had none)."""
@@ -864,6 +893,7 @@ class DriverTotals(Wire):
     stranded_drivers: int | None = None  # issue 23: distinct drivers stranded at least once
     needs: int | None = None  # issue 23 (was "needing")
     stranded_needs: int | None = None  # issue 23
+    drivers_with_needs: int | None = None  # issue 23: distinct drivers whose need ended
     extra: JsonDict = field(default_factory=dict)
 
     @classmethod
@@ -873,7 +903,7 @@ class DriverTotals(Wire):
                    r.integer("keycard"), r.integer("stranded"),
                    r.number("p50_time_to_access_s"), r.number("p95_time_to_access_s"),
                    r.integer("in_fleet"), r.integer("stranded_drivers"), r.integer("needs"),
-                   r.integer("stranded_needs"), r.extra())
+                   r.integer("stranded_needs"), r.integer("drivers_with_needs"), r.extra())
 
 
 @dataclass(frozen=True)
@@ -962,6 +992,9 @@ class Totals(Wire):
     normal: dict[str, int] | None = None  # issue 23: statuses the profile calls normal
     bytes_sent: int | None = None  # issue 23
     bytes_received: int | None = None  # issue 23
+    unlock_success_ratio: float | None = None  # issue 23
+    unlock_p95_ms: float | None = None  # issue 23
+    by_action: dict[str, ActionStats] | None = None  # issue 23: the run's, per action
     extra: JsonDict = field(default_factory=dict)
 
     @classmethod
@@ -970,7 +1003,10 @@ class Totals(Wire):
         return cls(r.integer("requests"), r.integer("failures"), r.counts("by_status"),
                    r.one("telemetry", Telemetry.from_json), r.integer("errors_5xx"),
                    r.counts("normal") if r.has("normal") else None, r.integer("bytes_sent"),
-                   r.integer("bytes_received"), r.extra())
+                   r.integer("bytes_received"), r.number("unlock_success_ratio"),
+                   r.number("unlock_p95_ms"),
+                   r.by_name("by_action", ActionStats.from_json) if r.has("by_action") else None,
+                   r.extra())
 
 
 @dataclass(frozen=True)

@@ -97,6 +97,8 @@ class Scenario:
     timeline: list[Step]
     slos: list[Slo]
     raw: dict[str, Any] = field(default_factory=dict)
+    overrides: tuple[str, ...] = ()  # every --set as given (the journal header's, issue 23)
+    time_scale: float = 1.0  # the timeline's times were multiplied by it
 
     @property
     def profile(self) -> str:

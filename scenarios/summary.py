@@ -25,6 +25,7 @@ from fleetchaos.scenarios.metrics import (
 )
 from fleetchaos.scenarios.recovery import canary_settings, canary_statuses, measure
 from fleetchaos.scenarios.slo_samples import judge, metric_samples
+from fleetchaos.scenarios.totals import driver_figures, run_config, stranded_drivers, traffic
 from fleetchaos.scenarios.verdict import decide
 
 
@@ -127,21 +128,25 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     for phase in header.get("phases", []):
         in_phase = [s for s in samples if s.get("phase") == phase["name"]]
         agg = _aggregate(in_phase, previous)
+        figures = traffic(in_phase, previous, header)  # issue 23: scenarios/totals.py
         if in_phase:
             previous = in_phase[-1]
-        stranded = sum(1 for d in drivers
-                       if d.get("phase") == phase["name"] and d.get("outcome") == "stranded")
+        stranded = stranded_drivers(drivers, phase["name"])
         phase_metrics[phase["name"]] = _metrics(agg, stranded, canary_actions)
+        phase_drivers = driver_figures(drivers, header, phase["name"])  # issue 23
         phase_samples[phase["name"]] = metric_samples(
-            agg, sum(1 for d in drivers if d.get("phase") == phase["name"]), canary_actions)
+            agg, phase_drivers["drivers_with_needs"], canary_actions)
         agg.pop("_unlock_p95")
         agg.pop("_unlock_n")
         phases_out.append({"name": phase["name"], "start_s": phase["start_s"],
-                           "end_s": phase["end_s"], **agg, "stranded": stranded})
+                           "end_s": phase["end_s"], **agg, "stranded": stranded, **figures,
+                           **phase_drivers})
     whole = _aggregate(samples, None)
-    all_stranded = sum(1 for d in drivers if d.get("outcome") == "stranded")
+    all_stranded = stranded_drivers(drivers)
     phase_metrics["all"] = _metrics(whole, all_stranded, canary_actions)
-    phase_samples["all"] = metric_samples(whole, len(drivers), canary_actions)
+    run_drivers = driver_figures(drivers, header)  # issue 23
+    phase_samples["all"] = metric_samples(whole, run_drivers["drivers_with_needs"],
+                                          canary_actions)
     ran_until = max((float(s["t"]) for s in samples if isinstance(s.get("t"), int | float)),
                     default=0.0)
     finished = {p["name"]: float(p.get("end_s") or 0.0) <= ran_until + 1.0
@@ -174,15 +179,15 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
         "stranded_drivers": all_stranded,
         "drivers": {"needing": len(drivers), **outcome_counts,
                     "p50_time_to_access_s": _q(times, 0.5),
-                    "p95_time_to_access_s": _q(times, 0.95)},
+                    "p95_time_to_access_s": _q(times, 0.95), **run_drivers},
         "recovery": recovery,
         # the older field, kept for readers of earlier summaries: only when there is a
         # recovery time (never a bare null; `recovery` says what happened otherwise)
         **({"recovery_s": recovery["seconds"]} if recovery["status"] == "recovered" else {}),
         "faults_left": len(cleanup.get("left", [])) if cleanup else None,
         "faults": faults, "no_effect": untouched,
-        "totals": {"requests": whole["requests"], "failures": whole["failures"],
-                   "by_status": whole["by_status"], "telemetry": whole["telemetry"]},
+        "totals": {**traffic(samples, None, header), "telemetry": whole["telemetry"]},
+        "config": run_config(header),
         "verdict_reason": reason,
         "insufficient": [s["name"] for s in slos_out if s["status"] == "insufficient"],
         "under_delivered": under,

@@ -198,7 +198,8 @@ class LocustRunSetup:
                               if self.builtin_toxiproxy
                               or os.environ.get("FLEETCHAOS_TOXIPROXY_BUILTIN")
                               else "external", "proxies": dict(listen),
-                              **({"mqtt_url": broker_url} if broker_url else {})},
+                              **({"mqtt_url": broker_url} if broker_url else {}),
+                              "normal": normal_answers(profile)},
                       fleet={"cars": cars, "drivers": drivers, "registered": registered,
                              **{k: v for k, v in config.items()
                                 if k not in ("admin_token", "fallbacks", "telemetry")}},
@@ -206,7 +207,8 @@ class LocustRunSetup:
                       phases=[asdict(p) for p in scenario.phases],
                       slos=[asdict(s) for s in scenario.slos],
                       timeline=[s.to_json() for s in scenario.timeline],
-                      leftovers_removed=leftovers)
+                      leftovers_removed=leftovers, time_scale=scenario.time_scale,
+                      overrides=list(scenario.overrides))
         journal.write("schedule", t=0.0, **schedule_record(scenario, applied))
         sampler = Sampler(environment, stats.snapshot)
         sample = sampler.sample
@@ -266,6 +268,15 @@ def _probe_or_refuse(profile: Any, host: str, config: Any, seed: int) -> None:
     if reason is not None:
         raise SetupError(f"{reason} (before the run: fleetchaos probe --target "
                          f"{profile.source} --host {host} says more)")
+
+
+def normal_answers(profile: Any) -> dict[str, dict[str, str]]:
+    """Answers the profile declares normal, by action (the journal header's
+    ``target.normal``): the car-asleep statuses of the request the app wakes the car
+    after. The summary counts them apart, not as failures."""
+    if "vehicle_data" not in profile.actions or "wake_up" not in profile.actions:
+        return {}
+    return {"vehicle_data": {str(s): "car asleep" for s in profile.asleep_status}}
 
 
 def _broker_url(scenario: Scenario, profile: Any, run: RunIdentity) -> str | None:

@@ -2,7 +2,9 @@
 
 Locust's stats are cumulative (and, on a master, the sum of the workers' reports);
 the sampler keeps the previous snapshot and writes the difference, including the
-interval's latency histogram per action, so phases can compute true percentiles.
+interval's latency histogram per action, so phases can compute true percentiles, the
+sum of its response times (``sum_ms``: a phase's exact average) and the bytes of its
+responses' bodies (``bytes``: Locust's response lengths).
 """
 
 from __future__ import annotations
@@ -15,9 +17,12 @@ from fleetchaos.scenarios.metrics import hist_diff, percentile
 def _locust_totals(environment: Any) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for (name, _method), entry in environment.stats.entries.items():
-        agg = out.setdefault(name, {"requests": 0, "failures": 0, "rt": {}})
+        agg = out.setdefault(name, {"requests": 0, "failures": 0, "rt": {}, "sum_ms": 0.0,
+                                    "bytes": 0})
         agg["requests"] += entry.num_requests
         agg["failures"] += entry.num_failures
+        agg["sum_ms"] += float(entry.total_response_time)
+        agg["bytes"] += int(entry.total_content_length)
         for ms, n in entry.response_times.items():
             agg["rt"][ms] = agg["rt"].get(ms, 0) + n
     return out
@@ -65,7 +70,8 @@ class Sampler:
         all_hist: dict[str, int] = {}
         requests = failures = 0
         for name, agg in now.items():
-            before = self.prev_locust.get(name, {"requests": 0, "failures": 0, "rt": {}})
+            before = self.prev_locust.get(name, {"requests": 0, "failures": 0, "rt": {},
+                                                 "sum_ms": 0.0, "bytes": 0})
             hist = hist_diff(agg["rt"], before["rt"])
             d_req = agg["requests"] - before["requests"]
             d_fail = agg["failures"] - before["failures"]
@@ -77,7 +83,9 @@ class Sampler:
                 all_hist[k] = all_hist.get(k, 0) + n
             by_action[name] = {"requests": d_req, "failures": d_fail, "hist": hist,
                                "p50_ms": percentile(hist, 0.5), "p95_ms": percentile(hist, 0.95),
-                               "p99_ms": percentile(hist, 0.99), "by_status": {}}
+                               "p99_ms": percentile(hist, 0.99), "by_status": {},
+                               "sum_ms": round(max(0.0, agg["sum_ms"] - before["sum_ms"]), 1),
+                               "bytes": max(0, agg["bytes"] - before["bytes"])}
         by_status: dict[str, int] = {}
         for action, statuses in status_now.items():
             diff = hist_diff(statuses, self.prev_status.get(action, {}))

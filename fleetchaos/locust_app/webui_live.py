@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 from fleetchaos.locust_app.session_paths import run_number
-from fleetchaos.reports.format import observed, threshold
+from fleetchaos.reports.format import (
+    errors_5xx_text,
+    observed,
+    observed_of,
+    stranded_text,
+    threshold,
+)
 from fleetchaos.reports.run.live import judge_slo
 from fleetchaos.reports.run.report import RunReport
 from fleetchaos.scenarios.records import Journal, SloResult, Summary
@@ -63,7 +69,8 @@ class LiveStatus:
         self._cached = {"slos": judged, "faults": [f.to_json() for f in report.faults()],
                         "last_t": report.run_end(),
                         "verdict": summary.verdict if summary is not None else None,
-                        "summary": summary}
+                        "summary": summary,
+                        "figures": _figures(report) if summary is not None else None}
         return self._cached
 
     def status(self, engine: Any, runner_state: str | None) -> dict[str, Any]:
@@ -101,7 +108,8 @@ class LiveStatus:
         cards = []
         for slo in view["slos"]:
             cards.append({"name": slo.name, "phase": slo.phase, "state": card_state(slo),
-                          "observed": observed(slo) if slo.observed is not None else None,
+                          "observed": (observed_of(slo) if finished else observed(slo))
+                          if slo.observed is not None else None,
                           "threshold": threshold(slo)})
         reason = verdict_reason(summary, cards, elapsed, duration) if verdict else None
         if status.get("setup_error"):
@@ -126,8 +134,20 @@ class LiveStatus:
             "run": run_number(engine.journal.path),
             "controls": controls(set_up, finished, bool(status.get("setup_error"))),
             "downloads": DOWNLOADS if finished and summary else None,
+            "figures": view.get("figures") if finished else None,
         }
         return status
+
+
+def _figures(report: RunReport) -> dict[str, Any]:
+    """The ended run's figures as every report says them (the summary's): the headline,
+    requests, 5xx on the phone API, stranded drivers of the fleet."""
+    s = report.summary
+    t = s.totals
+    return {"headline": report.headline(), "errors_5xx": errors_5xx_text(s),
+            "stranded": stranded_text(s),
+            "requests": None if t is None or t.requests is None else f"{t.requests:,}",
+            "failed": None if t is None or t.failures is None else f"{t.failures:,}"}
 
 
 def controls(set_up: bool, finished: bool, setup_failed: bool) -> dict[str, Any]:

@@ -38,7 +38,7 @@ class EndOfRunReport:
                               style="yellow"))
         if r.verdict in ("insufficient", "refused") and r.summary.verdict_reason:
             parts.append(Text(r.summary.verdict_reason, style="yellow"))
-        parts += [full._slos(), full._faults()]
+        parts += [full.slo_table(console, options), full.faults()]
         if self.journal:
             parts.append(Text(f"journal: {self.journal}  (fleetchaos report JOURNAL --html "
                               "report.html re-renders it)", style="dim"))

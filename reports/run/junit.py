@@ -3,7 +3,11 @@
 CI systems render JUnit natively, so a breached SLO shows up where a failed test would.
 The suite carries ``timestamp`` (the run's start), ``hostname`` and ``time`` (the run's
 length) as the JUnit schema asks; each case's ``time`` is the length of the phase its SLO
-judges. Properties never say ``None``: a missing value is left out or put in words.
+judges. Properties never say ``None``: a missing value is left out or put in words. The
+properties carry the run's configuration (``config.*``) and its headline figures (the
+summary's, as every report prints them: ``errors_5xx``, ``stranded_drivers`` of
+``drivers_in_fleet``, ``needs``, ``requests``); a recovery the run ended before is
+"> 19.3 s (run ended first)", never a measurement.
 
 An SLO with too few samples is a failure of type ``InsufficientSamples`` (never a pass:
 the run exits 4), an SLO of a phase a stopped run never finished is skipped, and each
@@ -18,6 +22,7 @@ import xml.etree.ElementTree as ET
 from datetime import datetime
 
 from fleetchaos.reports.format import (
+    config_items,
     delivery_text,
     observed,
     observed_of,
@@ -61,10 +66,20 @@ def render_junit(report: RunReport) -> str:
         "hostname": h.hostname or socket.gethostname(),
     })
     props = ET.SubElement(suite, "properties")
+    d, t = s.drivers, s.totals
     values: dict[str, object] = {"run_id": s.run_id, "seed": s.seed, "verdict": s.verdict,
-                                 "stranded_drivers": s.stranded_drivers,
+                                 "headline": report.headline(),
+                                 "errors_5xx": t.errors_5xx if t else None,
+                                 "requests": t.requests if t else None,
+                                 "stranded_drivers": d.stranded_drivers
+                                 if d.stranded_drivers is not None else s.stranded_drivers,
+                                 "drivers_in_fleet": d.in_fleet,
+                                 "needs": d.needs, "stranded_needs": d.stranded_needs,
                                  "faults_left": s.faults_left}
     values["recovery"] = recovery_text(s, short=True) or "no fault to recover from"
+    for what, text in config_items(s.config):
+        if text != "-":
+            values[f"config.{what.replace(' ', '_')}"] = text
     for key, value in values.items():
         if value is not None:
             ET.SubElement(props, "property", {"name": key, "value": str(value)})

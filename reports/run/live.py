@@ -3,6 +3,12 @@ now (as they are: `verbosity x60 on 80 %`, not the values they will roll back to
 5xx and stranded so far, and each SLO's live state - in place of Locust's scrolling
 table. Fed record by record from the journal, so it needs no Locust hooks.
 
+Once the summary arrives the last frame is the run's: its requests, 5xx on the phone API
+and stranded drivers of the fleet as the summary counts them (the terminal report's
+figures, not the last second's rate or a fleet already stopped), each SLO's observed value
+with its samples. A time-scaled run shows its clock in tenths of a second below 100 s
+and says the scale (``9.4/13.8 s, 4.4 s left, time scale 0.23``).
+
 ``LiveState`` is the pure part (records in, a rich renderable out; tested at a fixed
 width); ``LiveView`` puts it on screen with ``rich.live``.
 """
@@ -18,7 +24,14 @@ from rich.live import Live
 from rich.table import Table
 from rich.text import Text
 
-from fleetchaos.reports.format import observed, threshold
+from fleetchaos.reports.format import (
+    errors_5xx_text,
+    num,
+    observed,
+    observed_of,
+    stranded_text,
+    threshold,
+)
 from fleetchaos.reports.labels import record_label
 from fleetchaos.scenarios.metrics import CANARY_PREFIX, TELEMETRY_ACTIONS
 from fleetchaos.scenarios.records import (
@@ -48,7 +61,7 @@ class LiveState:
         self.header: HeaderRecord | None = None
         self.last: SampleRecord | None = None
         self.records: list[JsonDict] = []  # the records so far, as read (build_summary's input)
-        self.stranded = 0
+        self.stranded: set[object] = set()  # drivers stranded so far (their index)
         self.errors_5xx = 0
         self.steps: list[str] = []
         self.active: dict[str, str] = {}      # step key -> label, while the fault is on
@@ -80,7 +93,8 @@ class LiveState:
         elif isinstance(record, DriverRecord):
             if record.outcome != "stranded":
                 return False
-            self.stranded += 1
+            self.stranded.add(record.driver if record.driver is not None
+                              else ("need", len(self.stranded)))
         elif isinstance(record, StepRecord):
             self._step(record)
         elif isinstance(record, SummaryRecord):
@@ -150,19 +164,36 @@ class LiveState:
         table.add_row("scenario", title or "starting… (setting up Toxiproxy and the fleet)")
         table.add_row("timeline", self._timeline())
         faults = list(self.active.values())
-        table.add_row("faults on", Text("; ".join(faults), style="bold red") if faults
-                      else Text("none", style="dim"))
-        last = self.last or SampleRecord()
-        table.add_row("requests/s", f"{last.requests:,}   users {last.users or 0:,}   cars "
-                      f"online {last.fleet.cars_connected or 0:,}")
-        table.add_row("5xx so far", Text(f"{self.errors_5xx:,}", style="red" if self.errors_5xx
-                                         else ""))
-        table.add_row("stranded", Text(f"{self.stranded:,}", style="bold red" if self.stranded
-                                       else ""))
+        if self.finished is not None:
+            self._final_rows(table, self.finished)
+        else:
+            table.add_row("faults on", Text("; ".join(faults), style="bold red") if faults
+                          else Text("none", style="dim"))
+            last = self.last or SampleRecord()
+            table.add_row("requests/s", f"{last.requests:,}   users {last.users or 0:,}   cars "
+                          f"online {last.fleet.cars_connected or 0:,}")
+            table.add_row("5xx so far", Text(f"{self.errors_5xx:,} on the phone API",
+                                             style="red" if self.errors_5xx else ""))
+            table.add_row("stranded", Text(f"{len(self.stranded):,} drivers",
+                                           style="bold red" if self.stranded else ""))
         for i, line in enumerate(self._slo_lines()):
             table.add_row("SLOs" if i == 0 else "", line)
         table.add_row("last steps", "; ".join(self.steps[-3:]) or "-")
         return table
+
+    def _final_rows(self, table: Table, summary: Summary) -> None:
+        """The run's own figures, as the summary (and so every report) counts them."""
+        t = summary.totals
+        if t is not None and t.requests is not None:
+            seconds = summary.duration_s or self.t()
+            rate = f" ({t.requests / seconds:,.0f}/s on average)" if seconds else ""
+            table.add_row("requests", f"{t.requests:,} in {num(seconds)} s{rate}, "
+                                      f"{num(t.failures)} failed")
+        five = errors_5xx_text(summary)
+        table.add_row("5xx", Text(five, style="red" if t is not None and t.errors_5xx else ""))
+        stranded = stranded_text(summary)
+        table.add_row("stranded", Text(stranded, style="bold red"
+                                       if summary.drivers.stranded_drivers else ""))
 
     def _timeline(self) -> Text:
         duration, t = self.duration(), self.t()
@@ -179,9 +210,15 @@ class LiveState:
                 "writing the verdict", style="bold yellow")
         done = min(width, int(width * t / duration)) if duration else 0
         left = max(0.0, duration - t)
+        digits = 1 if duration < 100 and not float(duration).is_integer() else 0
+        shown_t, shown_d = round(t, digits), round(duration, digits)
+        left = max(0.0, shown_d - shown_t)  # the two shown figures and the rest add up
+        clock = f"{shown_t:.{digits}f}/{shown_d:.{digits}f} s  {left:.{digits}f} s left"
+        scale = self.header.time_scale
+        if scale is not None and scale != 1:
+            clock += f" (time scale {scale:g})"
         phase = self.last.phase if self.last is not None and self.last.phase is not None else "-"
-        return Text("█" * done + "░" * (width - done)) + Text(
-            f" {t:.0f}/{duration:.0f} s  {left:.0f} s left  phase {phase}")
+        return Text("█" * done + "░" * (width - done)) + Text(f" {clock}  phase {phase}")
 
     def _slo_lines(self) -> list[Text]:
         out = []
@@ -194,6 +231,8 @@ class LiveState:
                 detail = "judged at the end"
             elif state == "nodata":
                 detail = "no data yet"
+            elif self.finished is not None:
+                detail = f"{observed_of(slo)} (needs {threshold(slo)})"
             else:
                 detail = f"{observed(slo)} (needs {threshold(slo)})"
             out.append(Text(f"{word:<5} {slo.name}: {detail}", style=style))

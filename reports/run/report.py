@@ -9,12 +9,18 @@ summary record, so its summary is built here from the other records (verdict
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 
-from fleetchaos.reports.format import count_5xx, recovery_text
+from fleetchaos.reports.format import errors_5xx_text, recovery_text, stranded_text
 from fleetchaos.reports.labels import record_label, step_label
 from fleetchaos.reports.run import broker
-from fleetchaos.scenarios.metrics import CANARY_PREFIX, TELEMETRY_ACTIONS, UNLOCK_ACTIONS, ok_ratio
+from fleetchaos.scenarios.metrics import (
+    CANARY_PREFIX,
+    TELEMETRY_ACTIONS,
+    UNLOCK_ACTIONS,
+    is_fleet_api,
+    ok_ratio,
+)
 from fleetchaos.scenarios.records import (
     DriverRecord,
     Effect,
@@ -61,7 +67,7 @@ class RunSeries:
     t: list[float] = field(default_factory=list)
     requests_per_s: list[int] = field(default_factory=list)
     p95_ms: list[float | None] = field(default_factory=list)
-    error_5xx_ratio: list[float] = field(default_factory=list)  # of the phone API
+    error_5xx_ratio: list[float | None] = field(default_factory=list)  # of the phone API
     unlock_success_ratio: list[float | None] = field(default_factory=list)
     stranded_cumulative: list[int] = field(default_factory=list)
     telemetry_acked_per_s: list[int] = field(default_factory=list)
@@ -136,6 +142,9 @@ class RunReport:
         summary = journal.summary
         if summary is None:  # cut short by a kill: the verdict from what was journalled
             summary = Summary.from_json(build_summary(journal.to_json()))
+        elif summary.config is None or summary.totals is None \
+                or summary.totals.errors_5xx is None:
+            summary = _with_todays_figures(summary, journal)
         return cls(journal.header, summary, journal.samples, journal.steps, journal.drivers)
 
     # --- the run's facts ----------------------------------------------------------------
@@ -261,9 +270,10 @@ class RunReport:
         for s in self.samples:
             out.t.append(round(s.t, 1))
             out.requests_per_s.append(s.requests)
-            api = statuses_of(s.by_action, [a for a in s.by_action if a not in TELEMETRY_ACTIONS])
+            api = statuses_of(s.by_action, [a for a in s.by_action if is_fleet_api(a)])
             total = sum(api.values())
-            out.error_5xx_ratio.append(round(count_5xx(api) / total, 4) if total else 0)
+            n5 = sum(n for status, n in api.items() if status.startswith("5"))
+            out.error_5xx_ratio.append(round(n5 / total, 4) if total else None)
             out.p95_ms.append(s.p95_ms)
             tel = s.action("telemetry")
             out.telemetry_p95_ms.append(tel.p95_ms if tel.requests else None)
@@ -281,26 +291,22 @@ class RunReport:
 
     # --- words --------------------------------------------------------------------------
     def headline(self) -> str:
-        """One sentence: what broke, when, how badly."""
+        """One sentence: what broke, when, how badly (every figure the summary's)."""
         s = self.summary
-        worst: tuple[str, int] | None = None
-        for p in s.phases:
-            n5 = p.count_5xx
-            if n5 and (worst is None or n5 > worst[1]):
-                worst = (p.name, n5)
-        parts = []
-        if worst:
-            parts.append(f"{worst[1]} server errors (5xx) on the phone API, most in the "
-                         f"{worst[0]} phase")
-        else:
-            parts.append("no server errors (5xx) on the phone API")
-        stranded = s.stranded_drivers or 0
-        parts.append(f"{stranded} of {s.drivers.needing or 0} drivers stranded"
-                     if stranded else "no driver stranded")
+        parts = [errors_5xx_text(s), stranded_text(s)]
         recovery = recovery_text(s)
         if recovery is not None:
             parts.append(recovery)
         return "; ".join(parts) + "."
+
+
+def _with_todays_figures(summary: Summary, journal: Journal) -> Summary:
+    """A summary an earlier version wrote, with the figures it lacks (the run's settings,
+    its totals, 5xx and drivers per phase) computed from the same journal by today's
+    summary; its verdict and SLO results stay as that run judged them."""
+    today = Summary.from_json(build_summary(journal.to_json()))
+    return replace(summary, phases=today.phases, totals=today.totals, drivers=today.drivers,
+                   config=today.config)
 
 
 def _first(*values: float | None) -> float:

@@ -1,51 +1,57 @@
-"""The final report in the terminal (rich): readable at 80 columns, honours NO_COLOR."""
+"""The final report in the terminal (rich), as complete as k6's end-of-test summary.
+
+Every figure is the summary's (``scenarios.summary`` and ``scenarios.totals`` compute them
+once; the other reports print the same ones): the run's configuration, each SLO with its
+mark, observed value and the samples it stands on, the phases (requests, failures,
+answers the profile calls normal, 5xx on the phone API, unlocks, stranded drivers) with the
+run's totals beneath (the sum of the phases'), telemetry and payload bytes, each action's
+avg/min/med/max/p90/p95 within each phase (never mixed across phases), drivers, faults.
+
+Readable at 80 columns: cells never wrap; columns give way by width (``reports/fit.py``)
+and the caption says which; golden renders at 80 and 120 columns. NO_COLOR is honoured.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 
 from rich import box
-from rich.console import Console, ConsoleOptions, Group, RenderResult
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from fleetchaos.reports.fit import Cell, Column, Fitted, fitted_table
 from fleetchaos.reports.format import (
-    SLO_MARKS,
-    count_5xx,
-    dash,
+    config_items,
     delivery_text,
     effect_text,
+    normal_text,
     num,
-    observed_of,
+    observed,
     pct,
-    phase_unlock_ok,
     recovery_text,
-    slo_status,
+    samples,
+    size,
+    slo_mark,
     started_text,
     statuses,
     threshold,
     verdict_reason,
 )
 from fleetchaos.reports.run.report import RunReport, duration_text
+from fleetchaos.scenarios.records import ActionStats, SloResult
 
 VERDICT_STYLE = {"pass": "bold green", "fail": "bold red", "incomplete": "bold yellow",
                  "no-effect": "bold yellow", "under-delivered": "bold yellow",
                  "insufficient": "bold yellow", "refused": "bold red", "error": "bold red"}
-SLO_STYLE = {"pass": "green", "fail": "bold red", "insufficient": "bold yellow",
-             "not_judged": "dim"}
+MARK_STYLE = {"PASS": "green", "FAIL": "bold red", "INSUFFICIENT": "bold yellow",
+              "NOT JUDGED": "dim"}
+SLO_TABLE_MIN = 100  # below this width each SLO is two lines: its name, then its figures
 
 
-@dataclass
-class _ActionTotals:
-    """One action over the whole run: summed counts, each phase's percentiles."""
-
-    requests: int = 0
-    failures: int = 0
-    by_status: dict[str, int] = field(default_factory=dict)
-    p50: list[float] = field(default_factory=list)
-    p95: list[float] = field(default_factory=list)
-    p99: list[float] = field(default_factory=list)
+def _red(value: int | None) -> Text:
+    return Text(num(value), style="red" if value else "")
 
 
 class TerminalReport:
@@ -56,129 +62,210 @@ class TerminalReport:
         r = self.report
         yield self._header()
         yield Text(r.headline(), style="bold")
-        yield self._phases()
+        yield self._config(options)
+        yield self._slos(console, options)
+        yield self._phases(console, options)
+        yield self._telemetry(console, options)
         if r.broker_phases():
-            yield self._broker()
-        yield self._actions()
-        yield self._drivers()
-        yield self._slos()
-        yield self._faults()
+            yield self._broker(console, options)
+        yield self._actions(console, options)
+        yield self._drivers(console, options)
+        yield self.faults()
 
+    # --- the run ------------------------------------------------------------------------
     def _header(self) -> Panel:
         r = self.report
         h, s = r.header, r.summary
-        target, fleet = h.target, h.fleet
         lines = Text()
         lines.append(f"{r.title}\n", style="bold")
-        lines.append(f"scenario {r.scenario} · run {r.run_id} · seed {r.seed}\n")
+        lines.append(f"scenario {r.scenario} · run {r.run_id}\n")
         lines.append(f"{started_text(h.started_at)} · {duration_text(r)}"
                      + (f" · on {h.hostname}" if h.hostname else "") + "\n")
-        lines.append(f"target {dash(target.host)} ({dash(target.profile)}) · "
-                     f"toxiproxy {dash(target.toxiproxy_server)} · "
-                     f"{num(fleet.cars)} cars, {num(fleet.drivers)} drivers\n")
         lines.append("verdict ")
         lines.append(r.verdict.upper(), style=VERDICT_STYLE.get(r.verdict, "bold"))
         lines.append(f"  ({s.slos_held}/{len(s.slos)} SLOs held; "
                      f"faults left on Toxiproxy: {num(s.faults_left)})")
-        if r.verdict == "error" and verdict_reason(s):
-            lines.append(f"\n{verdict_reason(s)}", style="red")
+        reason = verdict_reason(s)  # why (a harness failure: which child died, when)
+        if reason:
+            lines.append(f"\n{reason}", style="red" if r.verdict == "error" else "")
         return Panel(lines, title="fleetchaos", box=box.ROUNDED, expand=True)
 
-    def _phases(self) -> Table:
-        t = Table(title="Phases", box=box.SIMPLE_HEAD, expand=True, title_justify="left")
-        t.add_column("phase (s)", ratio=1)
-        for col in ("reqs", "5xx", "unlock ok", "p95 ms", "acked", "resent", "stranded"):
-            t.add_column(col, justify="right", no_wrap=True)
+    def _config(self, options: ConsoleOptions) -> Group:
+        """The run's settings as ``what value`` items, packed into lines of the width."""
+        lines: list[Text] = []
+        line = Text("  ")
+        for what, value in config_items(self.report.summary.config):
+            item = Text.assemble((what, "dim"), f" {value}")
+            if len(line) > 2 and len(line) + 3 + len(item) > options.max_width:
+                lines.append(line)
+                line = Text("  ")
+            if len(line) > 2:
+                line.append(" · ", style="dim")
+            line.append_text(item)
+        lines.append(line)
+        return Group(Text("Configuration", style="bold italic"), *lines)
+
+    # --- SLOs ---------------------------------------------------------------------------
+    def slo_table(self, console: Console, options: ConsoleOptions) -> RenderableType:
+        return self._slos(console, options)
+
+    def _slos(self, console: Console, options: ConsoleOptions) -> RenderableType:
+        slos = self.report.summary.slos
+        if not slos:
+            return Text("No SLOs.", style="dim")
+        if options.max_width >= SLO_TABLE_MIN:
+            rows: list[Sequence[Cell]] = [
+                [_mark(slo), slo.name, observed(slo), samples(slo), threshold(slo)]
+                for slo in slos]
+            columns = [Column("", "left"), Column("SLO", "left"), Column("observed"),
+                       Column("samples"), Column("threshold")]
+            table = fitted_table(console, options, columns, rows, title="SLOs")
+            if not table.dropped:
+                return table
+        # narrow: the name on a line of its own, the figures indented below it
+        out: list[RenderableType] = [Text("SLOs", style="bold italic")]
+        for slo in slos:
+            line = Text("  ")
+            line.append_text(_mark(slo))
+            line.append(f"  {slo.name}")
+            out.append(line)
+            out.append(Text(f"        observed {observed(slo)} · {samples(slo)} · "
+                            f"needs {threshold(slo)}", style="dim" if slo.passed else ""))
+        return Group(*out)
+
+    # --- phases -------------------------------------------------------------------------
+    def _phases(self, console: Console, options: ConsoleOptions) -> Fitted:
+        s = self.report.summary
+        columns = [Column("phase", "left"), Column("s", "left", drop=3, name="window (s)"),
+                   Column("reqs"), Column("failed", drop=2),
+                   Column("normal", drop=4, name="normal answers"),
+                   Column("5xx\nAPI"), Column("unlock\nok"), Column("unlock\np95 ms"),
+                   Column("stranded\ndrivers")]
+        rows: list[Sequence[Cell]] = []
+        for p in s.phases:
+            rows.append([p.name, f"{p.start_s:g}-{p.end_s:g}", num(p.requests),
+                         num(p.failures), num(_sum(p.normal)), _red(p.errors_5xx),
+                         pct(p.unlock_success_ratio), num(p.unlock_p95_ms), _red(p.stranded)])
+        t = s.totals
+        if t is not None:
+            rows.append([Text("run", style="bold"), f"0-{num(s.duration_s)}",
+                         num(t.requests), num(t.failures), num(_sum(t.normal)),
+                         _red(t.errors_5xx), pct(t.unlock_success_ratio),
+                         num(t.unlock_p95_ms), _red(s.drivers.stranded_drivers)])
+        caption = "5xx on the fleet's phone API; failed excludes normal answers"
+        normal = normal_text(t.normal if t else None, self.report.header.target)
+        if normal:
+            caption += f" ({normal})"
+        return fitted_table(console, options, columns, rows, title="Phases",
+                            caption=caption, sections=[len(s.phases) - 1])
+
+    def _telemetry(self, console: Console, options: ConsoleOptions) -> Fitted:
+        s = self.report.summary
+        columns = [Column("phase", "left"), Column("records\nsent"), Column("acked"),
+                   Column("resent", drop=2), Column("dropped", drop=3),
+                   Column("bytes\nsent"), Column("bytes\nreceived")]
+        rows: list[Sequence[Cell]] = []
+        for name, tel, sent, received in (
+                [(p.name, p.telemetry, p.bytes_sent, p.bytes_received) for p in s.phases]
+                + ([("run", s.totals.telemetry, s.totals.bytes_sent, s.totals.bytes_received)]
+                   if s.totals is not None else [])):
+            rows.append([Text(name, style="bold" if name == "run" and s.totals else ""),
+                         num(tel.sent if tel else None), num(tel.acked if tel else None),
+                         num(tel.resent if tel else None), num(tel.dropped if tel else None),
+                         size(sent), size(received)])
+        return fitted_table(console, options, columns, rows,
+                            title="Telemetry and payload bytes",
+                            caption="bytes: request bodies and telemetry records sent, "
+                                    "response bodies received",
+                            sections=[len(s.phases) - 1])
+
+    def _broker(self, console: Console, options: ConsoleOptions) -> Fitted:
+        columns = [Column("phase", "left"), Column("msgs\nin"), Column("msgs\nout"),
+                   Column("dropped"), Column("peak\nqueued", drop=1),
+                   Column("clients", drop=2)]
+        rows: list[Sequence[Cell]] = [
+            [b.name, num(b.messages_in), num(b.messages_out), _red(b.dropped),
+             num(b.peak_queued_inflight), num(b.clients_connected)]
+            for b in self.report.broker_phases()]
+        return fitted_table(console, options, columns, rows, title="MQTT broker ($SYS)",
+                            caption="messages during the phase; peak queued or in flight; "
+                                    "clients at its end")
+
+    def _actions(self, console: Console, options: ConsoleOptions) -> Fitted:
+        """Each action within each phase: counts, answers and response times (ms) of that
+        phase alone, as k6 prints per scenario."""
+        columns = [Column("phase / action", "left"), Column("reqs"), Column("failed"),
+                   Column("avg", drop=3), Column("min", drop=5), Column("med"),
+                   Column("max", drop=4), Column("p90", drop=6), Column("p95"),
+                   Column("answers", "left", drop=7)]
+        rows: list[Sequence[Cell]] = []
+        sections = []
         for p in self.report.summary.phases:
-            acked = p.telemetry.acked if p.telemetry else None
-            resent = p.telemetry.resent if p.telemetry else None
-            n5 = count_5xx(p.by_status)
-            t.add_row(f"{p.name} {p.start_s:g}-{p.end_s:g}", num(p.requests),
-                      Text(num(n5), style="red" if n5 else ""), pct(phase_unlock_ok(p)),
-                      num(p.p95_ms), num(acked), num(resent),
-                      Text(num(p.stranded), style="red" if p.stranded else ""))
-        return t
+            rows.append([Text(f"{p.name} {p.start_s:g}-{p.end_s:g} s", style="bold"),
+                         *[""] * 9])
+            for action, a in _by_volume(p.by_action):
+                rows.append([f"  {action}", num(a.requests), _red(a.failures),
+                             num(a.avg_ms), num(a.min_ms), num(a.p50_ms), num(a.max_ms),
+                             num(a.p90_ms), num(a.p95_ms), statuses(a.by_status)])
+            sections.append(len(rows) - 1)
+        return fitted_table(console, options, columns, rows, title="Actions per phase",
+                            caption="response times in ms, within each phase; "
+                                    "conn = connection error", sections=sections[:-1])
 
-    def _broker(self) -> Table:
-        t = Table(title="MQTT broker ($SYS)", box=box.SIMPLE_HEAD, expand=True,
-                  title_justify="left")
-        t.add_column("phase", ratio=1)
-        for col in ("msgs in", "msgs out", "dropped", "peak queued", "clients"):
-            t.add_column(col, justify="right", no_wrap=True)
-        for b in self.report.broker_phases():
-            t.add_row(b.name, num(b.messages_in), num(b.messages_out),
-                      Text(num(b.dropped), style="red" if b.dropped else ""),
-                      num(b.peak_queued_inflight), num(b.clients_connected))
-        t.caption = "messages during the phase; peak queued or in flight; clients at its end"
-        return t
-
-    def _actions(self) -> Table:
-        t = Table(title="Actions (whole run)", box=box.SIMPLE_HEAD, expand=True,
-                  title_justify="left")
-        for col in ("action", "reqs", "fails", "p50", "p95", "p99", "statuses"):
-            t.add_column(col, justify="left" if col in ("action", "statuses") else "right",
-                         no_wrap=col != "statuses")
-        merged: dict[str, _ActionTotals] = {}
-        for p in self.report.summary.phases:
-            for action, a in p.by_action.items():
-                m = merged.setdefault(action, _ActionTotals())
-                m.requests += a.requests
-                m.failures += a.failures
-                for k, v in a.by_status.items():
-                    m.by_status[k] = m.by_status.get(k, 0) + v
-                for values, value in ((m.p50, a.p50_ms), (m.p95, a.p95_ms), (m.p99, a.p99_ms)):
-                    if value is not None:
-                        values.append(value)
-        for action, m in sorted(merged.items(), key=lambda kv: -kv[1].requests):
-            t.add_row(action, num(m.requests), num(m.failures), num(max(m.p50, default=None)),
-                      num(max(m.p95, default=None)), num(max(m.p99, default=None)),
-                      statuses(m.by_status))
-        t.caption = "ms; the worst phase's percentile; conn = connection error"
-        return t
-
-    def _drivers(self) -> Table:
+    def _drivers(self, console: Console, options: ConsoleOptions) -> Fitted:
         d = self.report.summary.drivers
-        t = Table(title="Drivers who needed to get in", box=box.SIMPLE_HEAD, expand=True,
-                  title_justify="left")
-        for col in ("needed", "by app", "phone key", "key card", "stranded", "p50 s", "p95 s"):
-            t.add_column(col, justify="right")
-        t.add_row(num(d.needing), num(d.app), num(d.bluetooth), num(d.keycard),
-                  Text(num(d.stranded), style="bold red" if d.stranded else ""),
-                  num(d.p50_time_to_access_s, 1), num(d.p95_time_to_access_s, 1))
-        return t
+        columns = [Column("in\nfleet"), Column("need-\ning", name="needing"),
+                   Column("attempts"), Column("by\napp", drop=2),
+                   Column("phone\nkey", drop=2), Column("key\ncard", drop=2),
+                   Column("stranded\ndrivers"), Column("stranded\nattempts"),
+                   Column("p50 s", drop=1), Column("p95 s", drop=1)]
+        needs = d.needs if d.needs is not None else d.needing
+        stranded = d.stranded_needs if d.stranded_needs is not None else d.stranded
+        rows: list[Sequence[Cell]] = [[
+            num(d.in_fleet), num(d.drivers_with_needs), num(needs), num(d.app),
+            num(d.bluetooth), num(d.keycard),
+            Text(num(d.stranded_drivers), style="bold red" if d.stranded_drivers else ""),
+            _red(stranded), num(d.p50_time_to_access_s, 1), num(d.p95_time_to_access_s, 1)]]
+        return fitted_table(console, options, columns, rows, title="Drivers",
+                            caption="needing: drivers who needed to get in; attempts: their "
+                                    "needs; p50/p95: time to get in")
 
-    def _slos(self) -> Table:
-        t = Table(title="SLOs", box=box.SIMPLE_HEAD, expand=True, title_justify="left")
-        t.add_column("", no_wrap=True)
-        t.add_column("SLO", ratio=1)
-        t.add_column("observed", justify="right", no_wrap=True)
-        t.add_column("threshold", justify="right", no_wrap=True)
-        for slo in self.report.summary.slos:
-            status = slo_status(slo)
-            t.add_row(Text(SLO_MARKS[status], style=SLO_STYLE[status]), slo.name,
-                      observed_of(slo), threshold(slo))
-        return t
-
-    def _faults(self) -> Group | Text:
+    def faults(self) -> Group | Text:
+        """Each fault as it was really on (its times in a column of their own, so a long
+        label wraps beside them), then recovery."""
         faults = self.report.faults()
         if not faults:
             return Text("No faults were injected.", style="dim")
-        lines = [Text("Faults (as they were really on)", style="bold italic")]
+        grid = Table.grid(padding=(0, 2), pad_edge=False)
+        grid.add_column(no_wrap=True)
+        grid.add_column()
         judged = {str(f.step): f for f in self.report.summary.faults}
         for f in faults:
-            how = "by hand  " if f.manual else ""
-            line = Text(f"  {f.start:>5.1f}-{f.end:<5.1f} s  {how}{f.label}")
+            line = Text(("by hand  " if f.manual else "") + f.label)
             effect = effect_text(f.effect, manual=f.manual)
             if effect:
                 line.append(f"  {effect}", style="bold yellow" if "no effect" in effect else "")
-            delivery = delivery_text(judged.get(f.step))
+            delivery = delivery_text(judged.get(f.step))  # asked vs delivered (issue 22)
             if delivery:
                 line.append(f"; {delivery}",
                             style="bold yellow" if "UNDER-DELIVERED" in delivery else "")
-            lines.append(line)
+            grid.add_row(f"  {f.start:>5.1f}-{f.end:<5.1f} s", line)
         rec = recovery_text(self.report.summary, short=True)
-        lines.append(Text(f"  recovery: {rec or 'not reached'}"))
-        return Group(*lines)
+        grid.add_row("  recovery", rec or "not reached")
+        return Group(Text("Faults (as they were really on)", style="bold italic"), grid)
+
+
+def _mark(slo: SloResult) -> Text:
+    mark = slo_mark(slo)
+    return Text(mark, style=MARK_STYLE.get(mark, "bold"))
+
+
+def _sum(counts: dict[str, int] | None) -> int | None:
+    return None if counts is None else sum(counts.values())
+
+
+def _by_volume(by_action: dict[str, ActionStats]) -> list[tuple[str, ActionStats]]:
+    return sorted(by_action.items(), key=lambda kv: (-kv[1].requests, kv[0]))
 
 
 def render_terminal(report: RunReport, console: Console | None = None) -> None:

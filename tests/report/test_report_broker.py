@@ -53,7 +53,7 @@ def terminal_text(report: RunReport, width: int = 100) -> str:
 
 
 def broker_table_rows(text: str) -> dict[str, list[str]]:
-    section = text[text.index("MQTT broker ($SYS)"):text.index("Actions (whole run)")]
+    section = text[text.index("MQTT broker ($SYS)"):text.index("Actions per phase")]
     rows = {}
     for line in section.splitlines():
         cells = line.split()
@@ -88,10 +88,10 @@ def test_markdown_has_the_broker_table(tmp_path):
 
 def test_html_has_the_broker_chart_with_rates_and_phase_bands(tmp_path):
     page = render_html(RunReport.from_records(broker_records(tmp_path)))
-    figure = re.search(r"<figure><figcaption>MQTT broker messages per second.*?</figure>",
-                       page, re.S)
+    figure = re.search(r'<figure class="chart"[^>]*><figcaption>MQTT broker messages per '
+                       r"second.*?</figure>", page, re.S)
     assert figure is not None
-    assert 'class="phase"' in figure.group(0) and "flood" in figure.group(0)
+    assert 'class="band phase"' in figure.group(0) and "flood" in figure.group(0)
     assert "dropped at 6 s: 10" in figure.group(0) and "in at 6 s: 200" in figure.group(0)
     data = json.loads(re.search(r'id="chart-data">(.*?)</script>', page, re.S).group(1))
     series = data["broker"]["series"]

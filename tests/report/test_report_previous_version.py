@@ -84,9 +84,17 @@ def test_every_renderer_reads_it(path: Path) -> None:
     records = read_journal(path)
     report = RunReport.from_records(records)
     summary = next(r for r in records if r["type"] == "summary")
-    # the summary JSON is the journal's summary record (its nulls left out, as before)
+    # the summary JSON is the journal's summary record (its nulls left out, as before), with
+    # the figures that version did not write (issue 23: the run's settings, totals, 5xx and
+    # drivers per phase) computed from the same journal; its verdict and SLOs as it judged
     written = json.loads(render_summary_json(report))
-    assert written == without_nulls({k: v for k, v in summary.items() if k not in ("type", "t")})
+    upgraded = ("phases", "totals", "drivers", "config")
+    assert {k: v for k, v in written.items() if k not in upgraded} == without_nulls(
+        {k: v for k, v in summary.items() if k not in ("type", "t", *upgraded)})
+    assert written["config"]["profile"] == records[0]["target"]["profile"]
+    assert written["totals"]["errors_5xx"] == sum(p["errors_5xx"] for p in written["phases"])
+    for old, new in zip(summary["phases"], written["phases"], strict=True):
+        assert (new["name"], new["requests"]) == (old["name"], old["requests"])
     page = render_html(report)
     found = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page,
                       re.S)
@@ -97,7 +105,8 @@ def test_every_renderer_reads_it(path: Path) -> None:
     assert f'id="verdict">{summary["verdict"].upper()}<' in page
     for slo in summary["slos"]:
         assert slo["name"] in page
-    assert f"retry {records[0]['fleet'].get('retry_policy', '-')}</td>" in page
+    assert (f"<th>retry policy</th><td>{records[0]['fleet'].get('retry_policy', '-')}</td>"
+            in page)
     end = text(EndOfRunReport(report, str(path)))
     assert f"fleetchaos verdict: {summary['verdict'].upper()}" in end
     live = LiveState(clock=iter(range(10_000)).__next__)
