@@ -25,7 +25,13 @@ from fleetchaos.scenarios.metrics import (
 )
 from fleetchaos.scenarios.recovery import canary_settings, canary_statuses, measure
 from fleetchaos.scenarios.slo_samples import judge, metric_samples
-from fleetchaos.scenarios.totals import driver_figures, run_config, stranded_drivers, traffic
+from fleetchaos.scenarios.totals import (
+    driver_figures,
+    run_config,
+    run_totals,
+    stranded_drivers,
+    traffic,
+)
 from fleetchaos.scenarios.verdict import decide
 
 
@@ -186,9 +192,9 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
         **({"recovery_s": recovery["seconds"]} if recovery["status"] == "recovered" else {}),
         "faults_left": len(cleanup.get("left", [])) if cleanup else None,
         "faults": faults, "no_effect": untouched,
-        "totals": {**traffic(samples, None, header), "telemetry": whole["telemetry"]},
-        "config": run_config(header),
+        "totals": run_totals(samples, header, whole["telemetry"]),
         "verdict_reason": reason,
+        "config": run_config(header),
         "insufficient": [s["name"] for s in slos_out if s["status"] == "insufficient"],
         "under_delivered": under,
     }, records)

@@ -126,6 +126,15 @@ def traffic(samples: Sequence[Mapping[str, Any]], before: Mapping[str, Any] | No
             "by_action": actions}
 
 
+def run_totals(samples: Sequence[Mapping[str, Any]], header: Mapping[str, Any],
+               telemetry: Mapping[str, Any]) -> RECORD:
+    """``summary["totals"]``: the whole run's ``traffic`` (the sum of its phases'), with
+    its telemetry, in the order the records write them."""
+    figures = traffic(samples, None, header)
+    first = {k: figures.pop(k) for k in ("requests", "failures", "by_status")}
+    return {**first, "telemetry": dict(telemetry), **figures}
+
+
 def latency(hist: Mapping[str, int], sum_ms: float | None) -> RECORD:
     """An action's response times over a phase: avg (exact, from Locust's sums), min, med,
     max, p90, p95, p99 (from the histogram, Locust's rounding: 2 significant digits above

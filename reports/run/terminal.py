@@ -29,6 +29,7 @@ from fleetchaos.reports.format import (
     normal_text,
     num,
     observed,
+    observed_of,
     pct,
     recovery_text,
     samples,
@@ -129,8 +130,8 @@ class TerminalReport:
             line.append_text(_mark(slo))
             line.append(f"  {slo.name}")
             out.append(line)
-            out.append(Text(f"        observed {observed(slo)} · {samples(slo)} · "
-                            f"needs {threshold(slo)}", style="dim" if slo.passed else ""))
+            out.append(Text(f"        observed {observed_of(slo)} · needs {threshold(slo)}",
+                            style="dim" if slo.passed else ""))
         return Group(*out)
 
     # --- phases -------------------------------------------------------------------------

@@ -72,7 +72,10 @@ def test_live_view_says_stopping_once_the_timeline_has_ended_then_the_verdict(tm
         state.on_record(record)
     final = text(state)
     assert "finished at 12 s  verdict FAIL" in final
-    assert "FAIL  nobody stranded: 1 (needs ≤ 0)" in final
+    assert "FAIL  nobody stranded: 1 of 4 drivers (needs ≤ 0)" in final
+    # the last frame is the run's, as the summary counts it: not the last second's rate
+    assert "requests    240 in 12 s" in final and "requests/s" not in final
+    assert "1 of 5 drivers stranded (1 of 4 attempts to get in)" in final
 
 
 def test_live_view_copes_with_a_bare_journal():

@@ -1,4 +1,4 @@
-"""Renderers: a golden terminal render at 80 columns, JUnit structure, HTML chart data,
+"""Renderers: golden terminal renders at 80 and 120 columns, JUnit structure, HTML chart data,
 Markdown, and `fleetchaos report` on whole and cut-short journals."""
 
 from __future__ import annotations
@@ -12,9 +12,10 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
-from journal_factory import write_journal
+from journal_factory import write_journal, write_story_journal
 from rich.console import Console
 
+from fleetchaos.reports.format import statuses
 from fleetchaos.reports.run.export import write_all
 from fleetchaos.reports.run.report import RunReport
 from fleetchaos.reports.run.terminal import TerminalReport
@@ -31,15 +32,31 @@ def render(report: RunReport, width: int = 80) -> str:
     return console.export_text()
 
 
-def test_terminal_report_matches_golden_at_80_columns(tmp_path):
-    report = RunReport.from_records(read_journal(write_journal(tmp_path / "j.jsonl")))
-    text = render(report)
-    golden = GOLDEN / "terminal_80.txt"
+@pytest.mark.parametrize("width", [80, 120])
+@pytest.mark.parametrize("journal", ["lockout", "story"])
+def test_terminal_report_matches_golden_at_80_and_120_columns(tmp_path, width, journal):
+    """Golden renders (regenerate with FLEETCHAOS_UPDATE_GOLDEN=1 and review the diff): no
+    line past the width, no phase name, status cell or SLO name wrapped or cut."""
+    write = write_journal if journal == "lockout" else write_story_journal
+    report = RunReport.from_records(read_journal(write(tmp_path / "j.jsonl")))
+    text = render(report, width)
+    golden = GOLDEN / ("terminal_80.txt" if (journal, width) == ("lockout", 80)
+                       else f"terminal_{journal}_{width}.txt")
     if os.environ.get("FLEETCHAOS_UPDATE_GOLDEN"):
         golden.write_text(text)
     assert text == golden.read_text()
-    assert max(len(line) for line in text.splitlines()) <= 80
+    lines = text.splitlines()
+    assert max(len(line) for line in lines) <= width
     assert "FAIL" in text and "stranded" in text
+    for phase in report.summary.phases:  # each phase's row starts with its whole name
+        assert sum(1 for line in lines if line.split()[:1] == [phase.name]) >= 2
+    for slo in report.summary.slos:  # each SLO's name on one line, whole
+        assert any(slo.name in line for line in lines), slo.name
+    for phase in report.summary.phases:  # each action's answers on one line when shown
+        for action, stats in phase.by_action.items():
+            if stats.by_status and "answers" in text.split("Actions per phase", 1)[1][:400]:
+                assert any(action in line and statuses(stats.by_status) in line
+                           for line in lines), (phase.name, action)
 
 
 def test_summary_figures_come_from_the_samples(tmp_path):
