@@ -1,16 +1,20 @@
 """Inline SVG line charts with several series on one set of axes (no scripts, no network).
 
-reports/run/html.py draws one series per chart; comparing runs needs two or more on the
-same axes (BASE and NEW over time; one line per combination against a swept value),
-with a legend, so this module draws those. Same size and palette as the run report.
+The sweep's report draws one line per combination against a swept value (categories on
+x), with a legend and the SLO's threshold. As in the run report's charts
+(``reports/chart.py``), a line stops where a value is missing (a combination without an
+observation) instead of joining its neighbours, and the y axis ends on a round value.
 """
 
 from __future__ import annotations
 
 import html
 import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+from fleetchaos.reports.chart import nice_ticks, segments, time_step
 
 W, H, PAD_L, PAD_R, PAD_T, PAD_B = 720, 220, 56, 12, 26, 30
 SHADE = ["#fde2e1", "#fff1c2", "#dbeafe", "#e9d5ff"]
@@ -43,8 +47,8 @@ def line_chart(title: str, lines: list[Line], *, unit: str, fmt: str = "{:g}",
     ys_all = [y for ln in lines for y in ln.ys if y is not None]
     if threshold is not None:
         ys_all.append(threshold)
-    top = max(ys_all, default=0.0)
-    ymax = (top if top > 0 else 1.0) * 1.1  # all zeros: an axis of 0..1, not of 0..1e-9
+    ticks = nice_ticks(max(ys_all, default=0.0))  # all zeros: an axis of 0..1
+    ymax = ticks[-1]
 
     def sx(x: float) -> float:
         return PAD_L + (W - PAD_L - PAD_R) * (x - xmin) / (xmax - xmin)
@@ -57,18 +61,19 @@ def line_chart(title: str, lines: list[Line], *, unit: str, fmt: str = "{:g}",
         parts.append(f'<rect x="{sx(a):.1f}" y="{PAD_T}" width="{max(1.0, sx(b) - sx(a)):.1f}" '
                      f'height="{H - PAD_T - PAD_B}" fill="{SHADE[i % len(SHADE)]}">'
                      f"<title>{html.escape(label)}</title></rect>")
-    for frac in (0.0, 0.5, 1.0):
-        y = ymax / 1.1 * frac
+    for y in ticks:
         parts.append(f'<line x1="{PAD_L}" x2="{W - PAD_R}" y1="{sy(y):.1f}" y2="{sy(y):.1f}" '
                      'stroke="#e5e7eb"/>')
         parts.append(f'<text x="{PAD_L - 4}" y="{sy(y) + 4:.1f}" font-size="10" '
                      f'text-anchor="end" fill="#6b7280">{html.escape(fmt.format(y))}</text>')
     if x_labels is not None:
-        ticks = sorted(x_labels.items())
+        x_ticks = sorted(x_labels.items())
     else:
-        step = max(1, int((xmax - xmin) / 6))
-        ticks = [(float(x), f"{x}{x_unit}") for x in range(int(xmin), int(xmax) + 1, step)]
-    for x, label in ticks:
+        step = time_step(xmax - xmin)
+        first = math.ceil(xmin / step)
+        x_ticks = [(i * step, f"{i * step:g}{x_unit}")
+                   for i in range(first, int(xmax // step) + 1)]
+    for x, label in x_ticks:
         parts.append(f'<text x="{sx(x):.1f}" y="{H - 10}" font-size="10" text-anchor="middle" '
                      f'fill="#6b7280">{html.escape(label)}</text>')
     if threshold is not None:
@@ -79,9 +84,10 @@ def line_chart(title: str, lines: list[Line], *, unit: str, fmt: str = "{:g}",
         color = COLORS[i % len(COLORS)]
         points = [(x, y) for x, y in zip(ln.xs, ln.ys, strict=True) if y is not None]
         dash = ' stroke-dasharray="6 3"' if ln.dashed else ""
-        if len(points) > 1:
-            path = " ".join(f"{'M' if j == 0 else 'L'}{sx(x):.1f},{sy(y):.1f}"
-                            for j, (x, y) in enumerate(points))
+        runs, _gaps = segments(ln.xs, ln.ys)  # a missing value breaks the line
+        path = " ".join(f"{'M' if j == 0 else 'L'}{sx(x):.1f},{sy(y):.1f}"
+                        for run in runs for j, (x, y) in enumerate(run))
+        if any(len(run) > 1 for run in runs):
             parts.append(f'<path class="series" data-label="{html.escape(ln.label)}" d="{path}" '
                          f'fill="none" stroke="{color}" stroke-width="2"{dash}/>')
         radius = 3 if len(points) <= 30 else 1.5  # dense series: dots for hover, not ink

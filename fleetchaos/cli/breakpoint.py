@@ -15,6 +15,7 @@ import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from fleetchaos.cli import crash_log
 from fleetchaos.cli.sweep import add_run_arguments, settings_from
@@ -80,27 +81,41 @@ def _print_probe(space: Space, metric_fmt: Callable[[float | None], str]) -> Cal
 
 def render(space: Space, slo: str, result: SearchRun, fmt: Callable[[float | None], str],
            width: int | None) -> None:
-    from rich import box
     from rich.console import Console
-    from rich.table import Table
 
-    folders = {str(Path(p.journal).parent) for p in result.probes}
-    where = f", journals in {folders.pop()}/" if len(folders) == 1 else ""
-    table = Table(title=f"every run of the search ({len(result.probes)}{where})",
-                  box=box.SIMPLE_HEAD, title_justify="left")
-    for col in ("#", space.key, "SLO", "observed", "s", "journal"):
-        table.add_column(col, justify="right" if col in ("#", "s") else "left",
-                         overflow="fold")
-    for n, p in enumerate(result.probes, 1):
-        state = "held" if p.held else "broke"
-        if p.rc not in (0, 1, 4):
-            state = "run failed"
-        table.add_row(str(n), space.text(p.value), state, fmt(p.observed), f"{p.seconds:g}",
-                      Path(p.journal).name if where else p.journal)
-    console = Console(width=width)
-    console.print(table)
+    Console(width=width).print(SearchTable(space, result, fmt))
     style = "bold yellow" if result.finding.status == "stopped" else "bold"
-    console.print(result.finding.sentence(space, slo), style=style)
+    Console(width=width).print(result.finding.sentence(space, slo), style=style)
+
+
+class SearchTable:
+    """Every run of the search, fitted to the terminal (``reports/fit.py``): the varied
+    value under the key's last part, the journal's file name (their folder in the title),
+    the journal column left out first when the terminal is narrow."""
+
+    def __init__(self, space: Space, result: SearchRun,
+                 fmt: Callable[[float | None], str]) -> None:
+        self.space, self.result, self.fmt = space, result, fmt
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from fleetchaos.reports.fit import Column, fitted_table
+
+        probes = self.result.probes
+        folders = {str(Path(p.journal).parent) for p in probes}
+        where = f", journals in {folders.pop()}/" if len(folders) == 1 else ""
+        rows = []
+        for n, p in enumerate(probes, 1):
+            state = "held" if p.held else "broke"
+            if p.rc not in (0, 1, 4):
+                state = "run failed"
+            rows.append([str(n), self.space.text(p.value), state, self.fmt(p.observed),
+                         f"{p.seconds:g}", Path(p.journal).name if where else p.journal])
+        columns = [Column("#"), Column(self.space.key.rsplit(".", 1)[-1], "left",
+                                       name=self.space.key),
+                   Column("SLO", "left"), Column("observed"), Column("s", drop=1),
+                   Column("journal", "left", drop=2)]
+        yield fitted_table(console, options, columns, rows,
+                           title=f"every run of the search ({len(probes)}{where})")
 
 
 def run(ns: argparse.Namespace) -> int:

@@ -6,16 +6,23 @@ drivers up is bad). A change only counts as a regression when it is larger than 
 metric's tolerance, because two runs of the same code never measure exactly the same.
 When both runs were repeated (``--repeat``), each SLO carries its measured spread and
 the tolerance is the larger spread of the two: noise the runs themselves showed.
+
+A change is rounded as it is printed (0.1 point for a ratio, 1 ms, 0.1 s) before it is
+held against the tolerance, so "-2.0 pt, tolerance ±2.0 pt" is never WORSE. A phase figure
+that an SLO already judges (the same metric over the same phase) is compared once, as the
+SLO. Beside the verdict, the comparison says how the two runs' settings differ (the
+summary's ``config``) and how many requests each made per phase and per phone API action
+(a retry policy's amplification), which are never a regression by themselves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from fleetchaos.reports.format import format_value
-from fleetchaos.scenarios.metrics import TELEMETRY_ACTIONS, UNLOCK_ACTIONS, ok_ratio, ratio_5xx
+from fleetchaos.reports.format import config_items, format_value
+from fleetchaos.scenarios.metrics import UNLOCK_ACTIONS, is_fleet_api, ok_ratio, ratio_5xx
 from fleetchaos.scenarios.records import (
     Journal,
     JsonDict,
@@ -125,6 +132,8 @@ class Row:
     new_passed: bool | None = None
     threshold: float | None = None
     op: str | None = None
+    base_lower: bool = False  # BASE's value is a lower bound (the run ended first)
+    new_lower: bool = False
 
     @property
     def delta(self) -> float | None:
@@ -142,7 +151,8 @@ class Row:
 
     @property
     def status(self) -> str:
-        """regression, improved, same, lost (NEW has no data where BASE had), gained, n/a."""
+        """regression, improved, same, lost (NEW has no data where BASE had), gained, n/a.
+        The change is rounded as printed (``printed``) before it meets the tolerance."""
         if self.base is None and self.new is None:
             return "n/a"
         if self.new is None:
@@ -151,7 +161,8 @@ class Row:
             return "gained"
         worse = self.worse_by
         assert worse is not None
-        allowed = self.tolerance.allowed(self.base)
+        worse = printed(self.metric, worse)
+        allowed = printed(self.metric, self.tolerance.allowed(self.base))
         if worse > allowed + 1e-12:
             return "regression"
         if -worse > allowed + 1e-12:
@@ -161,6 +172,34 @@ class Row:
     @property
     def regressed(self) -> bool:
         return self.status in ("regression", "lost")
+
+
+def printed(metric: str, value: float) -> float:
+    """A change as the reports print it: ratios to 0.1 point, ms to 1, seconds to 0.1."""
+    if metric.endswith("_ratio"):
+        return round(value, 3)
+    if metric.endswith("_ms"):
+        return float(round(value))
+    if metric.endswith("_s"):
+        return round(value, 1)
+    return round(value, 6)
+
+
+@dataclass(frozen=True)
+class Requests:
+    """How many requests each run made: a phase's all (``action`` None) or one phone API
+    action's in a phase. Never a regression: a retry policy shows here as its amplification."""
+
+    phase: str
+    action: str | None
+    base: int | None
+    new: int | None
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.base or self.new is None:
+            return None
+        return self.new / self.base
 
 
 @dataclass(frozen=True)
@@ -203,6 +242,9 @@ class Comparison:
     phases: list[Row]
     only_base: list[str]
     only_new: list[str]
+    settings: list[tuple[str, str, str]] = field(default_factory=list)  # what, BASE, NEW
+    requests: list[Requests] = field(default_factory=list)
+    judged_by_slo: list[str] = field(default_factory=list)  # phase figures left to the SLOs
 
     @property
     def rows(self) -> list[Row]:
@@ -259,12 +301,15 @@ def slo_spread(slo: SloResult) -> float | None:
 
 
 def phase_figures(phase: PhaseSummary) -> dict[str, float | None]:
-    """The per-phase figures the comparison shows, from a summary's phase entry."""
-    api = phase.statuses([a for a in phase.by_action if a not in TELEMETRY_ACTIONS])
+    """The per-phase figures the comparison shows, from a summary's phase entry (the fleet's
+    phone API, as its SLOs count it: not telemetry, not the canary)."""
+    api = phase.statuses([a for a in phase.by_action if is_fleet_api(a)])
     tel = phase.telemetry
     sent, acked = (tel.sent, tel.acked) if tel is not None else (None, None)
+    unlock = phase.unlock_success_ratio
     return {
-        "unlock_success_ratio": ok_ratio(phase.statuses(UNLOCK_ACTIONS)),
+        "unlock_success_ratio": unlock if unlock is not None
+        else ok_ratio(phase.statuses(UNLOCK_ACTIONS)),
         "error_5xx_ratio": ratio_5xx(api),
         "stranded_drivers": None if phase.stranded is None else float(phase.stranded),
         "telemetry_ack_ratio": (min(1.0, acked / sent) if sent and acked is not None else None),
@@ -294,8 +339,10 @@ def compare(base: RunInput, new: RunInput,
         tol, source = tolerance_for(b.metric, (slo_spread(b), slo_spread(n)))
         slo_rows.append(Row("slo", name, b.metric, b.op == ">=", slo_observed(b),
                             slo_observed(n), tol, source, b.passed, n.passed, n.threshold,
-                            b.op))
+                            b.op, bool(b.lower_bound), bool(n.lower_bound)))
     phase_rows = []
+    judged_by_slo = []
+    by_slo = {(r.metric, base_slos[r.name].phase) for r in slo_rows}
     new_phases = {p.name: p for p in new.summary.phases}
     for bp in base.summary.phases:
         np = new_phases.get(bp.name)
@@ -303,6 +350,9 @@ def compare(base: RunInput, new: RunInput,
             continue
         bf, nf = phase_figures(bp), phase_figures(np)
         for metric, higher in PHASE_METRICS.items():
+            if (metric, bp.name) in by_slo:  # one change, counted once: as the SLO
+                judged_by_slo.append(f"{bp.name} {metric}")
+                continue
             tol, source = tolerance_for(metric, ())
             phase_rows.append(Row(bp.name, metric, metric, higher, bf[metric], nf[metric], tol,
                                   source))
@@ -314,13 +364,57 @@ def compare(base: RunInput, new: RunInput,
     if not slo_rows and not phase_rows:
         raise CompareError(f"{base.path} and {new.path} share no SLO and no phase: "
                            "nothing to compare")
-    return Comparison(base, new, slo_rows, phase_rows, only_base, only_new)
+    return Comparison(base, new, slo_rows, phase_rows, only_base, only_new,
+                      settings_differ(base.summary, new.summary),
+                      requests(base.summary, new.summary), judged_by_slo)
+
+
+def settings_differ(base: Summary, new: Summary) -> list[tuple[str, str, str]]:
+    """The run settings (the summary's ``config``) that differ: (what, BASE's, NEW's)."""
+    if base.config is None and new.config is None:
+        return []
+    pairs = zip(config_items(base.config), config_items(new.config), strict=True)
+    out = [(what, b, n) for (what, b), (_, n) in pairs if b != n and what != "--set"]
+    sets_b = list((base.config.overrides if base.config else None) or ())
+    sets_n = list((new.config.overrides if new.config else None) or ())
+    if sets_b != sets_n:  # the --set items one run had and the other not
+        only_b = [x for x in sets_b if x not in sets_n]
+        only_n = [x for x in sets_n if x not in sets_b]
+        out.append(("--set", " ".join(only_b) or "-", " ".join(only_n) or "-"))
+    return out
+
+
+def requests(base: Summary, new: Summary) -> list[Requests]:
+    """Requests per phase (all of them), then per phone API action within it, and the run's."""
+    out: list[Requests] = []
+    new_phases = {p.name: p for p in new.phases}
+    for bp in base.phases:
+        np = new_phases.get(bp.name)
+        if np is None:
+            continue
+        out.append(Requests(bp.name, None, bp.requests, np.requests))
+        actions = [a for a in dict.fromkeys([*bp.by_action, *np.by_action]) if is_fleet_api(a)]
+        for action in sorted(actions, key=lambda a: (-bp.action(a).requests, a)):
+            out.append(Requests(bp.name, action, bp.action(action).requests,
+                                np.action(action).requests))
+    if base.totals is not None and new.totals is not None:
+        out.append(Requests("run", None, base.totals.requests, new.totals.requests))
+    return out
+
+
+def format_value_of(row: Row, new: bool) -> str:
+    """A side's value; a lower bound (the run ended before recovery) as '> 4 s'."""
+    value, lower = (row.new, row.new_lower) if new else (row.base, row.base_lower)
+    text = format_value(row.metric, value)
+    return f"> {text}" if lower and value is not None else text
 
 
 def format_delta(row: Row) -> str:
     d = row.delta
     if d is None:
         return "-"
+    if row.base_lower and row.new_lower:
+        return "both > (run ended first)"
     if row.metric.endswith("_ratio"):
         return f"{100 * d:+.1f} pt"
     if row.metric.endswith("_ms"):

@@ -12,17 +12,19 @@ import json
 
 from rich.console import Console
 
+from fleetchaos.reports.chart import CHART_STYLE, Band, Series, chart
 from fleetchaos.reports.compare.comparison import Comparison, RunInput
 from fleetchaos.reports.compare.terminal import CompareReport
-from fleetchaos.reports.line_chart import PAGE_STYLE, Line, line_chart
+from fleetchaos.reports.line_chart import PAGE_STYLE
 from fleetchaos.reports.run.report import RunReport
 
-CHARTS = [  # series key, title, unit, number format
-    ("unlock_success_ratio", "Unlock success ratio", "ratio", "{:.0%}"),
-    ("error_5xx_ratio", "Share of phone API answers that were 5xx", "ratio", "{:.1%}"),
-    ("p95_ms", "p95 latency of all requests", "ms", "{:.0f}"),
-    ("stranded_cumulative", "Stranded drivers (cumulative)", "drivers", "{:.0f}"),
-    ("telemetry_acked_per_s", "Telemetry records acked per second", "records/s", "{:.0f}"),
+CHARTS = [  # series key, title, unit, number format, whole numbers
+    ("unlock_success_ratio", "Unlock success ratio", "ratio", "{:.0%}", False),
+    ("error_5xx_ratio", "Share of phone API answers that were 5xx", "ratio", "{:.1%}", False),
+    ("p95_ms", "p95 latency of all requests", "ms", "{:,.0f}", False),
+    ("stranded_cumulative", "Stranded (cumulative, attempts)", "attempts", "{:,.0f}", True),
+    ("telemetry_acked_per_s", "Telemetry records acked per second", "records/s", "{:,.0f}",
+     True),
 ]
 
 
@@ -37,11 +39,18 @@ def render_compare_html(c: Comparison) -> str:
     charts = []
     if base is not None and new is not None:
         bs, ns = base.series(), new.series()
-        for key, title, unit, fmt in CHARTS:
-            lines = [Line(f"BASE {c.base.label}", bs.t, getattr(bs, key), dashed=True),
-                     Line(f"NEW {c.new.label}", ns.t, getattr(ns, key))]
-            charts.append(line_chart(title, lines, unit=unit, fmt=fmt,
-                                     windows=new.fault_windows()))
+        phases = [Band(float(p.start_s), float(p.end_s), p.name,
+                       "#e5e7eb" if i % 2 == 0 else "#f3f4f6")
+                  for i, p in enumerate(new.phases())]
+        faults = [Band(a, b, label, "#fecaca", "#991b1b") for a, b, label in new.fault_windows()]
+        xmax = max([*bs.t, *ns.t, *(b.end for b in (*phases, *faults)), 1.0])
+        for key, title, unit, fmt, integer in CHARTS:
+            lines = [Series(f"BASE {c.base.label}", getattr(bs, key), "#6b7280", dashed=True,
+                            xs=bs.t),
+                     Series(f"NEW {c.new.label}", getattr(ns, key), "#ea580c", xs=ns.t)]
+            charts.append(chart(title, sorted({*bs.t, *ns.t}), lines, unit=unit,
+                                fmt=fmt.format, xmax=xmax, phases=phases, faults=faults,
+                                integer=integer))
     else:
         charts.append("<p><em>No charts: a side was given as a summary file, which holds no "
                       "time series. Compare the journals (*.journal.jsonl) to see them.</em></p>")
@@ -57,7 +66,8 @@ def render_compare_html(c: Comparison) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>fleetchaos compare: {scenario}</title>
-<style>{PAGE_STYLE}</style></head><body>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>{PAGE_STYLE}{CHART_STYLE}</style></head><body>
 <h1>Compare: {scenario}</h1>
 <div>BASE <code>{html.escape(c.base.label)}</code> (dashed) · NEW
 <code>{html.escape(c.new.label)}</code> (solid) ·

@@ -42,8 +42,13 @@ def test_worse_new_run_is_a_regression_exit_1(runs: dict[str, Path], tmp_path: P
     assert "| nobody stranded | 0 ✅ | 2 ❌ | +2 |" in text
     html = page.read_text()
     # both runs' series drawn on the same axes: one dashed BASE path and one NEW path per chart
-    assert html.count('data-label="BASE good0001"') == 5
-    assert html.count('data-label="NEW bad00001"') == 5
+    assert sum(html.count(f'<figure class="chart" data-title="{t}"') for t in (
+        "Unlock success ratio", "Share of phone API answers that were 5xx",
+        "p95 latency of all requests", "Stranded (cumulative, attempts)",
+        "Telemetry records acked per second")) == 5
+    assert html.count('data-series="BASE good0001"') >= 5
+    assert html.count('data-series="NEW bad00001"') >= 5
+    assert "stroke-dasharray" in html  # BASE dashed
     assert "REGRESSION" in html
 
 

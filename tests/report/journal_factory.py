@@ -92,24 +92,28 @@ STORY_DRIVERS = [  # (t, phase, driver, outcome): driver 1 is stranded twice, dr
     (10.0, "recovery", 1, "stranded"), (11.0, "recovery", 4, "bluetooth")]
 
 
-def write_story_journal(path: Path) -> Path:
+def write_story_journal(path: Path, *, run_id: str = "story-1",
+                        retry_policy: str = "exponential-full-jitter", retries: int = 0,
+                        flood_ok: int = 2) -> Path:
     """A finished run whose figures a careless report could tell differently: server
     errors in two phases (and the canary's 500s, which are not the fleet's), 408 car
     asleep answers the profile declares normal, a driver stranded twice (7 needs of 5
     drivers), a canary still failing when the run ended (recovery is a lower bound), the
-    run's settings in the header (time scale, --set), response times and bytes per action."""
+    run's settings in the header (time scale, --set), response times and bytes per action.
+    ``retries``: more unlocks answered 500 each second of the flood (a retry policy's
+    amplification); ``flood_ok``: unlocks answered 200 each second of the flood."""
     j = JournalWriter(path)
-    j.write("header", t=0.0, run_id="story-1", scenario="verbosity-flood-2021",
+    j.write("header", t=0.0, run_id=run_id, scenario="verbosity-flood-2021",
             title="The lockout (story)", description="", seed=11,
             started_at="2026-01-02T03:04:05+00:00", hostname="ci-1",
             versions={"python": "3.11", "fleetchaos": "0.3.0"},
             target={"profile": "reference", "host": "http://127.0.0.1:8080",
                     "toxiproxy_url": "http://127.0.0.1:8474", "toxiproxy_server": "built-in",
                     "normal": {"vehicle_data": {"408": "car asleep"}}},
-            fleet={"cars": 10, "drivers": 5, "retry_policy": "exponential-full-jitter",
+            fleet={"cars": 10, "drivers": 5, "retry_policy": retry_policy,
                    "workers": 2, "canary": {"actions": ["unlock"], "window_s": 2}},
             duration_s=12.0, phases=PHASES, time_scale=0.5,
-            overrides=["fleet.cars=10", "fleet.retry_policy=exponential-full-jitter"],
+            overrides=["fleet.cars=10", f"fleet.retry_policy={retry_policy}"],
             slos=[{"name": "unlocks work in the flood", "phase": "flood",
                    "metric": "unlock_success_ratio", "op": ">=", "threshold": 0.95},
                   {"name": "nobody stranded", "phase": "all", "metric": "stranded_drivers",
@@ -129,18 +133,21 @@ def write_story_journal(path: Path) -> Path:
         sent += 100 if flood else 10
         acked += 40 if flood else 10
         api_sent += 600
-        unlock = {"200": 2, "500": 3} if flood else {"200": 3, "500": 1} if late else {"200": 5}
+        unlock = {"200": flood_ok, "500": 3 + retries} if flood \
+            else {"200": 3, "500": 1} if late else {"200": 5}
+        n_unlock = sum(unlock.values())
         vehicle = {"200": 3, "408": 2} if phase == "baseline" else {"200": 5}
         canary = {"500": 3} if sec >= 5 else {"200": 3}  # never back: recovery a lower bound
         n5 = unlock.get("500", 0)
         j.write("sample", t=float(sec), dt=1.0, phase=phase, users=15,
-                requests=5 + 5 + 3 + (40 if flood else 10),
+                requests=n_unlock + 5 + 3 + (40 if flood else 10),
                 failures=n5 + vehicle.get("408", 0) + canary.get("500", 0),
                 by_status={**unlock, "408": vehicle.get("408", 0)},
                 p50_ms=20.0, p95_ms=900.0, p99_ms=1500.0,
                 by_action={
-                    "unlock": {"requests": 5, "failures": n5, "by_status": unlock,
-                               "hist": {"20": 5 - n5, "2000": n5} if n5 else {"20": 5},
+                    "unlock": {"requests": n_unlock, "failures": n5, "by_status": unlock,
+                               "hist": {"20": n_unlock - n5, "2000": n5} if n5
+                               else {"20": n_unlock},
                                "sum_ms": 100.0 + 2000.0 * n5 - 20.0 * n5, "bytes": 250,
                                "p50_ms": 20.0, "p95_ms": 2000.0 if n5 else 20.0,
                                "p99_ms": 2000.0 if n5 else 20.0},
@@ -173,7 +180,7 @@ def write_story_journal(path: Path) -> Path:
             if sec - 1 < t <= sec:
                 j.write("driver", t=t, phase=where, outcome=outcome, driver=driver,
                         time_to_access_s=None if outcome == "stranded" else 0.5,
-                        attempts=3, policy="exponential-full-jitter",
+                        attempts=3, policy=retry_policy,
                         vin=f"5YJ3E1EA7KF00000{driver}", waited_s=15 if outcome == "stranded"
                         else 0.5, need_ended_s=t)
     j.write("cleanup", t=12.5, reason="test", removed=[], left=[], leftovers_found=[])

@@ -125,7 +125,7 @@ def test_compare_reads_two_journals_of_the_previous_version() -> None:
     assert [r.name for r in comparison.slos] == ["stranded_drivers <= 0 (all)"]
     assert text(CompareReport(comparison), 110) and render_compare_markdown(comparison)
     page = render_compare_html(comparison)
-    assert page.count("<figure>") == 5  # both sides are journals: the charts overlaid
+    assert page.count('<figure class="chart"') == 5  # both sides are journals: overlaid
     ET.fromstring(render_junit(RunReport.from_journal(base.journal or Journal())).split("?>")[1])
 
 
