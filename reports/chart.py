@@ -160,7 +160,8 @@ def chart(title: str, xs: Sequence[float], series: Sequence[Series], *, unit: st
         runs, gaps = segments(times, s.ys)
         per_series.append((s, times, runs, gaps))
     # stretches where no series has a value: shaded, said in words
-    for a, b in _no_data(xs, [(times, s.ys) for s, times, _, _ in per_series]):
+    empty = _no_data(xs, [(times, s.ys) for s, times, _, _ in per_series])
+    for a, b in empty:
         area.append(f'<div class="nodata" style="left:{left(a)};width:calc({left(b)} - '
                     f'{left(a)});top:{plot_top}px;height:{PLOT_H}px" '
                     f'title="no data {a:g}-{b:g} s"><span>no data</span></div>')
@@ -178,6 +179,8 @@ def chart(title: str, xs: Sequence[float], series: Sequence[Series], *, unit: st
                               f'background:{s.color}" title="{esc(s.name)} at {x:g} s: '
                               f'{esc(fmt(y))} {esc(unit)}"></i>')
         for a, b in gaps:  # this series alone has no data here: a stub on the time axis
+            if any(c <= a and b <= d for c, d in empty):
+                continue  # no series has data there: the shaded stretch says it
             area.append(f'<div class="gapmark" data-series="{esc(s.name)}" '
                         f'style="left:{left(a)};width:calc({left(b)} - {left(a)});'
                         f'top:{plot_top + PLOT_H - 3 - 3 * rank}px;border-color:{s.color}" '

@@ -94,7 +94,7 @@ def _timeline_strip(report: RunReport, canvas: _Canvas) -> str:
                     f'title="{_esc(p.tip)}"><span>{_esc(p.label)}</span></div>')
     items = []
     for i, (band, f) in enumerate(zip(canvas.faults, report.faults(), strict=True)):
-        rows.append(f'<div class="band fault{" manual" if band.outline else ""}" '
+        rows.append(f'<div class="band fault bar{" manual" if band.outline else ""}" '
                     f'style="left:{left(band.start)};width:max(2px, calc({left(band.end)} - '
                     f'{left(band.start)}));top:{18 * (i + 1) + 2}px;height:14px;'
                     f'background:{band.fill};border:1px solid {band.ink}" '
@@ -223,6 +223,7 @@ table.slos td, table.slos th {{ padding: 3px 10px 3px 0; text-align: left; verti
 table.slos td.num {{ text-align: right; white-space: nowrap; }}
 tr.fail .mark {{ color: #b91c1c; font-weight: 700; }} tr.pass .mark {{ color: #15803d; }}
 tr.insufficient .mark, tr.not-judged .mark {{ color: #6b7280; font-weight: 700; }}
+.plot .fault.bar {{ opacity: 1; }}
 ol.faults {{ font-size: 12px; margin: 6px 0 0; padding-left: 20px; }}
 .reason {{ color: #b91c1c; font-weight: 600; margin: 8px 0 0; }}
 pre.rich {{ font-size: 11px; line-height: 1.25; overflow-x: auto; }}
