@@ -91,7 +91,7 @@ def test_after_stop_the_slos_of_unfinished_phases_are_not_judged(tmp_path):
     rows = {r["item"]: r["value"] for r in chaos_rows(status)}
     assert rows["verdict"].startswith("INCOMPLETE: the run was stopped at 6 s of 12 s")
     assert rows["SLO unlocks in the flood"].startswith(
-        "not judged (the run stopped before its phase ended): 100.0% so far")
+        "not judged (the run stopped before its phase ended): 100.0% of 10 unlocks so far")
     assert rows["SLO quiet baseline"].startswith("PASS")
 
 
