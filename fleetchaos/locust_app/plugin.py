@@ -8,6 +8,7 @@ import atexit
 import os
 import signal
 import sys
+from dataclasses import replace
 from typing import Any
 
 import gevent
@@ -76,6 +77,7 @@ def _create_engine(environment: Any, **_: Any) -> None:
         overrides.append(f"fleet.profile={opts.target_profile}")
     try:
         scenario = load_scenario(opts.scenario, overrides=overrides, time_scale=opts.time_scale)
+        scenario = replace(scenario, overrides=tuple(opts.fc_set))  # the header: --set as given
     except ScenarioError as exc:
         print(f"fleetchaos: error: {exc}", file=sys.stderr, flush=True)
         sys.exit(2)

@@ -26,6 +26,7 @@ is refused with what to change instead (the timeline sets both), never silently 
 from __future__ import annotations
 
 import contextlib
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -163,6 +164,7 @@ def on_swarm(environment: Any, form: Any) -> str | None:
     try:
         scenario = load_scenario(wanted["scenario"], overrides=overrides,
                                  time_scale=wanted["time_scale"])
+        scenario = replace(scenario, overrides=tuple(opts.fc_set))  # --set as given
     except ScenarioError as exc:
         return str(exc)
     problem = _check_common_options(form, engine.scenario, scenario)

@@ -153,7 +153,7 @@ class TerminalReport:
                          num(t.requests), num(t.failures), num(_sum(t.normal)),
                          _red(t.errors_5xx), pct(t.unlock_success_ratio),
                          num(t.unlock_p95_ms), _red(s.drivers.stranded_drivers)])
-        caption = "5xx on the fleet's phone API; failed excludes normal answers"
+        caption = "5xx on the phone API; failed leaves out normal answers"
         normal = normal_text(t.normal if t else None, self.report.header.target)
         if normal:
             caption += f" ({normal})"
@@ -216,20 +216,22 @@ class TerminalReport:
     def _drivers(self, console: Console, options: ConsoleOptions) -> Fitted:
         d = self.report.summary.drivers
         columns = [Column("in\nfleet"), Column("need-\ning", name="needing"),
-                   Column("attempts"), Column("by\napp", drop=2),
-                   Column("phone\nkey", drop=2), Column("key\ncard", drop=2),
+                   Column("attempts"),
+                   Column("got in\nby app/\nkey/card", drop=2, name="got in by"),
                    Column("stranded\ndrivers"), Column("stranded\nattempts"),
-                   Column("p50 s", drop=1), Column("p95 s", drop=1)]
+                   Column("p50\ns", drop=1, name="p50 s"), Column("p95\ns", drop=1,
+                                                                   name="p95 s")]
         needs = d.needs if d.needs is not None else d.needing
         stranded = d.stranded_needs if d.stranded_needs is not None else d.stranded
         rows: list[Sequence[Cell]] = [[
-            num(d.in_fleet), num(d.drivers_with_needs), num(needs), num(d.app),
-            num(d.bluetooth), num(d.keycard),
+            num(d.in_fleet), num(d.drivers_with_needs), num(needs),
+            f"{num(d.app)}/{num(d.bluetooth)}/{num(d.keycard)}",
             Text(num(d.stranded_drivers), style="bold red" if d.stranded_drivers else ""),
             _red(stranded), num(d.p50_time_to_access_s, 1), num(d.p95_time_to_access_s, 1)]]
         return fitted_table(console, options, columns, rows, title="Drivers",
                             caption="needing: drivers who needed to get in; attempts: their "
-                                    "needs; p50/p95: time to get in")
+                                    "needs; got in by app, phone key or key card; p50/p95: "
+                                    "time to get in")
 
     def faults(self) -> Group | Text:
         """Each fault as it was really on (its times in a column of their own, so a long
