@@ -3,7 +3,7 @@
 An SLO judged on 3 unlocks printed like one judged on 3,000 is a verdict nobody can
 weigh. Every SLO carries ``samples``: how many observations its value came from (the
 unlock answers of an unlock ratio, the API answers of the 5xx ratio, the telemetry
-records sent of the ack ratio, the canary's probes, the drivers whose need ended in the
+records sent of the ack ratio, the canary's probes, the distinct drivers whose need ended in the
 phase for stranded drivers, the canary probes after the faults' end for recovery). Below
 its ``min_samples`` (per SLO in the scenario, else the default of its kind below) the SLO
 is ``insufficient``: never PASS, and never FAIL either (its value says too little); an

@@ -87,3 +87,19 @@ def test_live_view_copes_with_a_bare_journal():
     state.on_record({"type": "step", "t": 1.0, "action": "toxic_add", "step": 3,
                      "detail": {"type": "timeout", "proxy": "api", "attributes": {}}})
     assert "timeout (holds forever) on api" in text(state)
+
+
+def test_a_time_scaled_run_shows_a_clock_that_adds_up():
+    """The issue's "9/14 s, 4 s left": both figures rounded apart. A 60 s timeline at time
+    scale 0.23 lasts 13.8 s: tenths of a second, the rest is their difference, the scale said."""
+    state = LiveState()
+    state.on_record({"type": "header", "t": 0.0, "duration_s": 13.8, "time_scale": 0.23,
+                     "phases": [{"name": "flood", "start_s": 0.0, "end_s": 13.8}]})
+    state.on_record({"type": "sample", "t": 9.44, "phase": "flood"})
+    shown = text(state)
+    assert "9.4/13.8 s  4.4 s left (time scale 0.23)  phase flood" in shown
+    state = LiveState()
+    state.on_record({"type": "header", "t": 0.0, "duration_s": 14.0,
+                     "phases": [{"name": "flood", "start_s": 0.0, "end_s": 14.0}]})
+    state.on_record({"type": "sample", "t": 9.5, "phase": "flood"})
+    assert "10/14 s  4 s left" in text(state)  # 10 + 4 = 14, whatever the rounding
