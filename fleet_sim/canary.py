@@ -174,7 +174,7 @@ class CanaryUser(User):
                                   concurrency=MAX_IN_FLIGHT)  # one connection per probe
         self.app = CanaryApp(session, self.profile, self.ident, self.runtime.counters)
         self.car: CanaryCar | None = None
-        self.car_greenlet: gevent.Greenlet | None = None
+        self.car_greenlet: gevent.Greenlet[[], None] | None = None
         if self.profile.telemetry.get("transport") in ("websocket", "mqtt"):
             self.car = CanaryCar(self.environment, config, self.profile, self.ident)
             self.car_greenlet = gevent.spawn(self.car.keep_connected)

@@ -50,7 +50,7 @@ class WebSocketTransport:
         self.on_message = on_message
         self.contract = profile.contract
         self.ws: websocket.WebSocket | None = None
-        self.reader: gevent.Greenlet | None = None
+        self.reader: gevent.Greenlet[[], None] | None = None
 
     @property
     def connected(self) -> bool:

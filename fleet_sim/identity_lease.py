@@ -43,16 +43,16 @@ class LeasedPool:
     def __init__(self, kind: str, client: LeaseClient) -> None:
         self.kind = kind
         self.client = client
-        self.waiters: deque[AsyncResult] = deque()
+        self.waiters: deque[AsyncResult[int]] = deque()
         self.asked = 0  # asked of the master, not granted yet
         self.releasing: list[int] = []
 
     def take(self) -> int:
-        waiter: AsyncResult = AsyncResult()
+        waiter: AsyncResult[int] = AsyncResult()
         self.waiters.append(waiter)
         self.client.schedule()
         try:
-            return int(waiter.get(timeout=self.client.timeout_s))
+            index = waiter.get(timeout=self.client.timeout_s)
         except gevent.Timeout:
             self._abandon(waiter)
             raise LeaseTimeout(f"no {self.kind} identity from the master within "
@@ -60,12 +60,14 @@ class LeasedPool:
         except BaseException:  # killed while waiting (GreenletExit): nothing is kept
             self._abandon(waiter)
             raise
+        assert index is not None  # granted() sets every waiter to an index
+        return index
 
-    def _abandon(self, waiter: AsyncResult) -> None:
+    def _abandon(self, waiter: AsyncResult[int]) -> None:
         if waiter in self.waiters:
             self.waiters.remove(waiter)  # its grant, when it comes, goes back at once
-        elif waiter.ready() and waiter.successful():
-            self.give_back(int(waiter.value))
+        elif waiter.ready() and waiter.successful() and waiter.value is not None:
+            self.give_back(waiter.value)
 
     def give_back(self, index: int) -> None:
         self.releasing.append(index)
@@ -131,7 +133,7 @@ class LeaseDesk:
         self.send = send  # (client id, message data)
         self.bounds = bounds
         self.connected = connected
-        self.retrying: gevent.Greenlet | None = None
+        self.retrying: gevent.Greenlet[[], None] | None = None
 
     def on_message(self, client: str, data: dict[str, Any]) -> None:
         for kind, ranges in (data.get("release") or {}).items():

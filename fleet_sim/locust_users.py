@@ -146,7 +146,7 @@ class CarUser(User):
         self.rate_of: tuple[FleetConfig | None, tuple[float, int, bool]] = (None, (1.0, 1, False))
         self.transport = self._transport(config)
         self.http = self.contract.transport == "http"
-        self.senders: set[gevent.Greenlet] = set()
+        self.senders: set[gevent.Greenlet[..., None]] = set()
         self.pumping = False
         self.alarm = Alarm()
         self.runtime.sleepers.add(self.alarm)

@@ -83,8 +83,8 @@ class MqttTransport:
         self.client.max_inflight_messages_set(profile.contract.max_in_flight)
         self.started_once = False
         self.up = False
-        self.loop_greenlet: gevent.Greenlet | None = None
-        self.connack: gevent.event.AsyncResult | None = None
+        self.loop_greenlet: gevent.Greenlet[[], None] | None = None
+        self.connack: gevent.event.AsyncResult[str] | None = None  # None accepted, else why not
         self.held: dict[int, tuple[int, float]] = {}  # mid -> (record seq, sent at): not PUBACKed
         self.held_seqs: set[int] = set()
         self.replies: dict[int, float] = {}  # mid of a command reply -> when the command came
@@ -129,7 +129,7 @@ class MqttTransport:
                     from paho.mqtt.packettypes import PacketTypes
                     from paho.mqtt.properties import Properties
 
-                    props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+                    props = Properties(PacketTypes.CONNECT)
                     # a persistent v5 session outlives the connection; clean_start says restart
                     props.SessionExpiryInterval = 0 if self.settings.clean_session else 3600
                 self.client.connect(self.host, self.port, self.settings.keepalive_s,

@@ -46,7 +46,7 @@ class Alarm:
     __slots__ = ("waiter",)
 
     def __init__(self) -> None:
-        self.waiter: Waiter | None = None
+        self.waiter: Waiter[None] | None = None
 
     def sleep_until(self, deadline: float) -> None:
         """Sleep until the grid instant at or after ``deadline``, or until rung."""
@@ -55,7 +55,7 @@ class Alarm:
             return
         hub = get_hub()
         timer = hub.loop.timer(wait)
-        waiter = Waiter(hub)
+        waiter: Waiter[None] = Waiter(hub)
         self.waiter = waiter
         timer.start(waiter.switch, None)
         try:
@@ -69,7 +69,7 @@ class Alarm:
         if waiter is not None:
             get_hub().loop.run_callback(self._wake, waiter)
 
-    def _wake(self, waiter: Waiter) -> None:
+    def _wake(self, waiter: Waiter[None]) -> None:
         current = self.waiter
         if current is not None and current is waiter:  # still the same sleep (not timed out)
             current.switch(None)

@@ -89,8 +89,8 @@ class Engine:
         self.summary: dict[str, Any] | None = None
         self.manual_count = 0
         self._lock = gevent.lock.RLock()  # one step (or the final rollback) at a time
-        self._timers: list[gevent.Greenlet] = []
-        self._sampler: gevent.Greenlet | None = None
+        self._timers: list[gevent.Greenlet[..., None]] = []
+        self._sampler: gevent.Greenlet[[], None] | None = None
         self._finished_event = gevent.event.Event()
 
     # --- the clock ----------------------------------------------------------------------

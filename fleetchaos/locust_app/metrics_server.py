@@ -13,9 +13,12 @@ import ipaddress
 import socket
 import sys
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from fleetchaos.metrics.exposition import CONTENT_TYPE
+
+if TYPE_CHECKING:
+    from gevent.pywsgi import WSGIHandler
 
 BIND_HOST = "127.0.0.1"
 PATH = "/metrics"
@@ -104,7 +107,7 @@ def _linger(sock: Any) -> None:
         pass
 
 
-def _quiet_handler() -> Any:
+def _quiet_handler() -> type[WSGIHandler]:
     """gevent's request handler, answering bad client input 400 without a word on stderr.
 
     pywsgi prints a traceback for client input it did not expect. gevent 26.9 does it
@@ -114,11 +117,11 @@ def _quiet_handler() -> Any:
     """
     from gevent.pywsgi import WSGIHandler
 
-    class QuietHandler(WSGIHandler):  # type: ignore[misc]
+    class QuietHandler(WSGIHandler):
         def _handle_client_error(self, ex: BaseException) -> tuple[str, bytes]:
             return ("400", BAD_REQUEST)
 
-        def handle_one_request(self) -> Any:
+        def handle_one_request(self) -> tuple[str, bytes] | Literal[True] | None:
             # An error answer (400 for a 100 KB header, 414 for a long request line) is
             # sent here and the connection closed cleanly; gevent would read 16 KB of what
             # the client sent and close, resetting the connection (issue 27).
@@ -152,7 +155,9 @@ class MetricsServer:
     def start(self) -> None:
         """Bind and serve from a greenlet; OSError when the port cannot be bound."""
         self.server.start()
-        self.port = int(self.server.server_port)
+        port = self.server.server_port
+        assert port is not None  # bound by start()
+        self.port = port
 
     @property
     def url(self) -> str:

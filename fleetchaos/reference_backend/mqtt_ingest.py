@@ -135,7 +135,7 @@ class MqttIngest:
         """Connect, subscribe and start storing; ConnectionError with one line on failure."""
         self.loop = asyncio.get_running_loop()
         self.connected = self.loop.create_future()
-        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
+        props = Properties(PacketTypes.CONNECT)
         props.ReceiveMaximum = min(65535, self.inflight * self.batch)
         props.SessionExpiryInterval = 300  # queued telemetry survives a consumer reconnect
         try:
