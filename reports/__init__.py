@@ -15,6 +15,7 @@ changes anything (the web UI's Chaos tab lives with the Locust side,
 - ``sweep/``: a sweep's runs: ``table`` (``Sweep``, the typed ``sweep.json``, and its rows
   per combination), ``terminal``, ``markdown``, ``html``.
 - Shared: ``format`` (numbers and words every format prints the same way), ``labels``
-  (fault and step labels), ``line_chart`` (inline SVG with several lines, for compare and
-  sweep).
+  (fault and step labels), ``chart`` (time charts and a sweep's charts: HTML words over
+  stretching SVG lines, readable at 390 px, lines broken where data is missing), ``fit``
+  (terminal tables that fit 80 columns without wrapping a cell).
 """

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import html
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 PLOT_H = 150  # px
@@ -111,20 +111,31 @@ def segments(xs: Sequence[float], ys: Sequence[float | None]
 def chart(title: str, xs: Sequence[float], series: Sequence[Series], *, unit: str,
           fmt: Callable[[float], str], xmax: float, phases: Sequence[Band] = (),
           faults: Sequence[Band] = (), ymax: float | None = None, integer: bool = False,
-          note: str = "", css_class: str = "chart") -> str:
-    """A figure: caption and legend, then the plot (HTML + SVG)."""
-    xmax = max(xmax, 1e-9)
+          note: str = "", css_class: str = "chart", xmin: float = 0.0,
+          x_labels: Mapping[float, str] | None = None, threshold: float | None = None) -> str:
+    """A figure: caption and legend, then the plot (HTML + SVG). Time (s) on x from
+    ``xmin`` to ``xmax``, or named positions (``x_labels``: a sweep's values); a
+    ``threshold`` is a dashed red line."""
+    span = max(xmax - xmin, 1e-9)
     values = [v for s in series for v in s.ys if v is not None]
+    if threshold is not None:
+        values.append(threshold)
     ticks = nice_ticks(ymax if ymax is not None else max([*values, 0.0]), integer=integer)
     top = ticks[-1]
     rows = min(MAX_LABEL_ROWS, len(faults))
     plot_top = PHASE_H + 4 + LABEL_ROW * rows
 
+    def frac(t: float) -> float:
+        return (min(max(t, xmin), xmin + span) - xmin) / span
+
     def left(t: float) -> str:
-        return f"{100 * min(max(t, 0.0), xmax) / xmax:.3f}%"
+        return f"{100 * frac(t):.3f}%"
 
     def sx(t: float) -> float:
-        return 1000 * min(max(t, 0.0), xmax) / xmax
+        return 1000 * frac(t)
+
+    def at(x: float) -> str:
+        return x_labels.get(x, f"{x:g}") if x_labels is not None else f"{x:g} s"
 
     def sy(v: float) -> float:
         return 1000 * (1 - min(max(v, 0.0), top) / top)
@@ -154,6 +165,10 @@ def chart(title: str, xs: Sequence[float], series: Sequence[Series], *, unit: st
     for v in ticks:
         svg.append(f'<line x1="0" x2="1000" y1="{sy(v):.1f}" y2="{sy(v):.1f}" stroke="#d1d5db" '
                    'vector-effect="non-scaling-stroke"/>')
+    if threshold is not None:
+        svg.append(f'<line class="threshold" x1="0" x2="1000" y1="{sy(threshold):.1f}" '
+                   f'y2="{sy(threshold):.1f}" stroke="#dc2626" stroke-dasharray="2 3" '
+                   'vector-effect="non-scaling-stroke"/>')
     per_series = []
     for s in series:
         times = s.xs if s.xs is not None else xs
@@ -176,7 +191,7 @@ def chart(title: str, xs: Sequence[float], series: Sequence[Series], *, unit: st
                        'vector-effect="non-scaling-stroke" stroke-linejoin="round"/>')
             for x, y in run:
                 points.append(f'<i class="pt" style="left:{left(x)};top:{py(y):.1f}px;'
-                              f'background:{s.color}" title="{esc(s.name)} at {x:g} s: '
+                              f'background:{s.color}" title="{esc(s.name)} at {esc(at(x))}: '
                               f'{esc(fmt(y))} {esc(unit)}"></i>')
         for a, b in gaps:  # this series alone has no data here: a stub on the time axis
             if any(c <= a and b <= d for c, d in empty):
@@ -187,9 +202,13 @@ def chart(title: str, xs: Sequence[float], series: Sequence[Series], *, unit: st
                         f'title="{esc(s.name)}: no data {a:g}-{b:g} s"></div>')
     svg.append("</svg>")
     yaxis = "".join(f'<span style="top:{py(v) - 7:.1f}px">{esc(fmt(v))}</span>' for v in ticks)
-    step = time_step(xmax)
-    xticks = "".join(f'<span style="left:{left(i * step)}">{i * step:g}s</span>'
-                     for i in range(int(xmax // step) + 1))
+    if x_labels is not None:
+        xticks = "".join(f'<span style="left:{left(x)}">{esc(label)}</span>'
+                         for x, label in sorted(x_labels.items()))
+    else:
+        step = time_step(span)
+        xticks = "".join(f'<span style="left:{left(i * step)}">{i * step:g}s</span>'
+                         for i in range(math.ceil(xmin / step), int(xmax // step) + 1))
     legend = "".join(f'<span class="key"><i style="background:{s.color}"></i>{esc(s.name)}'
                      "</span>" for s in series if any(v is not None for v in s.ys))
     if not legend:
@@ -222,6 +241,23 @@ def _no_data(xs: Sequence[float], series: Sequence[tuple[Sequence[float], Sequen
         else:
             missing = True
     return out
+
+
+# the palette of lines told apart by colour (compare: BASE grey, NEW orange; sweep lines)
+COLORS = ["#6b7280", "#ea580c", "#2563eb", "#16a34a", "#9333ea", "#dc2626", "#0891b2"]
+
+# the page around the charts of compare and sweep (the run report has its own)
+PAGE_STYLE = """
+body { font-family: system-ui, sans-serif; margin: 24px auto; max-width: 980px; color: #111827; }
+h1 { font-size: 22px; margin-bottom: 4px; }
+.verdict { display: inline-block; padding: 2px 10px; border-radius: 6px; color: white; }
+.bad { background: #dc2626; } .good { background: #16a34a; }
+figure { margin: 0 0 18px; } figcaption { font-weight: 600; margin-bottom: 4px; }
+svg { width: 100%; height: auto; background: #fafafa; border: 1px solid #e5e7eb; }
+pre.rich { font-size: 12px; line-height: 1.25; overflow-x: auto; }
+table.runs { border-collapse: collapse; font-size: 13px; }
+table.runs td, table.runs th { border: 1px solid #e5e7eb; padding: 3px 8px; text-align: left; }
+"""
 
 
 CHART_STYLE = f"""

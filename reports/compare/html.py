@@ -12,10 +12,9 @@ import json
 
 from rich.console import Console
 
-from fleetchaos.reports.chart import CHART_STYLE, Band, Series, chart
+from fleetchaos.reports.chart import CHART_STYLE, PAGE_STYLE, Band, Series, chart
 from fleetchaos.reports.compare.comparison import Comparison, RunInput
 from fleetchaos.reports.compare.terminal import CompareReport
-from fleetchaos.reports.line_chart import PAGE_STYLE
 from fleetchaos.reports.run.report import RunReport
 
 CHARTS = [  # series key, title, unit, number format, whole numbers

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import html
 import io
+import itertools
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from rich.console import Console
 
-from fleetchaos.reports.line_chart import PAGE_STYLE, Line, line_chart
+from fleetchaos.reports.chart import CHART_STYLE, COLORS, PAGE_STYLE, Series, chart
 from fleetchaos.reports.sweep.table import ComboRow, SloInfo, Sweep, combo_rows, slo_infos
 from fleetchaos.reports.sweep.terminal import SweepReport
 
@@ -36,10 +37,15 @@ def _slo_chart(info: SloInfo, rows: list[ComboRow], key: str, values: list[str])
         xs.append(position[row.combo[key]])
         ys.append(None if cell is None else cell.observed)
     ratio = info.metric.endswith("_ratio")
-    return line_chart(f"{info.name} against {key}",
-                      [Line(label, xs, ys) for label, (xs, ys) in lines.items()],
-                      unit=info.metric, fmt="{:.1%}" if ratio else "{:g}",
-                      x_labels={position[v]: v for v in values}, threshold=info.threshold)
+    ordered = sorted(position.values())
+    half = min((b - a for a, b in itertools.pairwise(ordered)), default=1.0) / 2
+    fmt = "{:.1%}" if ratio else "{:,.4g}"
+    return chart(f"{info.name} against {key}", ordered,
+                 [Series(label, ys, COLORS[i % len(COLORS)], xs=xs)
+                  for i, (label, (xs, ys)) in enumerate(lines.items())],
+                 unit=info.metric, fmt=fmt.format, xmin=ordered[0] - half,
+                 xmax=ordered[-1] + half, x_labels={position[v]: v for v in values},
+                 threshold=info.threshold, integer=info.metric == "stranded_drivers")
 
 
 def render_sweep_html(data: Mapping[str, Any]) -> str:
@@ -63,7 +69,8 @@ def render_sweep_html(data: Mapping[str, Any]) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <title>fleetchaos sweep: {scenario}</title>
-<style>{PAGE_STYLE}</style></head><body>
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<style>{PAGE_STYLE}{CHART_STYLE}</style></head><body>
 <h1>Sweep: {scenario}</h1>
 <p>{html.escape("; ".join(f"{k} = {', '.join(v)}" for k, v in vary.items()))} ·
 {sweep.repeat} run(s) per combination · red dotted line: the SLO's threshold</p>

@@ -98,8 +98,8 @@ def test_sweep_two_policies_tiny_real_runs(tmp_path: Path) -> None:
             if re.match(r"\s*\d+\s+(fleet\.retry_policy=)?(fixed-1s|retry-budget)\b", ln)]
     assert len(rows) == 2
     page = (out / "sweep.html").read_text()
-    assert page.count("<figure>") == len(data["runs"][0]["slos"])  # a chart per SLO
-    assert ">fixed-1s</text>" in page and ">retry-budget</text>" in page
+    assert page.count('<figure class="chart"') == len(data["runs"][0]["slos"])  # one per SLO
+    assert ">fixed-1s</span>" in page and ">retry-budget</span>" in page
 
 
 @pytest.mark.slow

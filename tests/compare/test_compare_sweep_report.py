@@ -3,6 +3,7 @@ held counts with --repeat, the SLOs that differ, and one chart per SLO in the HT
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.console import Console
@@ -55,6 +56,20 @@ def test_terminal_markdown_and_html_say_the_same() -> None:
     md = render_sweep_markdown(SWEEP)
     assert "| fleet.retry_policy=retry-budget | 98.0% ✅ 3/3 held | 0 ✅ 3/3 held |" in md
     page = render_sweep_html(SWEEP)
-    assert page.count("<figure>") == 2
-    assert ">fixed-1s</text>" in page and ">retry-budget</text>" in page
+    assert page.count('<figure class="chart"') == 2
+    assert ">fixed-1s</span>" in page and ">retry-budget</span>" in page  # x axis labels
+    assert 'class="threshold"' in page  # each SLO's threshold drawn
     assert page.count("<tr><td>") == 6  # every run listed with its journal
+
+
+def test_a_combination_without_an_observation_breaks_the_sweeps_line() -> None:
+    """Three cars values; the middle one has no observation for the SLO: its line stops
+    there and starts again, instead of joining 100 to 300 across the missing value."""
+    runs = [{"combo": {"fleet.cars": cars}, "repeat": 1, "journal": f"out/{cars}.jsonl",
+             "rc": 1, "verdict": "fail",
+             "slos": [] if cars == "200" else [{**UNLOCK, "observed": o, "passed": o >= 0.95}]}
+            for cars, o in (("100", 0.99), ("200", 0.0), ("300", 0.7))]
+    page = render_sweep_html({"scenario": "s", "repeat": 1,
+                              "vary": {"fleet.cars": ["100", "200", "300"]}, "runs": runs})
+    paths = re.findall(r'<path class="series"[^>]* d="([^"]+)"', page)
+    assert paths and all(d.count("L") == 0 for d in paths)  # single points, no joining segment
