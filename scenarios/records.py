@@ -571,37 +571,68 @@ def statuses_of(by_action: Mapping[str, ActionStats], actions: Iterable[str]) ->
 
 @dataclass(frozen=True)
 class FleetCounters(Wire):
-    """The fleet's cumulative counters in a sample (``fleet_sim.stats.snapshot``)."""
+    """The fleet's counters in a sample (``fleet_sim.stats.snapshot``), in the order it
+    writes them: cumulative counts, but the gauges (a level now, summed over the fleet's
+    processes). docs/architecture.md ("Fleet counters") says what each one counts."""
 
     cars_connected: int | None = None  # a gauge
     cars_total: int | None = None
-    telemetry_sent: int | None = None
+    telemetry_offered: int | None = None  # came due on the cars' schedules, sent or not
+    telemetry_sent: int | None = None  # left a car the first time (resends not counted)
     telemetry_acked: int | None = None
     telemetry_resent: int | None = None
     telemetry_bytes: int | None = None
-    telemetry_dropped: int | None = None
+    telemetry_dropped: int | None = None  # dropped_unsent + dropped_unacked
+    telemetry_dropped_unsent: int | None = None  # pushed out of a full buffer
+    telemetry_dropped_unacked: int | None = None  # given up after resend.max resends
+    telemetry_buffered: int | None = None  # a gauge: due, not sent yet
+    telemetry_in_flight: int | None = None  # a gauge: sent, neither acked nor dropped
+    telemetry_cohort_cars: int | None = None  # a gauge: awake cars in the verbosity cohort
+    telemetry_cohort_offered: int | None = None  # the same three, for the cohort's records
+    telemetry_cohort_sent: int | None = None
+    telemetry_cohort_acked: int | None = None
+    telemetry_cohort_baseline: float | None = None  # what the cohort would offer at base rate
     keepalive_retries: int | None = None
-    api_bytes_sent: int | None = None  # phone API request bodies (issue 23)
+    api_bytes_sent: int | None = None  # the phones' API request bodies, as Locust encodes them
     commands_received: int | None = None
     commands_acked: int | None = None
     drivers_needing: int | None = None
     accessed: JsonDict | None = None  # app, bluetooth, keycard
     stranded: int | None = None
     status_by_action: JsonDict | None = None  # action -> {status: n}
+    fleet_processes: int | None = None  # fleet processes that reported
+    fleet_cpu_s: float | None = None  # CPU seconds the fleet processes used
+    fleet_cpu_share: float | None = None  # a gauge: CPU s per s, summed over the processes
+    fleet_cpu_share_max: float | None = None  # a gauge: the busiest process's share
     extra: JsonDict = field(default_factory=dict)
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any]) -> FleetCounters:
         r = JsonReader(raw)
-        return cls(r.integer("cars_connected"), r.integer("cars_total"),
-                   r.integer("telemetry_sent"), r.integer("telemetry_acked"),
-                   r.integer("telemetry_resent"), r.integer("telemetry_bytes"),
-                   r.integer("telemetry_dropped"), r.integer("keepalive_retries"),
-                   r.integer("api_bytes_sent"), r.integer("commands_received"), r.integer("commands_acked"),
-                   r.integer("drivers_needing"), r.mapping("accessed"), r.integer("stranded"),
-                   r.mapping("status_by_action"),
-                   {k: v for k, v in r.extra().items() if as_number(v) is not None
-                    or isinstance(v, Mapping)})
+        i = r.integer
+        return cls(
+            cars_connected=i("cars_connected"), cars_total=i("cars_total"),
+            telemetry_offered=i("telemetry_offered"), telemetry_sent=i("telemetry_sent"),
+            telemetry_acked=i("telemetry_acked"), telemetry_resent=i("telemetry_resent"),
+            telemetry_bytes=i("telemetry_bytes"), telemetry_dropped=i("telemetry_dropped"),
+            telemetry_dropped_unsent=i("telemetry_dropped_unsent"),
+            telemetry_dropped_unacked=i("telemetry_dropped_unacked"),
+            telemetry_buffered=i("telemetry_buffered"),
+            telemetry_in_flight=i("telemetry_in_flight"),
+            telemetry_cohort_cars=i("telemetry_cohort_cars"),
+            telemetry_cohort_offered=i("telemetry_cohort_offered"),
+            telemetry_cohort_sent=i("telemetry_cohort_sent"),
+            telemetry_cohort_acked=i("telemetry_cohort_acked"),
+            telemetry_cohort_baseline=r.number("telemetry_cohort_baseline"),
+            keepalive_retries=i("keepalive_retries"), api_bytes_sent=i("api_bytes_sent"),
+            commands_received=i("commands_received"), commands_acked=i("commands_acked"),
+            drivers_needing=i("drivers_needing"), accessed=r.mapping("accessed"),
+            stranded=i("stranded"), status_by_action=r.mapping("status_by_action"),
+            fleet_processes=i("fleet_processes"), fleet_cpu_s=r.number("fleet_cpu_s"),
+            fleet_cpu_share=r.number("fleet_cpu_share"),
+            fleet_cpu_share_max=r.number("fleet_cpu_share_max"),
+            extra={k: v for k, v in r.extra().items()
+                   if as_number(v) is not None or isinstance(v, Mapping)})
 
 
 @dataclass(frozen=True)

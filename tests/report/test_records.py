@@ -17,10 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from journal_factory import write_journal
 
+from fleetchaos.fleet_sim import stats
 from fleetchaos.scenarios.journal import read_journal
 from fleetchaos.scenarios.records import (
     DriverRecord,
     Effect,
+    FleetCounters,
     HeaderRecord,
     Journal,
     SampleRecord,
@@ -69,6 +71,32 @@ def test_every_key_the_writers_write_has_a_typed_field(tmp_path: Path) -> None:
             assert list(unknown_keys(record, type(record).__name__)) == []
         built = Summary.from_json(build_summary(records))
         assert list(unknown_keys(built, "summary")) == []
+
+
+def test_every_counter_the_fleet_reports_has_a_typed_field() -> None:
+    """fleet_sim.stats' snapshot, of one process and summed by a master over two workers,
+    reads with no key left over (the open-model counters: offered, buffered, in flight,
+    dropped unsent and unacked, the cohort's, the fleet's CPU) and writes back the same
+    keys, values and order. A counter added to the fleet without a field here fails."""
+    counters = stats.FleetCounters()
+    numeric = [k for k, v in counters.data.items() if isinstance(v, int | float)]
+    for n, key in enumerate(numeric, start=1):
+        counters.add(key, n + (0.25 if isinstance(counters.data[key], float) else 0))
+    counters.status("unlock", 200)
+    counters.outcome("bluetooth")
+    process = counters.as_dict()
+    master = stats.merge([process, process])
+    assert master["telemetry_cohort_baseline"] == 2 * process["telemetry_cohort_baseline"]
+    for snapshot in (process, master):
+        fleet = FleetCounters.from_json(snapshot)
+        assert list(unknown_keys(fleet, "fleet")) == []
+        assert fleet.to_json() == snapshot and list(fleet.to_json()) == list(snapshot)
+    fleet = FleetCounters.from_json(master)
+    assert (fleet.telemetry_offered, fleet.telemetry_cohort_sent, fleet.fleet_processes) == \
+        (master["telemetry_offered"], master["telemetry_cohort_sent"],
+         2 * process["fleet_processes"])
+    assert isinstance(fleet.telemetry_cohort_baseline, float)
+    assert fleet.fleet_cpu_share_max == process["fleet_cpu_share_max"]  # a max, not a sum
 
 
 def test_summary_to_json_is_what_build_summary_wrote_without_its_nulls(tmp_path: Path) -> None:
