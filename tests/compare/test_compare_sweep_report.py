@@ -26,12 +26,12 @@ def run(policy: str, repeat: int, unlock: float, stranded: int) -> dict[str, Any
                      {**STRANDED, "observed": stranded, "passed": stranded <= 0}]}
 
 
-SWEEP = {"scenario": "verbosity-flood-2021", "repeat": 3,
-         "vary": {"fleet.retry_policy": ["fixed-1s", "retry-budget"]},
-         "runs": [run("fixed-1s", 1, 0.70, 9), run("fixed-1s", 2, 0.74, 7),
-                  run("fixed-1s", 3, 0.96, 8),
-                  run("retry-budget", 1, 0.99, 0), run("retry-budget", 2, 0.97, 0),
-                  run("retry-budget", 3, 0.98, 0)]}
+SWEEP: dict[str, Any] = {"scenario": "verbosity-flood-2021", "repeat": 3,
+                         "vary": {"fleet.retry_policy": ["fixed-1s", "retry-budget"]},
+                         "runs": [run("fixed-1s", 1, 0.70, 9), run("fixed-1s", 2, 0.74, 7),
+                                  run("fixed-1s", 3, 0.96, 8),
+                                  run("retry-budget", 1, 0.99, 0), run("retry-budget", 2, 0.97, 0),
+                                  run("retry-budget", 3, 0.98, 0)]}
 
 
 def test_rows_hold_medians_held_counts_and_spread() -> None:

@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-PHASES = [{"name": "baseline", "start_s": 0.0, "end_s": 10.0},
-          {"name": "fault", "start_s": 10.0, "end_s": 20.0},
-          {"name": "recovery", "start_s": 20.0, "end_s": 40.0}]
+PHASES: list[dict[str, Any]] = [{"name": "baseline", "start_s": 0.0, "end_s": 10.0},
+                                {"name": "fault", "start_s": 10.0, "end_s": 20.0},
+                                {"name": "recovery", "start_s": 20.0, "end_s": 40.0}]
 
 Probe = Callable[[float], tuple[int, int]]
 

@@ -3,6 +3,8 @@ every outcome has its own status and words, none is a bare None."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fleetchaos.scenarios.recovery import measure
 from fleetchaos.scenarios.summary import build_summary
 
@@ -143,7 +145,8 @@ def test_canary_success_ratio_per_phase_and_kept_out_of_fleet_metrics():
 
 
 def test_odd_journals_read_as_defaults_not_exceptions():
-    odd = [{"type": "header", "t": 0.0, "duration_s": "?", "fleet": {"canary": {
+    odd: list[dict[str, Any]] = [
+           {"type": "header", "t": 0.0, "duration_s": "?", "fleet": {"canary": {
                "window_s": "x", "actions": 5}},
             "timeline": [{"action": "proxy_down"}, "junk", {"at_s": 1.0, "end_s": "later"}]},
            {"type": "sample"}, {"type": "step", "detail": {"rollback": "duration ended"}},

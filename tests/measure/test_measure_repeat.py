@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ SLO = {"name": "recovers", "phase": "all", "metric": "recovery_s", "op": "<=",
        "threshold": 10.0}
 
 
-def summary(observed: float | None, passed: bool, margin: float | None) -> dict:
+def summary(observed: float | None, passed: bool, margin: float | None) -> dict[str, Any]:
     return {"scenario": "s", "seed": 7, "run_id": "r", "verdict": "pass" if passed else "fail",
             "slos": [{**SLO, "observed": observed, "passed": passed, "margin": margin}],
             "recovery": {"status": "recovered" if passed else "not_recovered",
@@ -35,7 +36,7 @@ def test_median_spread_margin_and_the_rule():
 def test_repeat_pools_samples_of_an_slo_too_thin_in_each_run():
     """Issue 22: three runs of 12 unlocks each are each `insufficient` (20 needed); pooled,
     36 unlocks judge the SLO on the ratio of all of them."""
-    def thin(observed: float) -> dict:
+    def thin(observed: float) -> dict[str, Any]:
         slo = {"name": "unlocks", "phase": "flood", "metric": "unlock_success_ratio",
                "op": ">=", "threshold": 0.9, "observed": observed, "passed": False,
                "margin": None, "samples": 12, "min_samples": 20, "status": "insufficient"}

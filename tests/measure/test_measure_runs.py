@@ -40,7 +40,7 @@ slos:
 """
 
 
-def run_twice(tmp_path: Path, seed: int) -> tuple[int, dict[str, Any], list[list[dict]]]:
+def run_twice(tmp_path: Path, seed: int) -> tuple[int, dict[str, Any], list[list[dict[str, Any]]]]:
     """`fleetchaos run --repeat 2`: two runs with one seed, and the aggregate."""
     scenario = tmp_path / "outage.yaml"
     scenario.write_text(SCENARIO)

@@ -18,4 +18,12 @@ def parse(text: str) -> tuple[dict[str, Any], dict[str, dict[frozenset[tuple[str
 
 
 def value(samples: dict[str, Any], name: str, **labels: str) -> float | None:
-    return samples.get(name, {}).get(frozenset(labels.items()))
+    found: float | None = samples.get(name, {}).get(frozenset(labels.items()))
+    return found
+
+
+def number(samples: dict[str, Any], name: str, **labels: str) -> float:
+    """``value`` of a sample that must be there."""
+    found = value(samples, name, **labels)
+    assert found is not None, f"no sample {name} {labels}"
+    return found

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 
 import pytest
-from metrics_parse import parse, value
+from metrics_parse import number, parse, value
 
 from fleetchaos.metrics.exposition import CONTENT_TYPE, Family, format_value, render
 
@@ -56,7 +56,7 @@ def test_special_values_parse():
     for i, v in enumerate((math.nan, math.inf, -math.inf, 1e-9)):
         family.add(v, {"i": str(i)})
     _, samples = parse(render([family]))
-    got = [value(samples, "fleetchaos_x", i=str(i)) for i in range(4)]
+    got = [number(samples, "fleetchaos_x", i=str(i)) for i in range(4)]
     assert math.isnan(got[0]) and got[1:] == [math.inf, -math.inf, 1e-9]
 
 

@@ -15,7 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from metrics_parse import parse, value
+from metrics_parse import number, parse, value
 
 from fleetchaos.metrics.exposition import CONTENT_TYPE
 
@@ -108,13 +108,13 @@ def test_fleetchaos_run_serves_moving_figures_and_the_fault_while_it_is_on(tmp_p
         url = child.url()
         first = poll(url, lambda s: sent(s) > 0, "telemetry sent > 0")
         second = poll(url, lambda s: sent(s) > sent(first), "telemetry sent increasing")
-        assert value(second, "fleetchaos_run_elapsed_seconds") >= \
-            value(first, "fleetchaos_run_elapsed_seconds")
+        assert number(second, "fleetchaos_run_elapsed_seconds") >= \
+            number(first, "fleetchaos_run_elapsed_seconds")
         assert value(second, "fleetchaos_run_duration_seconds") == 20
         assert (value(second, "fleetchaos_cars_connected") or 0) > 0
         during = poll(url, toxic_on, "the latency toxic as fleetchaos_fault_active")
         assert value(during, "fleetchaos_active_faults") == 1
-        assert 4.5 <= value(during, "fleetchaos_run_elapsed_seconds") <= 15.5
+        assert 4.5 <= number(during, "fleetchaos_run_elapsed_seconds") <= 15.5
         assert value(during, "fleetchaos_run_phase", phase="slow") == 1
         states = {dict(k)["slo"] for k in during["fleetchaos_slo_state"]}
         assert len(states) == 2  # api-latency's two SLOs, each with its live state

@@ -62,6 +62,13 @@ def broker_table_rows(text: str) -> dict[str, list[str]]:
     return rows
 
 
+def chart_data(page: str) -> Any:
+    """The HTML report's chart data (its one JSON script)."""
+    found = re.search(r'id="chart-data">(.*?)</script>', page, re.S)
+    assert found is not None, "no chart data in the page"
+    return json.loads(found.group(1))
+
+
 def test_terminal_shows_per_phase_deltas_peaks_and_clients(tmp_path):
     report = RunReport.from_records(broker_records(tmp_path))
     rows = broker_table_rows(terminal_text(report))
@@ -93,7 +100,7 @@ def test_html_has_the_broker_chart_with_rates_and_phase_bands(tmp_path):
     assert figure is not None
     assert 'class="band phase"' in figure.group(0) and "flood" in figure.group(0)
     assert "dropped at 6 s: 10" in figure.group(0) and "in at 6 s: 200" in figure.group(0)
-    data = json.loads(re.search(r'id="chart-data">(.*?)</script>', page, re.S).group(1))
+    data = chart_data(page)
     series = data["broker"]["series"]
     by_t = dict(zip(series["t"], series["messages_in_per_s"], strict=True))
     assert by_t[2.0] == 10 and by_t[5.0] == 100 and by_t[9.0] == 5  # restart: from zero
@@ -108,7 +115,7 @@ def test_a_journal_without_broker_figures_renders_no_broker_section(tmp_path):
     assert "broker" not in render_markdown(report).lower()
     page = render_html(report)
     assert "MQTT broker" not in page
-    data = json.loads(re.search(r'id="chart-data">(.*?)</script>', page, re.S).group(1))
+    data = chart_data(page)
     assert "broker" not in data
 
 

@@ -109,13 +109,13 @@ def test_the_phases_add_up_to_the_run(story):
     assert slo is not None and slo.observed is not None
     api_answers = sum(sum(a.by_status.values()) for name, a in (t.by_action or {}).items()
                       if name in ("unlock", "vehicle_data"))
-    assert round(t.errors_5xx / api_answers, 4) == slo.observed
+    assert t.errors_5xx is not None and round(t.errors_5xx / api_answers, 4) == slo.observed
 
 
 @pytest.mark.parametrize("where", ["terminal 120", "markdown"])
 def test_the_phase_table_adds_up_to_its_run_row_and_to_the_headline(story, where):
     text = story[where]
-    rows = {}
+    rows: dict[str, list[str]] = {}
     for line in text.splitlines():
         cells = [c.strip("* ") for c in (line.strip("|").split("|") if where == "markdown"
                                          else line.split())]

@@ -77,15 +77,16 @@ def test_junit_has_a_case_per_slo_and_failures_say_observed_vs_threshold(tmp_pat
     write_all(records, junit=tmp_path / "junit.xml")
     text = (tmp_path / "junit.xml").read_text()
     suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    assert suite is not None
     cases = suite.findall("testcase")
     assert suite.get("tests") == "2" and len(cases) == 2
-    failures = [c.find("failure") for c in cases if c.find("failure") is not None]
+    failures = [f for c in cases if (f := c.find("failure")) is not None]
     assert suite.get("failures") == str(len(failures)) == "2"
-    assert all(re.search(r"observed .+, threshold [≥≤]", f.get("message")) for f in failures)
+    assert all(re.search(r"observed .+, threshold [≥≤]", f.attrib["message"]) for f in failures)
     # the JUnit schema's suite attributes: when, where, how long; every case has a time
     assert suite.get("timestamp") == "2026-01-01T00:00:00"
-    assert suite.get("hostname") and float(suite.get("time")) == 12.0
-    assert [float(c.get("time")) for c in cases] == [4.0, 12.0]  # the flood phase; "all"
+    assert suite.get("hostname") and float(suite.attrib["time"]) == 12.0
+    assert [float(c.attrib["time"]) for c in cases] == [4.0, 12.0]  # the flood phase; "all"
     assert '"None"' not in text and "recovery_s" not in text
     props = {p.get("name"): p.get("value") for p in suite.iter("property")}
     assert props["recovery"] and props["verdict"] == "fail"
@@ -98,6 +99,7 @@ def test_junit_of_a_journal_without_start_or_recovery_never_says_none(tmp_path):
     write_all(records, junit=tmp_path / "junit.xml")
     text = (tmp_path / "junit.xml").read_text()
     suite = ET.parse(tmp_path / "junit.xml").getroot().find("testsuite")
+    assert suite is not None
     assert suite.get("errors") == "1" and suite.get("timestamp") and "None" not in text
 
 
@@ -146,8 +148,10 @@ def test_html_is_self_contained_and_carries_its_chart_data(tmp_path):
     page = (tmp_path / "r.html").read_text()
     assert "<svg" in page and "http://" not in page.split("<script", 1)[0].replace(
         "http://127.0.0.1:1", "")
-    data = json.loads(re.search(r'<script type="application/json" id="chart-data">(.*?)</script>',
-                                page, re.S).group(1))
+    found = re.search(r'<script type="application/json" id="chart-data">(.*?)</script>', page,
+                      re.S)
+    assert found is not None
+    data = json.loads(found.group(1))
     assert len(data["series"]["t"]) == 12
     assert data["fault_windows"] == [[4.0, 8.0, "verbosity x60 on 50 %"],
                                      [9.0, 10.5, "latency 500 ms on api"]]

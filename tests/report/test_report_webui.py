@@ -137,6 +137,13 @@ def wait_running(ui: WebUI, token: str, timeout: float = 60.0) -> dict[str, Any]
     raise AssertionError("the run did not start: " + "".join(ui.stderr_lines[-15:]))
 
 
+def template_args(page: str) -> Any:
+    """The arguments Locust's web UI page hands its script (window.templateArgs)."""
+    found = re.search(r"window.templateArgs = (\{.*?\});?\n", page)
+    assert found is not None, "no templateArgs in the page"
+    return json.loads(found.group(1))
+
+
 def toxics_on_toxiproxy(journal: Path) -> list[dict[str, Any]]:
     header = next(r for r in read_journal(journal) if r["type"] == "header")
     proxies = requests.get(f"{header['target']['toxiproxy_url']}/proxies", timeout=10).json()
@@ -244,7 +251,7 @@ def test_start_form_parameters_are_honoured(idle_web_ui):
     ui = idle_web_ui
     token = ui.token()
     page = requests.get(f"{ui.base}/", timeout=10).text
-    args = json.loads(re.search(r"window.templateArgs = (\{.*?\});?\n", page).group(1))
+    args = template_args(page)
     # api-latency's fleet: 60 cars + 60 drivers + 1 canary; ramp-up its 200 users/s default
     assert (args["num_users"], args["spawn_rate"], args["hide_common_options"]) == (121, 200,
                                                                                     False)
@@ -271,7 +278,7 @@ def test_start_form_parameters_are_honoured(idle_web_ui):
     header = next(r for r in read_journal(ui.journal) if r["type"] == "header")
     assert header["seed"] == 7 and header["duration_s"] == 20.0
     page = requests.get(f"{ui.base}/", timeout=10).text
-    args = json.loads(re.search(r"window.templateArgs = (\{.*?\});?\n", page).group(1))
+    args = template_args(page)
     assert args["spawn_rate"] == 50  # the ramp-up asked for is the scenario's fleet.spawn_rate
     again = requests.post(f"{ui.base}/swarm", headers=ui.same_origin(), timeout=10, data={})
     assert again.status_code == 400 and "a run is going on" in again.json()["message"]
