@@ -5,6 +5,7 @@ Writes the fleet counters to FLEET_RESULT_PATH when Locust quits.
 
 import json
 import os
+from typing import Any
 
 from locust import events
 
@@ -12,7 +13,7 @@ from fleetchaos.fleet_sim import stats
 from fleetchaos.fleet_sim.locust_users import CarUser, DriverUser
 
 __all__ = ["CarUser", "DriverUser"]
-OUTCOMES: list[dict] = []
+OUTCOMES: list[dict[str, Any]] = []
 
 
 @events.init.add_listener

@@ -6,6 +6,7 @@ wall-clock times of both, and Locust's telemetry stats to FLOOD_RESULT_PATH."""
 import json
 import os
 import time
+from typing import Any
 
 import gevent
 from locust import events
@@ -14,7 +15,7 @@ from fleetchaos.fleet_sim import knobs, stats
 from fleetchaos.fleet_sim.locust_users import CarUser
 
 __all__ = ["CarUser"]
-RESULT: dict = {}
+RESULT: dict[str, Any] = {}
 
 
 @events.test_start.add_listener

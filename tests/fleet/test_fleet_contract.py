@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from fleetchaos.fleet_sim import car_link
 from fleetchaos.fleet_sim.car_link import WebSocketTransport
@@ -50,7 +51,7 @@ def test_websocket_acks_follow_the_profile(tmp_path: Path):
     text = (Path(car_link.__file__).parent / "profiles" / "owner-api.yaml").read_text()
     custom = tmp_path / "p.yaml"
     custom.write_text(text + "  ack_message: {event: stored}\n  ack_seq: data.seq\n")
-    got: list[dict] = []
+    got: list[dict[str, Any]] = []
     link = WebSocketTransport("http://127.0.0.1:1", load_profile(str(custom)),
                               {"vin": "V", "car_token": "T"}, lambda **_: None, got.append)
     assert link._as_ack({"event": "stored", "data": {"seq": 4}}) == {"type": "ack", "seq": 4}

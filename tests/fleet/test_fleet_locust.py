@@ -10,13 +10,15 @@ import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 LOCUSTFILE = Path(__file__).parent / "locustfile_fleet.py"
 
 
-def run_fleet(host: str, config: dict, tmp_path: Path, users: int, seconds: int = 12) -> dict:
+def run_fleet(host: str, config: dict[str, Any], tmp_path: Path, users: int,
+              seconds: int = 12) -> dict[str, Any]:
     result = tmp_path / "fleet.json"
     env = dict(os.environ, FLEETCHAOS_FLEET_CONFIG=json.dumps(config),
                FLEET_RESULT_PATH=str(result))
@@ -57,7 +59,7 @@ class TinyRest(BaseHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         return
 
-    def _reply(self, status: int, body: dict) -> None:
+    def _reply(self, status: int, body: dict[str, Any]) -> None:
         raw = json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
@@ -126,7 +128,7 @@ class Contract(BaseHTTPRequestHandler):
         self.end_headers()
 
 
-def _contract_run(tmp_path, handler: type, profile_text: str, seconds: int = 8) -> dict:
+def _contract_run(tmp_path, handler: type, profile_text: str, seconds: int = 8) -> dict[str, Any]:
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()

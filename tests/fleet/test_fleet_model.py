@@ -77,7 +77,8 @@ def test_retry_policies():
     assert [fixed.delay_s(n) for n in (1, 5, 50)] == [1.0, 1.0, 1.0]
     jitter = make_policy("exponential-full-jitter", random.Random(1))
     delays = [jitter.delay_s(n) for n in range(1, 12)]
-    assert all(0 <= d <= min(20.0, 0.5 * 2 ** (n - 1)) for n, d in zip(range(1, 12), delays, strict=True))
+    assert all(d is not None and 0 <= d <= min(20.0, 0.5 * 2 ** (n - 1))
+               for n, d in zip(range(1, 12), delays, strict=True))
     bucket = TokenBucket(capacity=20, retry_cost=5, refund=1, tokens=20)
     budget = make_policy("retry-budget", random.Random(1), bucket)
     allowed = [budget.delay_s(n) is not None for n in range(1, 7)]

@@ -22,6 +22,7 @@ import time
 from collections import defaultdict
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -72,7 +73,7 @@ def slow_backend():
         server.server_close()
 
 
-def flood_run(url: str, tmp_path: Path, sending: str = "") -> dict:
+def flood_run(url: str, tmp_path: Path, sending: str = "") -> dict[str, Any]:
     profile = tmp_path / "slow.yaml"
     profile.write_text("actions:\n  unlock: {method: POST, path: \"/u/{vin}\"}\n"
                        f"telemetry: {{transport: http, path: \"/t/{{vin}}\"{sending}}}\n")
@@ -104,7 +105,7 @@ def arrived_factor(vins: set[str], t0: float, t1: float) -> float:
     return got / (t1 - t0) / (len(vins) / BASE_INTERVAL_S)
 
 
-def counted(out: dict, key: str) -> float:
+def counted(out: dict[str, Any], key: str) -> float:
     return out["during"][key] - out["before"][key]
 
 

@@ -4,6 +4,8 @@ every record is counted once in each stage it reaches."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,8 +15,8 @@ from fleetchaos.fleet_sim.profiles import TelemetryContract
 from fleetchaos.fleet_sim.stats import FleetCounters
 
 
-def outbox(transport: str = "websocket", phase: float = 0.0, **sending: int
-           ) -> tuple[Outbox, dict]:
+def outbox(transport: str = "websocket", phase: float = 0.0, **sending: Any
+           ) -> tuple[Outbox, dict[str, Any]]:
     counters = FleetCounters()
     contract = TelemetryContract(transport, "/t", **sending)
     return Outbox(contract, counters, phase=phase), counters.data
@@ -129,7 +131,8 @@ ops = st.lists(st.tuples(st.sampled_from(["advance", "take", "ack", "unsend", "p
 def test_every_record_is_in_exactly_one_stage(steps, transport, buffer, batch, in_flight,
                                               phase):
     box, c = outbox(transport, phase, buffer=buffer, max_batch=batch, max_in_flight=in_flight)
-    now, handed, last = 0.0, set(), None
+    now, last = 0.0, None
+    handed: set[int] = set()
     for op, dt, n, cohort in steps:
         now += dt
         if op == "advance":

@@ -9,7 +9,7 @@ import gevent
 import pytest
 
 from fleetchaos.fleet_sim import identity_lease
-from fleetchaos.fleet_sim.identity_lease import LeaseClient, LeaseDesk, LeaseTimeout
+from fleetchaos.fleet_sim.identity_lease import LeaseClient, LeaseDesk, LeasedPool, LeaseTimeout
 from fleetchaos.fleet_sim.index_ledger import IndexLedger, from_ranges, to_ranges
 
 
@@ -87,7 +87,7 @@ class Wire:
             gevent.spawn(self.workers[name].on_message, data)
 
 
-def start(pool: Any, n: int) -> list[gevent.Greenlet]:
+def start(pool: LeasedPool, n: int) -> list[gevent.Greenlet[[], int]]:
     return [gevent.spawn(pool.take) for _ in range(n)]
 
 
@@ -97,7 +97,7 @@ def test_users_started_together_ask_in_one_message_and_two_workers_never_overlap
     got_a = start(a.pools["car"], 6)
     got_b = start(b.pools["car"], 4)
     gevent.joinall(got_a + got_b, timeout=5, raise_error=True)
-    assert sorted(g.value for g in got_a + got_b) == list(range(10))
+    assert sorted(g.get(block=False) for g in got_a + got_b) == list(range(10))
     assert [d["need"] for _, d in wire.sent] == [{"car": 6}, {"car": 4}]
 
 
@@ -109,7 +109,7 @@ def test_a_user_waits_while_another_worker_gives_back_then_gets_that_index():
     late = gevent.spawn(b.pools["car"].take)
     gevent.sleep(0.05)
     assert not late.ready()  # the fleet's three cars are in use: b waits
-    a.pools["car"].give_back(held[1].value)
+    a.pools["car"].give_back(held[1].get(block=False))
     late.join(timeout=5)
     assert late.value == held[1].value
 
@@ -122,7 +122,7 @@ def test_a_user_killed_while_waiting_leaves_nothing_held():
     waiting = gevent.spawn(b.pools["car"].take)
     gevent.sleep(0.05)
     waiting.kill()  # Locust stops the user before its identity came
-    a.pools["car"].give_back(first.value)
+    a.pools["car"].give_back(first.get(block=False))
     gevent.sleep(0.2)
     # the grant that arrived for the killed user went straight back to the master
     assert wire.desk.ledger.held("car", "b") == set()

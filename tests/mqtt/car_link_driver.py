@@ -12,6 +12,7 @@ import json  # noqa: E402
 import resource  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
+from typing import Any  # noqa: E402
 
 import gevent  # noqa: E402
 import paho.mqtt.client as mqtt  # noqa: E402
@@ -41,7 +42,8 @@ def wait(pred, timeout_s=15.0):
 
 class Car:
     def __init__(self, vin):
-        self.events, self.msgs = [], []
+        self.events: list[dict[str, Any]] = []
+        self.msgs: list[dict[str, Any]] = []
         self.t = MqttTransport(url, profile, {"vin": vin, "car_token": "tok"},
                                lambda **e: self.events.append(e), self.msgs.append)
 
@@ -52,7 +54,7 @@ class Car:
         return [m for m in self.msgs if m.get("type") == "command"]
 
 
-seen = []
+seen: list[tuple[str, Any]] = []
 backend = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="test-backend")
 if len(sys.argv) > 6:
     backend.username_pw_set(sys.argv[5], sys.argv[6])
@@ -60,7 +62,7 @@ backend.on_message = lambda c, u, m: seen.append((m.topic, json.loads(m.payload)
 backend.connect(host, int(port))
 backend.subscribe([("fleet/+/telemetry", 1), ("fleet/+/reply", 1), ("fleet/+/state", 1)])
 backend.loop_start()
-out = {}
+out: dict[str, Any] = {}
 
 if case == "basic":
     car = Car("VIN0001")

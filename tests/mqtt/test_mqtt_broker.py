@@ -40,7 +40,7 @@ def test_broker_listens_on_loopback_only_keeps_its_files_in_its_folder_and_stops
         conf = (folder / "mosquitto.conf").read_text()
         assert f"listener {child.port} 127.0.0.1" in conf  # never 0.0.0.0
         assert f"persistence_location {folder / 'mosquitto-data'}/" in conf
-        seen: dict[str, bytes] = {}
+        seen: dict[str, bytes | bytearray] = {}
         client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id="t-sys")
         client.on_message = lambda c, u, m: seen.__setitem__(m.topic, m.payload)
         client.connect("127.0.0.1", child.port)

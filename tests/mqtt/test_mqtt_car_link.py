@@ -12,6 +12,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -19,7 +20,7 @@ DRIVER = Path(__file__).parent / "car_link_driver.py"
 
 
 def drive(broker_url: str, case: str, protocol: str = "3.1.1", qos: int = 1,
-          *creds: str) -> dict:
+          *creds: str) -> dict[str, Any]:
     proc = subprocess.run([sys.executable, str(DRIVER), broker_url, case, protocol, str(qos),
                            *creds], capture_output=True, text=True, timeout=90,
                           stdin=subprocess.DEVNULL)

@@ -12,6 +12,7 @@ import os
 import socket
 import subprocess
 import sys
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -26,7 +27,7 @@ def _listening(hostport: str) -> bool:
         return sock.connect_ex((host, int(port))) == 0
 
 
-def _unlock_statuses(phase: dict) -> dict[str, int]:
+def _unlock_statuses(phase: dict[str, Any]) -> dict[str, int]:
     return phase["by_action"].get("unlock", {}).get("by_status", {})
 
 

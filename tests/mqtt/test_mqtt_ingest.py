@@ -114,7 +114,9 @@ def test_records_are_stored_commands_go_through_the_broker_and_the_will_takes_th
                                headers=auth, timeout=20)
         assert unlock.status_code == 200, unlock.text
         assert unlock.json()["response"]["result"] is True
-        car.client.socket().close()  # the link dies without DISCONNECT: the broker sends the Will
+        link = car.client.socket()
+        assert link is not None
+        link.close()  # the link dies without DISCONNECT: the broker sends the Will
 
         def offline() -> bool:
             r = requests.post(f"{backend.url}/api/1/vehicles/{vid}/command/door_unlock",

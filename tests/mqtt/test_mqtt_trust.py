@@ -54,7 +54,7 @@ CAR_A, CAR_B = "5YJ3E1EA7KF000001", "5YJ3E1EA7KF000002"
 BACKEND = (BACKEND_USER, "backend-password")
 
 
-def wait_until(pred: Callable[[], Any], timeout_s: float = 20.0, what: str = "condition") -> Any:
+def wait_until(pred: Callable[..., Any], timeout_s: float = 20.0, what: str = "condition") -> Any:
     deadline = time.monotonic() + timeout_s
     while True:
         value = pred()
@@ -167,7 +167,7 @@ class Client:
         self.connack: Any = None
         self.disconnected = threading.Event()
         self.acked: set[int] = set()
-        self.received: list[tuple[str, bytes]] = []
+        self.received: list[tuple[str, bytes | bytearray]] = []
         self.subacks = 0
         self.client.on_subscribe = lambda c, u, mid, codes, p: setattr(self, "subacks",
                                                                         self.subacks + 1)

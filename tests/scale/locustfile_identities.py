@@ -13,6 +13,7 @@ import time
 
 import gevent
 from locust import LoadTestShape
+from locust.env import Environment
 
 from fleetchaos.fleet_sim import canary, locust_users
 from fleetchaos.fleet_sim.runtime import runtime_of
@@ -30,6 +31,7 @@ def log(user, kind, op, index):
 
 class Leasing:
     kind = ""
+    environment: Environment  # the Locust user's it is mixed into
 
     def on_start(self):
         self.pool = runtime_of(self.environment).pools[self.kind]

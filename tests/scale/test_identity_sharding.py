@@ -16,6 +16,7 @@ import subprocess
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,10 +24,10 @@ HERE = Path(__file__).parent
 N = 30  # cars, and drivers; 2 canaries
 
 
-def replay(log_dir: Path) -> dict[str, dict[str, object]]:
+def replay(log_dir: Path) -> dict[str, dict[str, Any]]:
     events = [json.loads(line) for p in log_dir.glob("*.jsonl") for line in p.read_text().splitlines()]
     events.sort(key=lambda e: e["t"])
-    out: dict[str, dict[str, object]] = {}
+    out: dict[str, dict[str, Any]] = {}
     for kind in ("car", "driver", "canary"):
         holder: dict[int, int] = {}
         peak, highest, per_worker = 0, -1, defaultdict(set)
