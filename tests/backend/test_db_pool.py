@@ -8,6 +8,7 @@ import os
 import sqlite3
 import threading
 import time
+from typing import Any
 
 import pytest
 
@@ -45,7 +46,7 @@ def seqs(path: str) -> list[int]:
 def test_failed_work_is_rolled_back_and_its_connection_replaced(tmp_path, managed):
     path = str(tmp_path / "p.db")
 
-    async def scenario() -> tuple[int, int, dict]:
+    async def scenario() -> tuple[int, int, dict[str, Any]]:
         pool = DbPool(path, 4)
         try:
             for seq in range(4):  # every pooled connection fails once, as four 2^64 seqs did

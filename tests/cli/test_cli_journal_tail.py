@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fleetchaos.runs.journal_tail import JournalTail
 
 
 def test_tail_delivers_complete_lines_only(tmp_path):
     path = tmp_path / "run.jsonl"
-    seen: list[dict] = []
+    seen: list[dict[str, Any]] = []
     tail = JournalTail(path)
     tail.add_listener(seen.append)
     assert tail.poll() == 0  # not created yet

@@ -43,7 +43,8 @@ def processes() -> dict[int, int]:
 
 def descendants(root: int) -> set[int]:
     table = processes()
-    found, frontier = set(), {root}
+    found: set[int] = set()
+    frontier = {root}
     while frontier:
         frontier = {pid for pid, ppid in table.items() if ppid in frontier} - found
         found |= frontier

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -43,7 +44,7 @@ def test_a_builtin_profile_named_by_the_scenario_is_used(cli, tmp_path, command)
     assert "owner-api" in result.stderr and "Traceback" not in result.stderr
 
 
-def header_of(journal: Path) -> dict:
+def header_of(journal: Path) -> dict[str, Any]:
     return json.loads(journal.read_text().splitlines()[0])
 
 

@@ -58,7 +58,7 @@ COLD_DELAY_S = 1.5
 
 @pytest.fixture
 def cold_backend() -> Iterator[str]:
-    state = {"last": None, "cold_until": 0.0}
+    state: dict[str, float | None] = {"last": None, "cold_until": 0.0}
     lock = threading.Lock()
 
     class Handler(http.server.BaseHTTPRequestHandler):
@@ -77,7 +77,7 @@ def cold_backend() -> Iterator[str]:
                     if last is not None and now - float(last) >= GAP_S:
                         state["cold_until"] = now + COLD_S
                     state["last"] = now
-                    cold = now < float(state["cold_until"])
+                    cold = now < (state["cold_until"] or 0.0)
                 if cold:
                     time.sleep(COLD_DELAY_S)
             raw = json.dumps(body).encode()

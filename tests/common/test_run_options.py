@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -60,7 +61,7 @@ print(json.dumps(out, default=str))
 """
 
 
-def locust_side(argv: list[str]) -> dict:
+def locust_side(argv: list[str]) -> dict[str, Any]:
     env = dict(os.environ)
     env.pop("FLEETCHAOS_ADMIN_TOKEN", None)
     proc = subprocess.run([sys.executable, "-c", LOCUST_SIDE, json.dumps(argv)], cwd=REPO,

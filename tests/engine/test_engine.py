@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import textwrap
 import time
+from typing import Any
 
 import gevent
 import pytest
@@ -41,7 +42,7 @@ def run(engine: Engine, deadline_s: float = 20.0) -> None:
         engine.finish("test stopped")
 
 
-def steps(tmp_path) -> list[dict]:
+def steps(tmp_path) -> list[dict[str, Any]]:
     return [r for r in read_journal(tmp_path / "j.jsonl") if r["type"] == "step"]
 
 
@@ -81,6 +82,7 @@ def test_faults_without_duration_are_rolled_back_when_the_run_ends(tmp_path):
     assert setup.faults.toxics == {}
     reasons = [r["detail"].get("rollback") for r in steps(tmp_path)]
     assert reasons.count("run ended (test stopped)") == 2
+    assert engine.summary is not None
     assert [f["touched"] for f in engine.summary["faults"]] == [10, 2]
     assert engine.environment.process_exit_code == 0  # no SLO, every fault touched something
 

@@ -97,6 +97,7 @@ def test_two_actions_on_one_route_keep_the_asked_share(toxiproxy, upstream, tmp_
     assert effect.count == statuses.count(500)
     delivery = effect.delivery
     assert delivery is not None and delivery.unit == "share" and delivery.asked == SHARE
+    assert delivery.injections is not None
     assert delivery.delivered == pytest.approx(share, abs=1e-3)  # injected / matched
     assert [i["actions"] for i in delivery.injections] == [["unlock", "remote_start"]]
     assert delivery.injections[0]["method"] == "POST"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import pytest
 from offtheshelf_apps import App, fleetchaos, free_port
@@ -20,7 +21,7 @@ pytestmark = pytest.mark.slow
 APPS = ["datasette", "kinto"]
 
 
-def _summary(out: Path) -> dict:
+def _summary(out: Path) -> dict[str, Any]:
     return json.loads(out.read_text())
 
 

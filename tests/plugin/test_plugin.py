@@ -8,6 +8,7 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -23,7 +24,7 @@ def docs_example() -> str:
     return next(b for b in blocks if "def test_" in b)
 
 
-def server_proxies(url: str) -> dict:
+def server_proxies(url: str) -> dict[str, Any]:
     return requests.get(f"{url}/proxies", timeout=5).json()
 
 

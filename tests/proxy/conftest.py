@@ -82,7 +82,7 @@ def server(request: pytest.FixtureRequest) -> Server:
     if request.param == "built-in":
         child = request.getfixturevalue("toxiproxy")
         return Server("built-in", child.url)
-    return request.getfixturevalue("real_toxiproxy")  # type: ignore[no-any-return]
+    return request.getfixturevalue("real_toxiproxy")
 
 
 @pytest.fixture
@@ -98,5 +98,5 @@ def plain_builtin() -> Iterator[Server]:
 def plain_server(request: pytest.FixtureRequest) -> Server:
     """Like ``server``, with the built-in in Toxiproxy mode (no extensions, no /metrics)."""
     if request.param == "built-in":
-        return request.getfixturevalue("plain_builtin")  # type: ignore[no-any-return]
-    return request.getfixturevalue("real_toxiproxy")  # type: ignore[no-any-return]
+        return request.getfixturevalue("plain_builtin")
+    return request.getfixturevalue("real_toxiproxy")

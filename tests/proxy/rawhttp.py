@@ -49,7 +49,7 @@ def exchange(url: str, method: str, path: str, body: bytes = b"",
     head, _, rest = raw.partition(b"\r\n\r\n")
     status_line, *header_lines = head.decode("latin-1").split("\r\n")
     pairs = [tuple(line.split(": ", 1)) for line in header_lines]
-    return Answer(status_line, [(k, v) for k, v in pairs], rest)  # type: ignore[misc]
+    return Answer(status_line, [(k, v) for k, v in pairs], rest)
 
 
 XID = re.compile("[0-9a-v]{20}")

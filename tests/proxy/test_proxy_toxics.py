@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import time
+from typing import Any
 
 import pytest
 import requests
@@ -210,9 +211,10 @@ def test_toxics_added_and_removed_while_streaming_lose_nothing(echo_proxy):
     stop = threading.Event()
 
     def churn() -> None:
-        kinds = [{"type": "latency", "attributes": {"latency": 2}},
-                 {"type": "slicer", "attributes": {"average_size": 512, "delay": 0}},
-                 {"type": "noop"}]
+        kinds: list[dict[str, Any]] = [
+            {"type": "latency", "attributes": {"latency": 2}},
+            {"type": "slicer", "attributes": {"average_size": 512, "delay": 0}},
+            {"type": "noop"}]
         i = 0
         while not stop.is_set():
             spec = kinds[i % 3]

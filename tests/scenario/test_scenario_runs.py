@@ -9,7 +9,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -22,7 +24,7 @@ REPO = Path(__file__).resolve().parents[2]
 UNLOCK_PATH = ("vehicle_data", "unlock", "remote_start")
 
 
-def five_xx(phase: dict) -> int:
+def five_xx(phase: dict[str, Any]) -> int:
     return sum(n for a in UNLOCK_PATH for s, n in
                ((phase["by_action"].get(a) or {}).get("by_status") or {}).items()
                if s.startswith("5"))
@@ -61,7 +63,7 @@ def test_verbosity_flood_2021_reproduces_the_lockout(tmp_path):
 
 
 def locust_run(backend, scenario: str, tmp_path: Path, toxiproxy_url: str,
-               extra: list[str] = ()) -> subprocess.Popen:
+               extra: Sequence[str] = ()) -> subprocess.Popen[str]:
     env = dict(os.environ, TOXIPROXY_URL=toxiproxy_url,
                FLEETCHAOS_ADMIN_TOKEN="test-admin-token")
     return subprocess.Popen(

@@ -8,6 +8,7 @@ import pytest
 
 from fleetchaos.scenarios.loader import list_builtin, load_scenario
 from fleetchaos.scenarios.schema import ScenarioError
+from fleetchaos.scenarios.steps.toxic import ToxicStep
 
 GOOD = textwrap.dedent("""\
     title: A test scenario
@@ -137,7 +138,8 @@ def test_overrides_env_and_time_scale(tmp_path):
     # the canary's recovery window is a time of the scenario too: 5 s at 0.5 is 2.5 s
     assert s.fleet == {"cars": 40, "drivers": 7, "retry_policy": "retry-budget",
                        "canary": {"window_s": 2.5}}
-    assert s.timeline[0].spec.attributes["latency"] == 250
+    spec = s.timeline[0].spec
+    assert isinstance(spec, ToxicStep) and spec.attributes["latency"] == 250
     assert (s.duration_s, s.timeline[0].at_s, s.timeline[0].duration_s) == (15, 5, 5)
     assert [(p.start_s, p.end_s) for p in s.phases] == [(0, 5), (5, 10), (10, 15)]
     with pytest.raises(ScenarioError, match="FLEET_CARS is not set"):

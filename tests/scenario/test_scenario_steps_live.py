@@ -10,6 +10,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -34,7 +35,7 @@ def scenario_file(tmp_path: Path, timeline: str, duration: int = 8) -> str:
 
 
 def start_run(backend, toxiproxy_url: str, scenario: str, tmp_path: Path,
-              run_id: str = "live1234") -> subprocess.Popen:
+              run_id: str = "live1234") -> subprocess.Popen[str]:
     env = dict(os.environ, TOXIPROXY_URL=toxiproxy_url,
                FLEETCHAOS_ADMIN_TOKEN="test-admin-token")
     return subprocess.Popen(
@@ -51,7 +52,7 @@ def names_on(url: str) -> list[str]:
     return [t["name"] for p in proxies.values() for t in p["toxics"]] + list(proxies)
 
 
-def step_records(tmp_path: Path) -> list[dict]:
+def step_records(tmp_path: Path) -> list[dict[str, Any]]:
     return [r for r in read_journal(tmp_path / "run.jsonl") if r["type"] == "step"]
 
 
