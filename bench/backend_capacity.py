@@ -11,6 +11,7 @@ import asyncio
 import json
 import tempfile
 import time
+from typing import Any
 
 import aiohttp
 
@@ -30,7 +31,7 @@ def p99(values: list[float]) -> float | None:
     return values[min(len(values) - 1, int(0.99 * len(values)))]
 
 
-async def setup(session: aiohttp.ClientSession, url: str, admin: str) -> list[dict]:
+async def setup(session: aiohttp.ClientSession, url: str, admin: str) -> list[dict[str, Any]]:
     vehicles = [{"vin": f"5YJ3E1EA{i:09d}", "owner_email": f"o{i}@bench", "owner_password": "pw",
                  "car_token": f"ct{i}"} for i in range(CARS)]
     async with session.post(f"{url}/admin/fleet", json={"vehicles": vehicles},
@@ -41,7 +42,7 @@ async def setup(session: aiohttp.ClientSession, url: str, admin: str) -> list[di
     return vehicles
 
 
-async def run_step(url: str, vehicles: list[dict], tel_rate: float, unlock_rate: float
+async def run_step(url: str, vehicles: list[dict[str, Any]], tel_rate: float, unlock_rate: float
                    ) -> dict[str, float | None]:
     """Offer tel_rate records/s over the cars' WebSockets and unlock_rate unlocks/s."""
     # limit=0: one connection per car, past aiohttp's default pool of 100
@@ -163,7 +164,7 @@ async def main() -> None:
         tried = [tel if kind == "tel" else unl for tel, unl, _ in rows]
         for tel, unl, r in rows:
             alone = (unl == 0) if kind == "tel" else (tel == 0)
-            if alone and r[key] is not None and r[key] > 1.0:
+            if alone and (p99 := r[key]) is not None and p99 > 1.0:
                 return f"{tel if kind == 'tel' else unl} {unit}"
         return f"more than {max(tried)} {unit} (the highest rate tried)"
 

@@ -24,6 +24,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -62,7 +63,7 @@ def _first_line(proc: subprocess.Popen[str], timeout_s: float) -> str:
     return proc.stdout.readline().strip()
 
 
-def _stats(url: str) -> dict:
+def _stats(url: str) -> dict[str, Any]:
     return requests.get(f"{url}/admin/stats", headers={"X-Admin-Token": ADMIN_TOKEN},
                         timeout=30).json()
 

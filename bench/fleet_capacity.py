@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bench.common import write_doc
 from fleetchaos.common.child_process import start_child
@@ -21,7 +22,7 @@ RUN_S = 45
 SIZES = (1000, 5000, 10000)
 
 
-def one(cars: int, sink_url: str, tmp: Path, processes: int = 1) -> dict:
+def one(cars: int, sink_url: str, tmp: Path, processes: int = 1) -> dict[str, Any]:
     out = tmp / f"fleet-{cars}-{processes}"
     out.mkdir()
     config = {"seed": 1, "cars": cars, "drivers": 0, "telemetry_url": sink_url, "workers": processes,

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bench.common import write_doc
 from fleetchaos.common.child_process import start_child
@@ -24,7 +25,7 @@ REPEATS = 5
 LOCUSTFILE = Path(__file__).with_name("overhead_locustfile.py")
 
 
-def run(mode: str, url: str, tmp: Path, attempt: int = 0) -> dict:
+def run(mode: str, url: str, tmp: Path, attempt: int = 0) -> dict[str, Any]:
     out = tmp / f"{mode}-{attempt}.json"
     env = dict(os.environ, OVERHEAD_MODE=mode, OVERHEAD_OUT=str(out),
                OVERHEAD_PER_USER_RPS=str(PER_USER_RPS))
@@ -51,7 +52,7 @@ LOOPS = (
 
 
 def main() -> None:
-    runs: dict[str, list[dict]] = {mode: [] for mode, _ in LOOPS}
+    runs: dict[str, list[dict[str, Any]]] = {mode: [] for mode, _ in LOOPS}
     with tempfile.TemporaryDirectory() as tmp, \
             start_child("http sink", [sys.executable, "-m", "bench.http_sink"]) as sink:
         # alternate the loops, so a slow spell of the machine hits all of them, and compare

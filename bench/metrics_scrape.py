@@ -27,6 +27,7 @@ import tempfile
 import time
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from bench.common import write_doc
 from fleetchaos.locust_app.metrics_source import BUDGET_FACTOR, MIN_REFRESH_S, judge_journal
@@ -74,7 +75,7 @@ def scrape_run(scenario: str, cars: int, tmp: Path) -> tuple[list[float], list[i
     return times, series, journal
 
 
-def stretched(records: list[dict], copies: int) -> list[dict]:
+def stretched(records: list[dict[str, Any]], copies: int) -> list[dict[str, Any]]:
     """The journal of a run ``copies`` times as long (mid-run: no slo/summary/cleanup)."""
     header = next(r for r in records if r["type"] == "header")
     length = float(header["duration_s"])

@@ -17,6 +17,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bench.common import ensure_tool, write_doc
 from fleetchaos.common.child_process import start_child
@@ -27,7 +28,7 @@ SIZES = (1000, 5000, 10000)
 
 
 def one(transport: str, cars: int, url: str, tmp: Path, ramp: int = 500,
-        run_s: int = RUN_S) -> dict:
+        run_s: int = RUN_S) -> dict[str, Any]:
     out = tmp / f"{transport}-{cars}-{ramp}"
     out.mkdir()
     config = {"seed": 1, "cars": cars, "drivers": 0, "telemetry_url": url, "api_url": url,

@@ -5,7 +5,9 @@ failed (reconnect churn), in ``<pid>.connects``."""
 import json
 import os
 
-from fleet_locustfile import CarUser  # registers its listeners too
+# Locust loads a locustfile by path, its folder on sys.path: mypy, from the checkout, sees
+# bench.fleet_locustfile instead (the same file under another name would register twice)
+from fleet_locustfile import CarUser  # type: ignore[import-not-found]  # registers its listeners too
 from locust import events
 
 __all__ = ["CarUser"]

@@ -20,11 +20,11 @@ else:
     RATE = float(os.environ.get("OVERHEAD_PER_USER_RPS", "10"))
 
     class Bare(FastHttpUser):
+        def poisson_wait(self):
+            return self.gaps.expovariate(RATE)
+
         # "bare": Locust's own pacing; "bare-poisson": exponential gaps, as the fleet's needs
-        wait_time = constant_throughput(RATE)
-        if MODE == "bare-poisson":
-            def wait_time(self):
-                return self.gaps.expovariate(RATE)
+        wait_time = poisson_wait if MODE == "bare-poisson" else constant_throughput(RATE)
 
         def on_start(self):
             self.gaps = random.Random(id(self))

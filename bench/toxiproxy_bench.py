@@ -22,7 +22,9 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -99,18 +101,26 @@ def check_bodies(address: str) -> None:
                                f"{len(answer.content)} bytes, not 200 with {len(body)}")
 
 
+def found(pattern: str, out: str) -> re.Match[str]:
+    """A line wrk always prints; its absence is wrk's output changing, said with it."""
+    match = re.search(pattern, out)
+    if match is None:
+        raise RuntimeError(f"wrk printed no {pattern!r}:\n{out}")
+    return match
+
+
 def wrk(wrk_bin: str, url: str, conns: int, seconds: int = DURATION_S) -> dict[str, float]:
     out = subprocess.run([wrk_bin, "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", url],
                          capture_output=True, text=True, check=True).stdout
     if "Non-2xx" in out or "Socket errors" in out:
         raise RuntimeError(f"wrk against {url} counted failed requests:\n{out}")
-    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
-    transfer = re.search(r"Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)", out)
+    rps = float(found(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    transfer = found(r"Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)", out)
     bytes_s = float(transfer.group(1)) * {"B": 1, "KB": 1024, "MB": 1024**2,
                                            "GB": 1024**3}[transfer.group(2)]
 
     def pct(p: str) -> float:
-        m = re.search(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
+        m = found(rf"\s{p}%\s+([\d.]+)(us|ms|s)", out)
         value, unit = float(m.group(1)), m.group(2)
         return value * {"us": 1, "ms": 1000, "s": 1_000_000}[unit]
 
@@ -172,7 +182,7 @@ def add_proxy(api: str, name: str, upstream_port: int) -> str:
 
 # --- the toxic path ------------------------------------------------------------------------
 BOTH = ("upstream", "downstream")
-TOXIC_CELLS: list[tuple[str, str, int, list[dict]]] = [
+TOXIC_CELLS: list[tuple[str, str, int, list[dict[str, Any]]]] = [
     # (label, path, connections, toxics on the "toxic" proxy)
     ("latency 0 ms, both streams", "/small", 1,
      [{"type": "latency", "stream": s, "attributes": {"latency": 0}} for s in BOTH]),
@@ -191,14 +201,15 @@ IDEAL_DELAY_S = 0.005  # the 5 ms cell: at most connections / 5 ms requests per 
 BANDWIDTH_SET = 10_000 * 1000  # bytes/s (Toxiproxy's KB = 1000 B)
 
 
-def set_toxics(api: str, proxy: str, toxics: list[dict]) -> None:
+def set_toxics(api: str, proxy: str, toxics: list[dict[str, Any]]) -> None:
     requests.post(f"{api}/reset").raise_for_status()
     for i, toxic in enumerate(toxics):
         requests.post(f"{api}/proxies/{proxy}/toxics",
                       json={**toxic, "name": f"t{i}"}).raise_for_status()
 
 
-def toxic_cells(wrk_bin: str, servers: dict[str, tuple[str, str, str, int]]) -> list[tuple]:
+def toxic_cells(wrk_bin: str, servers: dict[str, tuple[str, str, str, int]]
+                ) -> list[tuple[Any, ...]]:
     """Each cell on each server (name -> API url, no-toxic proxy, toxic proxy, pid): the toxic
     proxy alternated with the no-toxic one, each one's best kept."""
     rows = []
@@ -215,14 +226,14 @@ def toxic_cells(wrk_bin: str, servers: dict[str, tuple[str, str, str, int]]) -> 
             if path == "/small":  # the proxy's own CPU per request: steadier than req/s here
                 for name, address in (("plain", plain), ("toxic", toxic)):
                     best[name]["cpu_us"] = cpu_per_request(
-                        lambda secs, url=f"http://{address}{path}", c=conns: wrk(
-                            wrk_bin, url, c, secs), {"proxy": pid}, 3)["proxy"]
+                        partial(wrk, wrk_bin, f"http://{address}{path}", conns), {"proxy": pid},
+                        3)["proxy"]
             rows.append((label, path, conns, server, best))
             requests.post(f"{api}/reset").raise_for_status()
     return rows
 
 
-def toxic_report(rows: list[tuple]) -> str:
+def toxic_report(rows: list[tuple[Any, ...]]) -> str:
     lines = ["## The toxic path", "",
              f"The same wrk runs through a second proxy with toxics on both streams, alternated "
              f"{REPEATS} times with the no-toxic proxy, each one's best kept. Goal: within 10 % "
@@ -474,7 +485,7 @@ def main() -> None:
                     headline(rows, toxic_rows)).read_text())
 
 
-def report(rows: list, with_kernel: bool, with_real: bool) -> str:
+def report(rows: list[Any], with_kernel: bool, with_real: bool) -> str:
     head = ("| response | connections | direct req/s | via proxy req/s | ratio | "
             "added p50 µs | added p99 µs |")
     rule = "|---|---:|---:|---:|---:|---:|---:|"
@@ -518,7 +529,7 @@ def report(rows: list, with_kernel: bool, with_real: bool) -> str:
             f"error stops the benchmark.{kernel_note}\n{reference}\n\n" + "\n".join(table))
 
 
-def headline(rows: list, toxic_rows: list) -> str:
+def headline(rows: list[Any], toxic_rows: list[Any]) -> str:
     ratios = ", ".join(
         f"{label} × {conns} conn{'s' if conns > 1 else ''} "
         f"**{best['proxy']['rps'] / best['direct']['rps']:.2f}x**" for label, conns, best in rows)

@@ -31,7 +31,7 @@ async def start(port: int) -> web.AppRunner:
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", port, backlog=8192)
     await site.start()
-    announce_ready(host="127.0.0.1", port=site._server.sockets[0].getsockname()[1])
+    announce_ready(host="127.0.0.1", port=int(runner.addresses[0][1]))
     return runner
 
 

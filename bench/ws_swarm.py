@@ -19,6 +19,7 @@ import json
 import random
 import signal
 import sys
+from typing import Any
 
 import aiohttp
 
@@ -130,7 +131,8 @@ async def main() -> int:
               flush=True)
         everyone = asyncio.gather(*tasks, return_exceptions=True)
         stopping = asyncio.create_task(stop.wait())
-        await asyncio.wait([everyone, stopping], return_when=asyncio.FIRST_COMPLETED)
+        either: list[asyncio.Future[Any]] = [everyone, stopping]
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
         stop.set()
         with open(ns.out, "w") as f:
             json.dump(acked, f)
