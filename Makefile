@@ -13,7 +13,7 @@ PYTEST_WORKERS ?= 3
 help:
 	@echo "make demo   - reproduce the 2021 lockout against the built-in backend and print the report"
 	@echo "make test   - lint and run the whole test suite (slow end-to-end tests included)"
-	@echo "make lint   - ruff, mypy and the layer contracts (import-linter)"
+	@echo "make lint   - ruff, mypy (the package, tests and bench) and the layer contracts (import-linter)"
 	@echo "make bench  - run the benchmarks under bench/ (figures land in docs/benchmarks/)"
 	@echo "make clean  - remove .venv and run output"
 
@@ -46,16 +46,37 @@ broker:
 	      || echo "mosquitto could not be installed: MQTT tests will skip"; \
 	  else echo "mosquitto not found and not root: MQTT tests will skip"; fi; }
 
+# mypy: the package strictly (pyproject.toml's [tool.mypy]), then tests/ and bench/ in a
+# test mode: strict but that functions may go unannotated (test functions take pytest's
+# fixtures by name; every body is checked all the same) and may return Any (parsed JSON).
+# The import roots are pytest's (rootdir "prepend" mode): each test folder without an
+# __init__.py is one, as tests import their helpers by bare name (`from engine_fakes import
+# ...`); a folder with a conftest.py of its own is checked apart, its conftest being one
+# more module named `conftest`.
+MYPY_TESTS := $(VENV)/bin/mypy --cache-dir .mypy_cache/tests --follow-imports silent \
+	--explicit-package-bases --allow-untyped-defs --allow-incomplete-defs \
+	--allow-untyped-calls --no-warn-return-any
+TEST_DIRS := $(filter-out tests/data,$(patsubst %/,%,$(wildcard tests/*/)))
+TEST_PACKAGES := $(patsubst %/__init__.py,%,$(wildcard tests/*/__init__.py))
+TEST_APART := $(filter-out $(TEST_PACKAGES),$(patsubst %/conftest.py,%,$(wildcard tests/*/conftest.py)))
+TEST_ROOTS := $(filter-out $(TEST_PACKAGES) $(TEST_APART),$(TEST_DIRS))
+empty :=
+define mypy_all
+	$(VENV)/bin/mypy
+	MYPYPATH=$(subst $(empty) ,:,$(TEST_ROOTS) tests) $(MYPY_TESTS) tests/conftest.py $(TEST_ROOTS) $(TEST_PACKAGES) bench
+	@set -e; for d in $(TEST_APART); do echo "mypy $$d (its own conftest.py)"; MYPYPATH=$$d $(MYPY_TESTS) $$d; done
+endef
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy
+	$(mypy_all)
 	$(VENV)/bin/lint-imports
 
 # pytest runs from its own script (not `python -m pytest`), so the checkout's folders are
 # not importable under their bare names: tests import the installed `fleetchaos` only.
 test: $(STAMP) browser broker
 	$(VENV)/bin/ruff check .
-	$(VENV)/bin/mypy
+	$(mypy_all)
 	$(VENV)/bin/lint-imports
 	@$(VENV)/bin/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS); rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
