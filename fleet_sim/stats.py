@@ -17,7 +17,7 @@ from __future__ import annotations
 import copy
 import time
 from collections import defaultdict
-from typing import Any
+from typing import Any, Literal
 
 REPORT_KEY = "fleetchaos_fleet"
 OUTCOMES_KEY = "fleetchaos_outcomes"
@@ -27,6 +27,19 @@ OUTCOMES = ("app", "bluetooth", "keycard")
 
 CPU_SAMPLE_S = 0.5  # the shortest interval a CPU share is computed over
 MAX_KEYS = frozenset({"fleet_cpu_share_max"})  # merged by max over processes, not summed
+
+# What FleetCounters.add counts (a name outside it is a type error, not a KeyError mid-run);
+# the drivers' outcomes go through outcome(), the CPU figures are sampled by as_dict().
+Counter = Literal[
+    "cars_connected", "cars_total",
+    "telemetry_offered", "telemetry_sent", "telemetry_acked", "telemetry_resent",
+    "telemetry_bytes", "telemetry_dropped", "telemetry_dropped_unsent",
+    "telemetry_dropped_unacked", "telemetry_buffered", "telemetry_in_flight",
+    "telemetry_cohort_cars", "telemetry_cohort_offered", "telemetry_cohort_sent",
+    "telemetry_cohort_acked", "telemetry_cohort_baseline",
+    "keepalive_retries", "api_bytes_sent", "commands_received", "commands_acked",
+    "drivers_needing",
+]
 
 
 def _empty() -> dict[str, Any]:
@@ -73,7 +86,7 @@ class FleetCounters:
         self.pending_outcomes: list[dict[str, Any]] = []
         self.cpu = CpuSampler()
 
-    def add(self, key: str, n: float = 1) -> None:
+    def add(self, key: Counter, n: float = 1) -> None:
         self.data[key] += n
 
     def status(self, action: str, status: int) -> None:
