@@ -18,13 +18,16 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 
 from fleetchaos.common.loopback import TargetNotAllowed, check_loopback, parse_hosts
 from fleetchaos.fleet_sim.config import FleetConfig
 from fleetchaos.fleet_sim.runtime import runtime_of
+
+if TYPE_CHECKING:
+    from locust.env import Environment
 
 MESSAGE = "fleetchaos_knobs"
 HELLO = "fleetchaos_knobs_please"  # a worker ready for the config asks for it
@@ -41,23 +44,23 @@ def initial_from_env() -> FleetConfig | None:
     return FleetConfig.from_dict(json.loads(text))
 
 
-def current(environment: Any) -> FleetConfig:
+def current(environment: Environment) -> FleetConfig:
     return runtime_of(environment).config
 
 
-def apply(environment: Any, changes: dict[str, Any]) -> FleetConfig:
+def apply(environment: Environment, changes: dict[str, Any]) -> FleetConfig:
     return runtime_of(environment).apply(changes)
 
 
-def reset(environment: Any, config: FleetConfig | None = None) -> None:
+def reset(environment: Environment, config: FleetConfig | None = None) -> None:
     runtime_of(environment).reset(config)
 
 
-def on_change(environment: Any, listener: Callable[[FleetConfig], None]) -> None:
+def on_change(environment: Environment, listener: Callable[[FleetConfig], None]) -> None:
     runtime_of(environment).on_change(listener)
 
 
-def broadcast(environment: Any, changes: dict[str, Any]) -> FleetConfig:
+def broadcast(environment: Environment, changes: dict[str, Any]) -> FleetConfig:
     """Apply here and, on a master, send to every worker."""
     from locust.runners import MasterRunner
 
@@ -78,7 +81,7 @@ def own_share(changes: dict[str, Any], worker_index: int) -> dict[str, Any]:
     return {**changes, "api_url": mine["api_url"], "telemetry_url": mine["telemetry_url"]}
 
 
-def install(environment: Any) -> None:
+def install(environment: Environment) -> None:
     """Register the message handler on workers (which ask for the config as they start)
     and, on the master, the answer to that ask."""
     from locust.runners import MasterRunner, WorkerRunner

@@ -16,12 +16,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from fleetchaos.fleet_sim.config import FleetConfig
 from fleetchaos.fleet_sim.identities import IndexPool
 from fleetchaos.fleet_sim.profiles import Profile, load_profile
 from fleetchaos.fleet_sim.stats import FleetCounters
+
+if TYPE_CHECKING:
+    from locust.env import Environment
 
 ATTR = "fleetchaos_runtime"
 POOLS = ("car", "driver", "canary")
@@ -78,7 +81,7 @@ class FleetRuntime:
         return self.profiles[config.profile]
 
 
-def runtime_of(environment: Any) -> FleetRuntime:
+def runtime_of(environment: Environment) -> FleetRuntime:
     """The environment's runtime, created and attached on first use."""
     found = getattr(environment, ATTR, None)
     if isinstance(found, FleetRuntime):

@@ -17,9 +17,14 @@ from __future__ import annotations
 import copy
 import time
 from collections import defaultdict
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from locust.env import Environment
+    from locust.event import EventHook
 
 REPORT_KEY = "fleetchaos_fleet"
+OUTCOME_EVENT = "fleet_driver_outcome"  # environment.events.<this>: one driver's outcome
 OUTCOMES_KEY = "fleetchaos_outcomes"
 FINAL_MESSAGE = "fleetchaos_fleet_final"  # a worker's counters once its users stopped
 OUTCOMES = ("app", "bluetooth", "keycard")
@@ -134,7 +139,7 @@ def merge(parts: list[dict[str, Any]]) -> dict[str, Any]:
     return total
 
 
-def snapshot(environment: Any) -> dict[str, Any]:
+def snapshot(environment: Environment) -> dict[str, Any]:
     """Cumulative fleet counters for the whole run (summed over workers on a master)."""
     from locust.runners import MasterRunner
 
@@ -146,17 +151,28 @@ def snapshot(environment: Any) -> dict[str, Any]:
     return runtime.counters.as_dict()
 
 
-def install(environment: Any) -> None:
-    """Worker → master reporting, and the driver-outcome event on every runner."""
+def outcome_event(environment: Environment) -> EventHook:
+    """The fleet's own Locust event, fired with each driver's outcome (``outcome``,
+    ``time_to_access_s``, ``attempts``, ``policy``, ...); added to the environment's events
+    on first use, as Locust's own are fixed attributes of its Events."""
     from locust.event import EventHook
+
+    hook: EventHook | None = getattr(environment.events, OUTCOME_EVENT, None)
+    if hook is None:
+        hook = EventHook()
+        setattr(environment.events, OUTCOME_EVENT, hook)
+    return hook
+
+
+def install(environment: Environment) -> None:
+    """Worker → master reporting, and the driver-outcome event on every runner."""
     from locust.runners import MasterRunner, WorkerRunner
 
     from fleetchaos.fleet_sim.runtime import runtime_of
 
     runtime = runtime_of(environment)
     counters = runtime.counters
-    if not hasattr(environment.events, "fleet_driver_outcome"):
-        environment.events.fleet_driver_outcome = EventHook()
+    outcomes = outcome_event(environment)
     runner = environment.runner
     if isinstance(runner, WorkerRunner):
         def report(client_id: str, data: dict[str, Any]) -> None:
@@ -179,13 +195,13 @@ def install(environment: Any) -> None:
             if REPORT_KEY in data:
                 runtime.worker_reports[client_id] = data[REPORT_KEY]
             for outcome in data.get(OUTCOMES_KEY, []):
-                environment.events.fleet_driver_outcome.fire(**outcome)
+                outcomes.fire(**outcome)
 
         environment.events.worker_report.add_listener(receive)
         runner.register_message(FINAL_MESSAGE, lambda msg, **_: receive(msg.node_id, msg.data))
 
 
-def record_outcome(environment: Any, **outcome: Any) -> None:
+def record_outcome(environment: Environment, **outcome: Any) -> None:
     """Count a driver's outcome here and fire the event (the master fires it for workers)."""
     from locust.runners import WorkerRunner
 
@@ -196,7 +212,7 @@ def record_outcome(environment: Any, **outcome: Any) -> None:
     if isinstance(environment.runner, WorkerRunner):
         counters.pending_outcomes.append(outcome)
     else:
-        environment.events.fleet_driver_outcome.fire(**outcome)
+        outcome_event(environment).fire(**outcome)
 
 
 def outcome_record(outcome: dict[str, Any], wall_t0: float | None, now_s: float) -> dict[str, Any]:

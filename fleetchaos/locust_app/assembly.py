@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetchaos.locust_app.run_setup import LocustRunSetup, RunIdentity
 from fleetchaos.scenarios.engine import Engine
 from fleetchaos.scenarios.fault_control import new_run_id
 from fleetchaos.scenarios.schema import Scenario
+
+if TYPE_CHECKING:
+    from locust.env import Environment
 
 OUTPUT_OPTIONS = {"summary": "summary", "junit": "junit", "html": "html_report",
                   "markdown": "markdown"}  # output -> Locust option (parsed_options attribute)
@@ -44,7 +47,7 @@ def outputs_from(opts: Any) -> dict[str, str | None]:
     return {name: getattr(opts, option, "") or None for name, option in OUTPUT_OPTIONS.items()}
 
 
-def build_engine(environment: Any, scenario: Scenario, *, run_id: str | None = None,
+def build_engine(environment: Environment, scenario: Scenario, *, run_id: str | None = None,
                  journal_path: str | None = None, admin_token: str | None = None,
                  allow_remote: bool = False, seed: int | None = None,
                  outputs: Mapping[str, str | None] | None = None,

@@ -8,15 +8,18 @@ pass fakes instead of these.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import requests
+
+if TYPE_CHECKING:
+    from locust.env import Environment
 
 
 class LocustFleet:
     """``Fleet`` over a Locust environment (master or local runner)."""
 
-    def __init__(self, environment: Any, cars: int, drivers: int) -> None:
+    def __init__(self, environment: Environment, cars: int, drivers: int) -> None:
         self.environment = environment
         self._size = (cars, drivers)
 

@@ -8,12 +8,15 @@ right after them, read back from the journal like every other report.
 from __future__ import annotations
 
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetchaos.reports.run.end_of_run import print_end_of_run
 
+if TYPE_CHECKING:
+    from locust.env import Environment
 
-def print_at_quit(environment: Any, journal_path: Any) -> None:
+
+def print_at_quit(environment: Environment, journal_path: Any) -> None:
     """Print the verdict when Locust quits, after its own tables (Locust's ``quit``
     event fires after ``print_stats``; the engine has finished by then)."""
 

@@ -9,7 +9,7 @@ import os
 import signal
 import sys
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 from locust import events
@@ -22,6 +22,9 @@ from fleetchaos.locust_app.assembly import build_engine, outputs_from
 from fleetchaos.scenarios.engine import ENGINE_ATTR, current_engine
 from fleetchaos.scenarios.loader import load_scenario
 from fleetchaos.scenarios.schema import ScenarioError
+
+if TYPE_CHECKING:
+    from locust.env import Environment
 
 
 @events.init_command_line_parser.add_listener
@@ -67,7 +70,7 @@ def _checked_options(opts: Any) -> None:
 
 
 @events.init.add_listener
-def _create_engine(environment: Any, **_: Any) -> None:
+def _create_engine(environment: Environment, **_: Any) -> None:
     if isinstance(environment.runner, WorkerRunner) or environment.parsed_options is None:
         return
     opts = environment.parsed_options
@@ -131,7 +134,7 @@ def _create_engine(environment: Any, **_: Any) -> None:
         install(environment)
 
 
-def _serve_metrics(environment: Any, port: int) -> None:
+def _serve_metrics(environment: Environment, port: int) -> None:
     """The /metrics endpoint (fleetchaos.locust_app.metrics_server), before the engine so a port that cannot
     be bound stops the run before anything is created."""
     problem = port_problem("--metrics-port", port)  # taken? (its range: _checked_options)
@@ -149,14 +152,14 @@ def _serve_metrics(environment: Any, port: int) -> None:
 
 
 @events.test_stop.add_listener
-def _test_stop(environment: Any, **_: Any) -> None:
+def _test_stop(environment: Environment, **_: Any) -> None:
     engine = current_engine(environment)
     if engine is not None and engine.set_up:
         engine.finish("test stopped")
 
 
 @events.quitting.add_listener
-def _quitting(environment: Any, **_: Any) -> None:
+def _quitting(environment: Environment, **_: Any) -> None:
     engine = current_engine(environment)
     if engine is not None:
         engine.finish("quitting")

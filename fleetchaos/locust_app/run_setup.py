@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from fleetchaos.common.loopback import TargetNotAllowed, check_loopback
@@ -24,6 +24,9 @@ from fleetchaos.scenarios.journal import JournalWriter
 from fleetchaos.scenarios.prepared import Prepared, SetupError
 from fleetchaos.scenarios.schema import Scenario
 from fleetchaos.scenarios.steps.base import StepEnv
+
+if TYPE_CHECKING:
+    from locust.env import Environment
 
 __all__ = ["LocustRunSetup", "Prepared", "RunIdentity", "SetupError"]
 
@@ -44,7 +47,7 @@ class RunIdentity:
 class LocustRunSetup:
     """The set-up of a real run inside Locust's master (or local) process."""
 
-    def __init__(self, environment: Any, scenario: Scenario, run: RunIdentity, *,
+    def __init__(self, environment: Environment, scenario: Scenario, run: RunIdentity, *,
                  launch_toxiproxy: Callable[[int], Any] | None = None,
                  fault_control: Callable[[list[str]], Any] | None = None) -> None:
         """``launch_toxiproxy(seed)`` starts a server and returns its child (``.url``,
@@ -234,9 +237,10 @@ class LocustRunSetup:
             def on_outcome(**outcome: Any) -> None:
                 record(stats.outcome_record(outcome, wall_t0, time.monotonic() - journal.t0))
 
-            environment.events.fleet_driver_outcome.add_listener(on_outcome)
-            self.unsubscribe = lambda: environment.events.fleet_driver_outcome.remove_listener(
-                on_outcome)  # a next run in the same web UI has its own
+            outcomes = stats.outcome_event(environment)
+            outcomes.add_listener(on_outcome)
+            # a next run in the same web UI has its own
+            self.unsubscribe = lambda: outcomes.remove_listener(on_outcome)
 
         env = StepEnv(faults=faults, fleet=fleet,
                       backend=HttpBackendAdmin(host, run.admin_token), targets=targets,

@@ -9,12 +9,15 @@ responses' bodies (``bytes``: Locust's response lengths).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetchaos.scenarios.metrics import hist_diff, percentile
 
+if TYPE_CHECKING:
+    from locust.env import Environment
 
-def _locust_totals(environment: Any) -> dict[str, dict[str, Any]]:
+
+def _locust_totals(environment: Environment) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
     for (name, _method), entry in environment.stats.entries.items():
         agg = out.setdefault(name, {"requests": 0, "failures": 0, "rt": {}, "sum_ms": 0.0,
@@ -53,7 +56,7 @@ class Sampler:
     it set up, as Locust's own stats start from zero on each start (runner.start clears
     them)."""
 
-    def __init__(self, environment: Any, fleet_snapshot: Any) -> None:
+    def __init__(self, environment: Environment, fleet_snapshot: Any) -> None:
         self.environment = environment
         self.fleet_snapshot = fleet_snapshot
         self.prev_locust: dict[str, dict[str, Any]] = {}

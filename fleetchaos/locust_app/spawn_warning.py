@@ -13,14 +13,17 @@ every other record of Locust's runner logger passes.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from locust.env import Environment
 
 RUNNER_LOGGER = "locust.runners"
 MESSAGE = "Your selected spawn rate is very high"
 
 
 class ScenarioSpawnRateFilter(logging.Filter):
-    def __init__(self, environment: Any) -> None:
+    def __init__(self, environment: Environment) -> None:
         super().__init__()
         self.environment = environment
 
@@ -32,7 +35,7 @@ class ScenarioSpawnRateFilter(logging.Filter):
         return not isinstance(getattr(self.environment, "shape_class", None), ScenarioShape)
 
 
-def install(environment: Any) -> ScenarioSpawnRateFilter:
+def install(environment: Environment) -> ScenarioSpawnRateFilter:
     found = ScenarioSpawnRateFilter(environment)
     logging.getLogger(RUNNER_LOGGER).addFilter(found)
     return found

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from flask import Blueprint, Response, jsonify, request
 
@@ -26,10 +26,13 @@ from fleetchaos.locust_app.webui_guard import TOKEN_HEADER, guard_web_ui, print_
 from fleetchaos.locust_app.webui_live import LiveStatus
 from fleetchaos.reports.labels import step_label
 
+if TYPE_CHECKING:
+    from locust.env import Environment
+
 TAB_KEY = "chaos"
 
 
-def _engine(environment: Any) -> Any:
+def _engine(environment: Environment) -> Any:
     from fleetchaos.scenarios.engine import current_engine
 
     return current_engine(environment)
@@ -123,10 +126,12 @@ def with_locust_tab_script(html: str) -> str:
     return html + script if at < 0 else html[:at] + script + html[at:]
 
 
-def install(environment: Any) -> None:
+def install(environment: Environment) -> None:
     """Add the Chaos tab and the /chaos endpoints to Locust's web UI, behind the guard
     (webui_guard: same-origin writes, Host check, the run's token on the Chaos API)."""
     web_ui = environment.web_ui
+    assert web_ui is not None and web_ui.app is not None  # plugin.py installs us into one
+    app = web_ui.app
     token, generated = run_token()
     guard_web_ui(web_ui, token)
     if generated:  # a plain `locust -f`: nobody else will print it (the CLI prints its own)
@@ -229,7 +234,7 @@ def install(environment: Any) -> None:
     def verbosity() -> Any:
         return from_body("verbosity")
 
-    web_ui.app.register_blueprint(bp)
+    app.register_blueprint(bp)
     web_ui.template_args["extended_tabs"] = [{"title": "Chaos", "key": TAB_KEY}]
     web_ui.template_args["extended_tables"] = [{"key": TAB_KEY, "structure": [
         {"key": "item", "title": "Item"}, {"key": "value", "title": "Value"}]}]
@@ -239,7 +244,7 @@ def install(environment: Any) -> None:
 
         show_fleet_in_form(environment, first.scenario)
 
-    @web_ui.app.before_request
+    @app.before_request
     def honour_start_form() -> Any:
         if request.endpoint != "locust.swarm" or request.method != "POST":
             return None
@@ -252,7 +257,7 @@ def install(environment: Any) -> None:
                             "host": environment.host}), 400
         return None
 
-    @web_ui.app.after_request
+    @app.after_request
     def add_chaos_rows(response: Response) -> Response:
         if request.endpoint == "locust.index" and response.mimetype == "text/html" \
                 and response.status_code == 200:

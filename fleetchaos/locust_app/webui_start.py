@@ -28,10 +28,13 @@ from __future__ import annotations
 import contextlib
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fleetchaos.common.run_options import option
 from fleetchaos.locust_app.session_paths import run_number, session_path
+
+if TYPE_CHECKING:
+    from locust.env import Environment
 
 FORM_KEYS = ("scenario", "target_profile", "seed", "time_scale")
 RAMP_ATTR = "fc_form_spawn_rate"  # parsed_options: the ramp-up the form asked for, or None
@@ -48,7 +51,7 @@ def spawn_rate(scenario: Any) -> float:
     return float(scenario.fleet.get("spawn_rate", 200))
 
 
-def show_fleet_in_form(environment: Any, scenario: Any) -> None:
+def show_fleet_in_form(environment: Environment, scenario: Any) -> None:
     """Locust's form shows "users 0 / ramp 0", disabled, for a shape that does not read
     Locust's common options (its React form forces 0 when ``hide_common_options``); as a
     shape that does (``use_common_options`` on this instance only, so headless runs keep
@@ -126,7 +129,7 @@ def _check_common_options(form: Any, shown: Any, loaded: Any) -> str | None:
             "fleet.cars=N and --set fleet.drivers=N on the command line")
 
 
-def on_swarm(environment: Any, form: Any) -> str | None:
+def on_swarm(environment: Environment, form: Any) -> str | None:
     """``POST /swarm``: rebuild the engine or start a new run as the form asks; return the
     refusal (shown in Locust's message box, nothing starts) or None (Locust starts)."""
     from fleetchaos.scenarios.engine import current_engine
@@ -178,13 +181,14 @@ def on_swarm(environment: Any, form: Any) -> str | None:
     return None
 
 
-def _replace_engine(environment: Any, engine: Any, scenario: Any, seed: int) -> None:
+def _replace_engine(environment: Environment, engine: Any, scenario: Any, seed: int) -> None:
     """A new engine for the next run. A journal still empty (never set up) is reused; after
     a run, the next run's journal and reports are ``.run<N>`` beside the first ones."""
     from fleetchaos.locust_app.assembly import build_engine, outputs_from
     from fleetchaos.scenarios.engine import ENGINE_ATTR
 
     opts = environment.parsed_options
+    assert opts is not None  # the web UI runs with Locust's parsed options
     path = Path(engine.journal.path)
     engine.finish("replaced by the start form")  # a finished engine: nothing happens
     with contextlib.suppress(OSError):
