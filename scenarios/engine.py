@@ -21,7 +21,7 @@ import time
 import traceback
 from collections.abc import Iterator
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import gevent
 import gevent.event
@@ -43,8 +43,17 @@ LOCK_TIMEOUT_S = 30.0
 __all__ = ["ENGINE_ATTR", "Engine", "SetupError", "current_engine"]
 
 
-def current_engine(environment: Any) -> Engine | None:
-    return getattr(environment, ENGINE_ATTR, None)
+class RunEnvironment(Protocol):
+    """What the engine sets on the environment it runs in (Locust's Environment, a test's
+    stand-in): the exit code the process ends with. Its runner, when it has one, is told
+    to quit after an abort."""
+
+    process_exit_code: int | None
+
+
+def current_engine(environment: object) -> Engine | None:
+    engine: Engine | None = getattr(environment, ENGINE_ATTR, None)
+    return engine
 
 
 @dataclass
@@ -63,7 +72,7 @@ class ActiveFault:
 
 
 class Engine:
-    def __init__(self, environment: Any, scenario: Scenario, setup: RunSetup, *,
+    def __init__(self, environment: RunEnvironment, scenario: Scenario, setup: RunSetup, *,
                  run_id: str | None = None, journal_path: str | None = None,
                  outputs: Outputs | None = None, seed: int | None = None) -> None:
         self.environment = environment
