@@ -106,6 +106,13 @@ def cpu_peak(samples: list[dict[str, Any]], on: float, off: float) -> float | No
     return max(peaks) if peaks else None
 
 
+def saturated_text(cpu: float | None) -> str | None:
+    """The likely cause when the busiest load-generator process had no CPU left."""
+    if cpu is None or cpu < CPU_SATURATED:
+        return None
+    return f"the load generator's CPU was saturated ({cpu * 100:.0f} % of a core)"
+
+
 class Measure:
     """Delivered figures from one journal's samples (baseline: before the first fault)."""
 
@@ -221,8 +228,8 @@ def _cause(unit: str, extra: dict[str, Any], cpu: float | None, asked: float,
                         or extra.get("base_records", SMALL_BASE_RECORDS) < SMALL_BASE_RECORDS):
         return (f"the cohort is too small ({cars:.0f} cars)" if cars is not None
                 else "the cohort is too small (too few records to measure a rate)")
-    if cpu is not None and cpu >= CPU_SATURATED:
-        return f"the load generator's CPU was saturated ({cpu * 100:.0f} % of a core)"
+    if (saturated := saturated_text(cpu)) is not None:
+        return saturated
     if unit == "x":
         offered = extra.get("offered")
         if offered is not None and offered < minimum * asked:

@@ -970,8 +970,9 @@ class Recovery(Wire):
 
 @dataclass(frozen=True)
 class Fault(Wire):
-    """A fault as it really was (from its rollback record): when it was on and what it
-    touched. A ``no_effect`` (or ``under_delivered``) entry adds the ``message``."""
+    """A fault as it really was (from its rollback record): when it was on, what it
+    touched and how late against its schedule (``scenarios.lateness``). A ``no_effect``
+    (or ``under_delivered``) entry adds the ``message``."""
 
     step: float | str | None = None
     label: str | None = None
@@ -992,6 +993,9 @@ class Fault(Wire):
     message: str | None = None  # no_effect / under_delivered entries
     injections: tuple[JsonDict, ...] | None = None  # issue 22: http_error, one per route
     offered: float | None = None  # issue 22: verbosity, the factor the cars generated
+    late_on_s: float | None = None  # apply call's start minus scheduled_s, never negative
+    late_off_s: float | None = None  # undo call's start minus until_s, never negative
+    timing_note: str | None = None  # one line when either is past scenarios.lateness.LATE_S
     extra: JsonDict = field(default_factory=dict)
 
     @classmethod
@@ -1008,7 +1012,8 @@ class Fault(Wire):
                    r.text("message"),
                    tuple({str(k): v for k, v in i.items()} for i in injections
                          if isinstance(i, Mapping)) if isinstance(injections, list) else None,
-                   r.number("offered"), r.extra())
+                   r.number("offered"), r.number("late_on_s"), r.number("late_off_s"),
+                   r.text("timing_note"), r.extra())
 
 
 @dataclass(frozen=True)

@@ -14,6 +14,7 @@ from typing import Any
 from fleetchaos.scenarios.delivery import judge as judge_delivery
 from fleetchaos.scenarios.effects import fault_effects, faults_during, no_effect
 from fleetchaos.scenarios.harness_failure import apply as apply_harness_failure
+from fleetchaos.scenarios.lateness import judge as judge_lateness
 from fleetchaos.scenarios.metrics import (
     UNLOCK_ACTIONS,
     is_fleet_api,
@@ -172,6 +173,7 @@ def build_summary(records: list[dict[str, Any]]) -> dict[str, Any]:
     for phase_out in phases_out:  # which faults were really on in each phase, and when
         phase_out["faults"] = faults_during(faults, phase_out["start_s"], phase_out["end_s"])
     under = judge_delivery(faults, records)  # asked vs delivered, per fault
+    judge_lateness(faults, records)  # late_on_s, late_off_s, timing_note: never the verdict
     untouched = no_effect(faults)
     verdict, reason = decide(slos_out, complete=complete, no_effect=untouched,
                              under_delivered=under,

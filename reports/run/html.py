@@ -93,6 +93,7 @@ def _timeline_strip(report: RunReport, canvas: _Canvas) -> str:
                     f'{left(p.end)} - {left(p.start)});background:{p.fill}" '
                     f'title="{_esc(p.tip)}"><span>{_esc(p.label)}</span></div>')
     items = []
+    judged = {str(f.step): f for f in report.summary.faults}
     for i, (band, f) in enumerate(zip(canvas.faults, report.faults(), strict=True)):
         rows.append(f'<div class="band fault bar{" manual" if band.outline else ""}" '
                     f'style="left:{left(band.start)};width:max(2px, calc({left(band.end)} - '
@@ -101,8 +102,10 @@ def _timeline_strip(report: RunReport, canvas: _Canvas) -> str:
                     f'title="{_esc(band.tip)}"><span style="color:{band.ink}">{i + 1}. '
                     f"{_esc(band.label)}</span></div>")
         effect = effect_text(f.effect, manual=f.manual)
+        late = judged[f.step].timing_note if f.step in judged else None
         items.append(f'<li><b style="color:{band.ink}">{_esc(band.label)}</b> '
-                     f"{f.start:.1f}-{f.end:.1f} s{' · ' + _esc(effect) if effect else ''}</li>")
+                     f"{f.start:.1f}-{f.end:.1f} s{' · ' + _esc(effect) if effect else ''}"
+                     f"""{f' · <span class="late">{_esc(late)}</span>' if late else ''}</li>""")
     height = 18 * (len(canvas.faults) + 1) + 22
     step = time_step(xmax)
     ticks = "".join(f'<span style="left:{left(i * step)}">{i * step:g}s</span>'
@@ -225,6 +228,7 @@ tr.fail .mark {{ color: #b91c1c; font-weight: 700; }} tr.pass .mark {{ color: #1
 tr.insufficient .mark, tr.not-judged .mark {{ color: #6b7280; font-weight: 700; }}
 .plot .fault.bar {{ opacity: 1; }}
 ol.faults {{ font-size: 12px; margin: 6px 0 0; padding-left: 20px; }}
+ol.faults .late {{ color: #b45309; }}
 .reason {{ color: #b91c1c; font-weight: 600; margin: 8px 0 0; }}
 pre.rich {{ font-size: 11px; line-height: 1.25; overflow-x: auto; }}
 {CHART_STYLE}

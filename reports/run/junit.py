@@ -12,7 +12,8 @@ summary's, as every report prints them: ``errors_5xx``, ``stranded_drivers`` of
 An SLO with too few samples is a failure of type ``InsufficientSamples`` (never a pass:
 the run exits 4), an SLO of a phase a stopped run never finished is skipped, and each
 fault whose delivery was measured is a case too, failed when it was under-delivered
-("asked x60, delivered x2.8").
+("asked x60, delivered x2.8"). A fault that went on or off late against its schedule is
+a ``late_fault.<step>`` property saying so (and a line of its case's system-out).
 """
 
 from __future__ import annotations
@@ -80,6 +81,9 @@ def render_junit(report: RunReport) -> str:
     for what, text in config_items(s.config):
         if text != "-":
             values[f"config.{what.replace(' ', '_')}"] = text
+    for f in s.faults:  # a fault that went on or off late (scenarios/lateness.py)
+        if f.timing_note:
+            values[f"late_fault.{f.step}"] = f.timing_note
     for key, value in values.items():
         if value is not None:
             ET.SubElement(props, "property", {"name": key, "value": str(value)})
@@ -112,8 +116,9 @@ def render_junit(report: RunReport) -> str:
         if f.under_delivered:
             ET.SubElement(case, "failure", {"message": f.message or delivery_text(f),
                                             "type": "UnderDelivered"})
-        else:
-            ET.SubElement(case, "system-out").text = delivery_text(f)
+        out = [f.timing_note] if f.under_delivered else [delivery_text(f), f.timing_note]
+        if any(out):
+            ET.SubElement(case, "system-out").text = "\n".join(x for x in out if x)
     if errored:
         case = ET.SubElement(suite, "testcase", {"classname": "fleetchaos", "name": "run completed",
                                                  "time": f"{report.run_end():.1f}"})

@@ -51,10 +51,12 @@ def render_markdown(report: RunReport) -> str:
     faults = report.faults()
     if faults:
         out += ["| on (s) | off (s) | fault | | effect |", "|---:|---:|---|---|---|"]
+        judged = {str(f.step): f for f in s.faults}
         for f in faults:
+            late = judged[f.step].timing_note if f.step in judged else None
+            effect = "; ".join(x for x in (effect_text(f.effect, manual=f.manual), late) if x)
             out.append(f"| {f.start:.1f} | {f.end:.1f} | {_cell(f.label)} | "
-                       f"{'by hand' if f.manual else 'scheduled'} | "
-                       f"{effect_text(f.effect, manual=f.manual) or '-'} |")
+                       f"{'by hand' if f.manual else 'scheduled'} | {_cell(effect or '-')} |")
     else:
         out.append("No faults were injected.")
     out += ["", f"Recovery: {recovery_text(s, short=True) or 'no fault to recover from'}.", "",

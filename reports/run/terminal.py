@@ -252,6 +252,9 @@ class TerminalReport:
             if delivery:
                 line.append(f"; {delivery}",
                             style="bold yellow" if "UNDER-DELIVERED" in delivery else "")
+            late = judged[f.step].timing_note if f.step in judged else None
+            if late:  # it went on or off later than scheduled (scenarios/lateness.py)
+                line.append(f"; {late}", style="yellow")
             grid.add_row(f"  {f.start:>5.1f}-{f.end:<5.1f} s", line)
         rec = recovery_text(self.report.summary, short=True)
         grid.add_row("  recovery", rec or "not reached")

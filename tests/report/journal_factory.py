@@ -13,7 +13,13 @@ PHASES = [{"name": "baseline", "start_s": 0.0, "end_s": 4.0},
           {"name": "recovery", "start_s": 8.0, "end_s": 12.0}]
 
 
-def write_journal(path: Path, *, complete: bool = True) -> Path:
+def write_journal(path: Path, *, complete: bool = True, late_off_s: float = 0.0,
+                  cpu_share_max: float | None = None) -> Path:
+    """``late_off_s``: the flood's rollback starts this long after its scheduled 8.0 s (a
+    CPU-bound Locust process's gevent timer); ``cpu_share_max``: the busiest fleet
+    process's CPU share in every sample."""
+    off = 8.0 + late_off_s
+    cpu = {} if cpu_share_max is None else {"fleet_cpu_share_max": cpu_share_max}
     j = JournalWriter(path)
     j.write("header", t=0.0, run_id="r1234567", scenario="verbosity-flood-2021",
             title="The lockout (test)", description="", seed=7, started_at="2026-01-01T00:00:00",
@@ -50,16 +56,18 @@ def write_journal(path: Path, *, complete: bool = True) -> Path:
                                          "by_status": {}, "hist": {"5": 10},
                                          "p50_ms": 5.0, "p95_ms": 5.0, "p99_ms": 5.0}},
                 fleet={"cars_connected": 10, "telemetry_sent": sent, "telemetry_acked": acked,
-                       "telemetry_resent": 0, "telemetry_bytes": sent * 400},
+                       "telemetry_resent": 0, "telemetry_bytes": sent * 400, **cpu},
                 active_faults=["knobs"] if flood else [])
         if sec == 4:
             j.write("step", t=4.0, action="verbosity", step=0, phase="flood",
-                    detail={"verbosity": 60, "cohort": 0.5}, manual=False)
-        if sec == 8:  # the engine's rollback: same step key, detail.rollback says why
-            j.write("step", t=8.0, action="verbosity", step="0", phase="recovery",
+                    detail={"verbosity": 60, "cohort": 0.5}, manual=False, scheduled_s=4.0,
+                    call_s=[4.0, 4.0], until_s=8.0)
+        if sec == int(off):  # the engine's rollback: same step key, detail.rollback says why
+            j.write("step", t=off, action="verbosity", step="0", phase="recovery",
                     detail={"verbosity": 1.0, "cohort": 1.0, "rollback": "duration ended"},
                     manual=False, label="verbosity x60 on 50 %", fault=True, on_s=4.0,
-                    off_s=8.0, effect={"count": 240, "what": "telemetry records"})
+                    off_s=off, call_s=[off, off],
+                    effect={"count": 240, "what": "telemetry records"})
         if sec == 9:  # a fault added by hand in the web UI, removed by hand
             j.write("step", t=9.0, action="toxic_add", step=1001, phase="recovery",
                     detail={"proxy": "api", "name": "fleetchaos-r1234567-1001-latency",
