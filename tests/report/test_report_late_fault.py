@@ -32,8 +32,11 @@ from fleetchaos.scenarios.summary import build_summary
 LABEL = "verbosity x60 on 50 %"
 
 
-def report_of(tmp_path: Path, **kwargs: float) -> RunReport:
-    return RunReport.from_records(read_journal(write_journal(tmp_path / "j.jsonl", **kwargs)))
+def report_of(tmp_path: Path, *, late_off_s: float,
+              cpu_share_max: float | None = None) -> RunReport:
+    path = write_journal(tmp_path / "j.jsonl", late_off_s=late_off_s,
+                         cpu_share_max=cpu_share_max)
+    return RunReport.from_records(read_journal(path))
 
 
 def flood(report: RunReport) -> Fault:
@@ -95,8 +98,7 @@ def test_junit_says_it_in_a_property_and_in_the_fault_case_system_out(tmp_path: 
 
 def test_a_late_fault_without_a_saturated_cpu_names_no_cause(tmp_path: Path) -> None:
     for cpu in (None, 0.4):
-        report = report_of(tmp_path / str(cpu), late_off_s=1.5,
-                           **({} if cpu is None else {"cpu_share_max": cpu}))
+        report = report_of(tmp_path / str(cpu), late_off_s=1.5, cpu_share_max=cpu)
         assert flood(report).timing_note == (
             f"fault '{LABEL}' went off 1.5 s late (scheduled 8.0 s, started 9.5 s)")
 
