@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 import gevent.pool
@@ -40,6 +40,9 @@ from fleetchaos.fleet_sim.profiles import Profile, load_profile, render
 from fleetchaos.fleet_sim.registration import RegistrationError, registration_payload
 from fleetchaos.fleet_sim.runtime import runtime_of
 from fleetchaos.fleet_sim.timing import sleep_until
+
+if TYPE_CHECKING:
+    from locust.env import Environment
 
 PREFIX = "canary "
 INDEX_BASE = CANARY_INDEX_BASE  # past any fleet index (fleets are capped at 1,000,000)
@@ -117,7 +120,7 @@ class CanaryApp(PhoneApp):
 class CanaryCar:
     """The canary's car: stays connected and acks every command; sends no telemetry."""
 
-    def __init__(self, environment: Any, config: FleetConfig, profile: Profile,
+    def __init__(self, environment: Environment, config: FleetConfig, profile: Profile,
                  ident: Identity) -> None:
         from fleetchaos.fleet_sim.car_link import streaming_transport
 

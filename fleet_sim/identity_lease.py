@@ -18,12 +18,15 @@ from __future__ import annotations
 import logging
 from collections import deque
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 from gevent.event import AsyncResult
 
 from fleetchaos.fleet_sim.index_ledger import IndexLedger, from_ranges, to_ranges
+
+if TYPE_CHECKING:
+    from locust.env import Environment
 
 MESSAGE = "fleetchaos_ids"
 LEASE_TIMEOUT_S = 60.0  # a user that waited this long for its index fails (and says so)
@@ -172,7 +175,7 @@ class LeaseDesk:
             self.retrying = None
 
 
-def install(environment: Any, kinds: tuple[str, ...], bounds: Bounds) -> None:
+def install(environment: Environment, kinds: tuple[str, ...], bounds: Bounds) -> None:
     """Workers lease their pools from the master; the master lends. Local runners: nothing."""
     from locust.runners import MasterRunner, WorkerRunner
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gevent
 from locust import User, events, task
@@ -40,6 +40,9 @@ from fleetchaos.fleet_sim.runtime import POOLS, runtime_of
 from fleetchaos.fleet_sim.telemetry import effective, field_names, make_record
 from fleetchaos.fleet_sim.timing import GRID_S, Alarm, sleep_until, wake_at
 
+if TYPE_CHECKING:
+    from locust.env import Environment
+
 log = logging.getLogger("fleet_sim")
 RECONNECT_START_S, RECONNECT_CAP_S = 1.0, 256.0  # edge agent: 1 s doubling to 256 s, no jitter
 BLUETOOTH_S, KEYCARD_S = 5.0, 10.0  # est: time a fallback takes once the driver turns to it
@@ -48,7 +51,7 @@ HTTP_TIMEOUT_S = 10.0  # the vehicle-command client's timeout
 LATE_GRACE_S = 5.0  # a driver spawned late still acts on needs planned this long before
 
 
-def identity_bounds(environment: Any) -> dict[str, int | None]:
+def identity_bounds(environment: Environment) -> dict[str, int | None]:
     """How many identities of each kind may be in use at once (the master's fixed counts):
     a worker's lease of a car, driver or canary index waits past it (identity_lease.py)."""
     from fleetchaos.fleet_sim.canary import CanaryUser
@@ -68,7 +71,7 @@ def set_fleet_size(cars: int, drivers: int) -> None:
     DriverUser.fixed_count = drivers
 
 
-def fleet_user_classes(environment: Any) -> list[type[User]]:
+def fleet_user_classes(environment: Environment) -> list[type[User]]:
     """The classes the load shape hands Locust: the canary first, then cars and drivers.
 
     Every class has a fixed count, so the shape's user total is their sum.
@@ -105,7 +108,7 @@ def run_start(config: FleetConfig, fallback: float) -> float:
     return time.monotonic() - (time.time() - config.started_at)
 
 
-def _session(environment: Any, base_url: str, user: User,
+def _session(environment: Environment, base_url: str, user: User,
              concurrency: int = 1) -> FastHttpSession:
     """An HTTP client of its own, with ``concurrency`` connections (a car posting
     ``max_in_flight`` batches at once needs as many; a phone has one)."""
@@ -397,7 +400,7 @@ class DriverUser(User):
 
 
 @events.init.add_listener
-def _install(environment: Any, **_: Any) -> None:
+def _install(environment: Environment, **_: Any) -> None:
     stats.install(environment)
     knobs.install(environment)
     identity_lease.install(environment, POOLS, lambda: identity_bounds(environment))
@@ -409,7 +412,7 @@ def _install(environment: Any, **_: Any) -> None:
 
 
 @events.test_start.add_listener
-def _standalone_registration(environment: Any, **_: Any) -> None:
+def _standalone_registration(environment: Environment, **_: Any) -> None:
     """Without the scenario engine (standalone mode) the fleet registers itself."""
     if knobs.initial_from_env() is None or isinstance(environment.runner, WorkerRunner):
         return
