@@ -23,6 +23,7 @@ from rich.console import Console
 from fleetchaos.reports.chart import CHART_STYLE, Band, Series, chart, time_step
 from fleetchaos.reports.format import (
     config_items,
+    delivery_text,
     effect_text,
     observed,
     samples,
@@ -101,7 +102,8 @@ def _timeline_strip(report: RunReport, canvas: _Canvas) -> str:
                     f'background:{band.fill};border:1px solid {band.ink}" '
                     f'title="{_esc(band.tip)}"><span style="color:{band.ink}">{i + 1}. '
                     f"{_esc(band.label)}</span></div>")
-        effect = effect_text(f.effect, manual=f.manual)
+        effect = "; ".join(x for x in (effect_text(f.effect, manual=f.manual),
+                                       delivery_text(judged.get(f.step))) if x)  # asked vs delivered
         late = judged[f.step].timing_note if f.step in judged else None
         items.append(f'<li><b style="color:{band.ink}">{_esc(band.label)}</b> '
                      f"{f.start:.1f}-{f.end:.1f} s{' · ' + _esc(effect) if effect else ''}"

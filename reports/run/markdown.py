@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from fleetchaos.reports.format import (
     config_items,
+    delivery_text,
     effect_text,
     normal_text,
     num,
@@ -54,7 +55,9 @@ def render_markdown(report: RunReport) -> str:
         judged = {str(f.step): f for f in s.faults}
         for f in faults:
             late = judged[f.step].timing_note if f.step in judged else None
-            effect = "; ".join(x for x in (effect_text(f.effect, manual=f.manual), late) if x)
+            delivery = delivery_text(judged.get(f.step))  # asked vs delivered (issue 22)
+            effect = "; ".join(x for x in (effect_text(f.effect, manual=f.manual), delivery, late)
+                               if x)
             out.append(f"| {f.start:.1f} | {f.end:.1f} | {_cell(f.label)} | "
                        f"{'by hand' if f.manual else 'scheduled'} | {_cell(effect or '-')} |")
     else:

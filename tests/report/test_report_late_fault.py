@@ -136,3 +136,28 @@ def test_a_journal_without_a_schedule_has_no_lateness(tmp_path: Path) -> None:
             r.pop("until_s", None)
     [fault, _] = build_summary(records)["faults"]
     assert (fault["late_on_s"], fault["late_off_s"], fault["timing_note"]) == (None, None, None)
+
+
+def test_every_report_says_what_the_fault_asked_and_delivered(tmp_path: Path) -> None:
+    """Issue 22: terminal, Markdown, HTML and JUnit show "asked x60, delivered …" beside the
+    fault (Markdown and HTML listed only its effect before). The factory's flood gets the
+    delivery its step plug-in journals (scenarios/steps/verbosity.py); its samples carry no
+    cohort counters, so what was delivered reads "not measured"."""
+    import json
+
+    from fleetchaos.reports.format import delivery_text
+
+    path = write_journal(tmp_path / "j.jsonl")
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    for record in lines:
+        if record.get("type") == "step" and isinstance(record.get("effect"), dict):
+            record["effect"]["delivery"] = {"unit": "x", "asked": 60, "measure": "cohort_rate",
+                                            "actions": ["telemetry"]}
+    lines = [r for r in lines if r.get("type") != "summary"]  # rebuilt from the steps
+    path.write_text("".join(json.dumps(r) + "\n" for r in lines))
+    report = RunReport.from_records(read_journal(path))
+    text = delivery_text(flood(report))
+    assert text.startswith("asked x60, delivered x"), text
+    delivered = text.split(",")[1].split()[1]  # "x19"
+    for name, rendered in renders(report).items():
+        assert "asked x60" in rendered and f"delivered {delivered}" in rendered, name
