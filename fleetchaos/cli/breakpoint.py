@@ -6,7 +6,9 @@ prints one line per run and renders the table and the finding.
 
 Exit codes: 0 the search finished, 1 the budget ran out first (rerun to continue; also
 when it was shorter than one run), 2 bad input (before any run: a ``--journal`` that is
-not this search's own journal included), 3 a run failed.
+not this search's own journal included), 3 a run failed, 4 a run measured nothing at its
+value (the SLO lacked samples, or the fault was under-delivered): the search stops there
+rather than count it as a break.
 """
 
 from __future__ import annotations
@@ -19,7 +21,13 @@ from typing import Any
 
 from fleetchaos.cli import crash_log
 from fleetchaos.cli.sweep import add_run_arguments, settings_from
-from fleetchaos.common.errors import EXIT_BREACH, EXIT_PASS, UsageError
+from fleetchaos.common.errors import (
+    EXIT_BREACH,
+    EXIT_NO_EFFECT,
+    EXIT_PASS,
+    VERDICT_CODES,
+    UsageError,
+)
 from fleetchaos.runs.breakpoint import (
     RUN_OVERHEAD_S,
     Probe,
@@ -42,7 +50,8 @@ example:
 LO..HI both whole numbers: whole values, resolution 1; otherwise --resolution
 (default a twentieth of the range). The search's journal and every run's journal go
 to DIR/breakpoint-<id>/ (the id comes from the arguments, so the same command resumes).
-exit codes: 0 finished, 1 budget ran out (rerun to continue), 2 bad input, 3 a run failed"""
+exit codes: 0 finished, 1 budget ran out (rerun to continue), 2 bad input, 3 a run failed,
+  4 a run measured nothing (its SLO lacked samples or its fault was under-delivered)"""
 
 
 HELP = "bisect a numeric parameter for the smallest value that breaks an SLO"
@@ -72,8 +81,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def _print_probe(space: Space, metric_fmt: Callable[[float | None], str]) -> Callable[[Probe], None]:
     def show(p: Probe) -> None:
         state = "held" if p.held else "BROKE"
-        if p.rc not in (0, 1, 4):
-            state = f"run failed (exit {p.rc})"
+        if not p.measured:
+            state = f"not measured: the run {p.why_not_measured()}"
         print(f"  {space.key}={space.text(p.value)}: {state} (observed {metric_fmt(p.observed)}, "
               f"{p.seconds:g} s) {p.journal}", flush=True)
     return show
@@ -108,6 +117,8 @@ class SearchTable:
             state = "held" if p.held else "broke"
             if p.rc not in (0, 1, 4):
                 state = "run failed"
+            elif not p.measured:
+                state = "not measured"
             rows.append([str(n), self.space.text(p.value), state, self.fmt(p.observed),
                          f"{p.seconds:g}", Path(p.journal).name if where else p.journal])
         columns = [Column("#"), Column(self.space.key.rsplit(".", 1)[-1], "left",
@@ -146,9 +157,18 @@ def run(ns: argparse.Namespace) -> int:
     journal.result(result.finding)
     render(space, slo, result, fmt, ns.width)
     print(f"  journal {journal.path}")
-    if result.failed is not None:
-        print(f"fleetchaos breakpoint: the run at {space.key}={space.text(result.failed.value)} "
-              f"failed (exit {result.failed.rc}); see {result.failed.journal} and its log; "
+    failed = result.failed
+    if failed is not None and failed.rc in VERDICT_CODES:
+        hint = ("give the SLO more samples (more drivers or cars, a longer --time-scale) or "
+                "lower its min_samples with --set" if failed.status == "insufficient" else
+                "see the run's report for what it delivered")
+        print(f"fleetchaos breakpoint: the run at {space.key}={space.text(failed.value)} "
+              f"{failed.why_not_measured()}: it places nothing, so the search stopped; {hint} "
+              f"({failed.journal})", file=sys.stderr)
+        return EXIT_NO_EFFECT
+    if failed is not None:
+        print(f"fleetchaos breakpoint: the run at {space.key}={space.text(failed.value)} "
+              f"failed (exit {failed.rc}); see {failed.journal} and its log; "
               "rerun the same command to continue", file=sys.stderr)
         return EXIT_RUN_FAILED
     if result.finding.status == "stopped" and not result.finding.runs:

@@ -21,7 +21,9 @@ starts when it would end past the budget (its length estimated from the runs so 
 
 Exit codes: 0 the search finished, 1 the budget ran out first (rerun to continue; also
 when it was shorter than one run), 2 bad input (before any run: a ``--journal`` that is
-not this search's own journal included), 3 a run failed.
+not this search's own journal included), 3 a run failed, 4 a run measured nothing at its
+value (the SLO lacked samples, or the fault was under-delivered): the search stops there
+rather than count it as a break.
 """
 
 from __future__ import annotations
@@ -197,6 +199,27 @@ class Probe:
     journal: str
     seconds: float
     at: str = field(default_factory=lambda: datetime.now(UTC).isoformat(timespec="seconds"))
+    status: str = ""  # the SLO's: pass, fail, insufficient, not_judged ("" in older journals)
+    samples: int | None = None  # how many observations the SLO was judged on
+    min_samples: int | None = None
+
+    @property
+    def measured(self) -> bool:
+        """Whether this run places the SLO at its value. A run whose SLO lacked samples,
+        or whose fault fell short of the size searched for, says nothing about that value:
+        counting it as a break would bisect on noise (an 'insufficient' SLO is never PASS)."""
+        return (self.rc in (0, 1, 4) and self.status not in ("insufficient", "not_judged")
+                and self.verdict != "under-delivered")
+
+    def why_not_measured(self) -> str:
+        if self.rc not in (0, 1, 4):
+            return f"failed (exit {self.rc})"
+        if self.status == "insufficient":
+            return (f"judged the SLO on {self.samples} sample(s), fewer than its min_samples "
+                    f"{self.min_samples}")
+        if self.status == "not_judged":
+            return "ended before the SLO's phase finished"
+        return "delivered its fault far short of the size searched for (under-delivered)"
 
 
 Runner = Callable[[float], Probe]
@@ -278,7 +301,7 @@ class SearchJournal:
 def outcomes_of(probes: list[Probe]) -> Outcomes:
     out: Outcomes = {}
     for p in probes:
-        if p.rc in (0, 1, 4):
+        if p.measured:
             out.setdefault(p.value, []).append(p.held)
     return out
 
@@ -313,7 +336,7 @@ def search(space: Space, runner: Runner, journal: SearchJournal, *, repeat_near:
         probes.append(probe)
         if on_probe is not None:
             on_probe(probe)
-        if probe.rc not in (0, 1, 4):
+        if not probe.measured:
             return SearchRun(conclude(space, outcomes_of(probes), finished=False), probes,
                              failed=probe)
 
@@ -381,8 +404,12 @@ def runner_for(settings: RunSettings, space: Space, slo: str, run_dir: Path,
         held = bool(entry and entry.get("passed"))
         observed = entry.get("observed") if entry else None
         rc = result.rc if result.completed and entry is not None else EXIT_RUN_FAILED
+        samples, least = (entry.get(k) if entry else None for k in ("samples", "min_samples"))
         return Probe(value, held, observed if isinstance(observed, int | float) else None,
-                     result.verdict, rc, str(result.journal), result.seconds)
+                     result.verdict, rc, str(result.journal), result.seconds,
+                     status=str(entry.get("status", "")) if entry else "",
+                     samples=samples if isinstance(samples, int) else None,
+                     min_samples=least if isinstance(least, int) else None)
 
     return run
 

@@ -148,7 +148,9 @@ def test_next_run_reports_and_removes_only_dead_runs_leftovers(toxiproxy, tmp_pa
          *[a for i in range(4) for a in ("--set", f"slos.{i}.min_samples=0")],
          "--journal", str(journal), "--no-live"],
         env=cli_env(api), stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, result.stderr
+    # What is pinned is the clean-up, not the verdict: 5 cars for 3 s on a loaded machine
+    # can miss the ack SLO (seen in CI: telemetry_ack_ratio < 0.95 in steady), exit 1.
+    assert result.returncode in (0, 1), result.stderr
     assert f"removed 1 fault(s) left by dead run(s): fc-{dead}-api" in result.stderr
     header = json.loads(journal.read_text().splitlines()[0])
     assert header["type"] == "header" and header["leftovers_removed"] == [f"fc-{dead}-api"]

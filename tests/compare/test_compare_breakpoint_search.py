@@ -153,6 +153,29 @@ def test_a_failed_run_is_not_an_outcome_and_is_retried_on_resume(tmp_path: Path)
     assert runner.calls[0] == 1.0 and result.finding.breaking_point == 10.0
 
 
+@pytest.mark.parametrize("status, verdict", [("insufficient", "insufficient"),
+                                             ("not_judged", "incomplete"),
+                                             ("fail", "under-delivered")])
+def test_a_run_that_measured_nothing_stops_the_search_and_is_no_break(
+        tmp_path: Path, status: str, verdict: str) -> None:
+    """An SLO short of samples reads passed=False; counted as BROKE, the search would report
+    'broken already at LO' on 3 samples (seen in CI: 'BROKE (observed 100.0%)' three times)."""
+    def runner(value: float) -> Probe:
+        return Probe(value, False, 1.0, verdict, 4 if verdict != "incomplete" else 1,
+                     "run.journal.jsonl", 1.0, status=status, samples=3, min_samples=20)
+
+    journal = SearchJournal(tmp_path / "s.jsonl", IDENTITY)
+    result = search(INT_SPACE, runner, journal, repeat_near=3, budget_s=1e9,
+                    first_estimate_s=1.0)
+    assert result.failed is not None and len(result.probes) == 1
+    assert result.finding.status == "stopped" and result.finding.breaking_point is None
+    assert not result.failed.measured
+    if status == "insufficient":
+        assert "3 sample(s), fewer than its min_samples 20" in result.failed.why_not_measured()
+    [loaded] = journal.load()  # the journal keeps the status, so a resume skips it as well
+    assert loaded.status == status and not loaded.measured
+
+
 def test_the_journal_of_another_search_is_refused(tmp_path: Path) -> None:
     SearchJournal(tmp_path / "s.jsonl", IDENTITY).start()
     other = SearchJournal(tmp_path / "s.jsonl", {**IDENTITY, "hi": 90.0})

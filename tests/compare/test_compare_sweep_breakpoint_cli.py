@@ -104,19 +104,25 @@ def test_sweep_two_policies_tiny_real_runs(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_breakpoint_real_runs_budget_then_resume(tmp_path: Path) -> None:
-    """A budget that fits one or two tiny runs stops the search (exit 1) with every run in
+    """A budget that fits one to three tiny runs stops the search (exit 1) with every run in
     its journal; the same command again resumes from that journal instead of starting over."""
+    # 5 drivers at --time-scale 0.1 make a handful of unlocks in the flood: below the SLO's
+    # default min_samples every run would measure nothing (exit 4, tested apart), so the
+    # SLO is judged here on what there is. Whatever the outcomes, no conclusion comes in
+    # fewer than --repeat-near 5 runs, and 22 s fits the first (estimated at the scaled
+    # 6 s scenario + 15 s) and at most three of 6 s or more: the budget always stops it.
     args = ["breakpoint", "verbosity-flood-2021", "--search",
             "timeline.0.verbosity.level=1..60", "--slo", FLOOD_SLO, *TINY,
-            "--out", str(tmp_path)]
-    first = cli(*args, "--budget", "25s")
+            "--set", "slos.0.min_samples=1", "--repeat-near", "5", "--out", str(tmp_path)]
+    first = cli(*args, "--budget", "22s")
     assert first.returncode == 1, first.stdout + first.stderr
     assert "budget ran out" in first.stderr
     [journal] = list(tmp_path.glob("breakpoint-*/search.jsonl"))
     records = [json.loads(x) for x in journal.read_text().splitlines()]
     runs = [r for r in records if r["type"] == "run"]
     assert records[0]["type"] == "search" and records[-1]["type"] == "result"
-    assert 1 <= len(runs) <= 2 and runs[0]["value"] == 1
+    assert 1 <= len(runs) <= 3 and runs[0]["value"] == 1
+    assert all(r["status"] in ("pass", "fail") and r["samples"] >= 1 for r in runs)
     assert all(Path(r["journal"]).is_file() for r in runs)
     second = cli(*args, "--budget", "1s")  # no room for another run: replay only
     assert second.returncode == 1
@@ -124,3 +130,18 @@ def test_breakpoint_real_runs_budget_then_resume(tmp_path: Path) -> None:
     assert "so far (stopped by the budget)" in second.stdout
     again = [json.loads(x) for x in journal.read_text().splitlines()]
     assert [r for r in again if r["type"] == "run"] == runs
+
+
+@pytest.mark.slow
+def test_breakpoint_stops_on_a_run_whose_slo_lacked_samples(tmp_path: Path) -> None:
+    """The flood phase of a tiny run holds a few unlocks, fewer than the SLO's min_samples:
+    the run says nothing about level 1, so the search stops there (exit 4) instead of
+    calling level 1 broken on three such runs, as it did before."""
+    result = cli("breakpoint", "verbosity-flood-2021", "--search",
+                 "timeline.0.verbosity.level=1..60", "--slo", FLOOD_SLO, *TINY,
+                 "--out", str(tmp_path), "--budget", "5m")
+    assert result.returncode == 4, result.stdout + result.stderr
+    assert "level=1: not measured: the run judged the SLO on" in result.stdout
+    assert "fewer than its min_samples 20" in result.stderr
+    assert "it places nothing, so the search stopped" in result.stderr
+    assert "Traceback" not in result.stderr

@@ -62,8 +62,11 @@ class Car:
     """A plain paho car (threaded): answers commands, says online, leaves a Will."""
 
     def __init__(self, port: int) -> None:
-        self.acked: list[int] = []
+        # Only our own lock guards these, and it is never held while paho is called: paho runs
+        # on_publish holding its own message lock, so publishing under ours deadlocked (seen in
+        # CI: the loop thread waiting for our lock, the test waiting for paho's, for 300 s).
         self.lock = threading.Lock()
+        self.puback_mids: set[int] = set()
         self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"car-{VIN}")
         self.client.will_set(f"fleet/{VIN}/state", json.dumps({"type": "state",
                                                                  "state": "offline"}), 1, True)
@@ -74,6 +77,12 @@ class Car:
         self.client.loop_start()
         self.mids: dict[int, int] = {}
 
+    @property
+    def acked(self) -> list[int]:
+        """The records the broker acknowledged (a PUBACK can come before publish returns)."""
+        with self.lock:
+            return sorted(seq for mid, seq in self.mids.items() if mid in self.puback_mids)
+
     def _command(self, client, userdata, message) -> None:
         cmd = json.loads(message.payload)
         client.publish(f"fleet/{VIN}/reply", json.dumps(
@@ -81,14 +90,13 @@ class Car:
 
     def _puback(self, client, userdata, mid, reason, properties) -> None:
         with self.lock:
-            if mid in self.mids:
-                self.acked.append(self.mids.pop(mid))
+            self.puback_mids.add(mid)
 
     def publish(self, seq: int) -> None:
         record = {"type": "telemetry", "seq": seq, "ts": time.time(), "is_resend": False,
                   "fields": {"soc": 50.0, "locked": True}}
+        info = self.client.publish(f"fleet/{VIN}/telemetry", json.dumps(record), qos=1)
         with self.lock:
-            info = self.client.publish(f"fleet/{VIN}/telemetry", json.dumps(record), qos=1)
             self.mids[info.mid] = seq
 
 
