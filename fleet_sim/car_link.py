@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import gevent
@@ -31,11 +31,17 @@ import websocket
 from fleetchaos.fleet_sim.outbox import Unacked
 from fleetchaos.fleet_sim.profiles import Profile, dig, render
 from fleetchaos.fleet_sim.stats import FleetCounters
+from fleetchaos.fleet_sim.ws_link import WebSocketTransport, as_ack
+
+BATCH_MARK = "\u0000fleetchaos-records\u0000"  # stands for the batch in the rendered body
 
 Fire = Callable[..., None]
 
 
-class WebSocketTransport:
+class TlsWebSocketTransport:
+    """A ``wss://`` link through websocket-client (TLS): a reader greenlet per car. Plain
+    ``ws://`` links are fleet_sim/ws_link.py's, which need neither."""
+
     kind = "WS"
 
     def __init__(self, base_url: str, profile: Profile, variables: dict[str, Any],
@@ -88,32 +94,22 @@ class WebSocketTransport:
             except ValueError:
                 continue
             if isinstance(msg, dict):
-                self.on_message(self._as_ack(msg))
+                self.on_message(as_ack(self.contract, msg))
         self.close()
 
-    def _as_ack(self, msg: dict[str, Any]) -> dict[str, Any]:
-        """A message that matches the contract's ack fields becomes {type: ack, seq: N}."""
-        match = self.contract.ack_message
-        if match is None or any(msg.get(k) != v for k, v in match.items()):
-            return msg if msg.get("type") != "ack" else {**msg, "type": "ack (not matched)"}
-        seq = dig(msg, self.contract.ack_seq)
-        if isinstance(seq, bool) or not isinstance(seq, int):
-            return {"type": "ack (no seq)"}
-        return {"type": "ack", "seq": seq}
-
-    def send(self, records: list[dict[str, Any]]) -> list[int] | None:
-        """Send; acks arrive later through on_message. None means the link is down."""
+    def send(self, records: Sequence[tuple[int, str]]) -> list[int] | None:
+        """Send ``(seq, JSON text)`` records; acks arrive later through on_message. None
+        means the link is down."""
         if self.ws is None:
             return None
         try:
-            for record in records:
-                payload = json.dumps(record, separators=(",", ":"))
-                self.ws.send(payload)
-                self.counters.add("telemetry_bytes", len(payload))
+            for _seq, text in records:
+                self.ws.send(text)
+                self.counters.add("telemetry_bytes", len(text))
         except (OSError, websocket.WebSocketException):
             self.close()
             return None
-        return [r["seq"] for r in records] if self.contract.acks_on_write else []
+        return [seq for seq, _text in records] if self.contract.acks_on_write else []
 
     def send_control(self, msg: dict[str, Any]) -> None:
         if self.ws is not None:
@@ -137,6 +133,8 @@ def streaming_transport(url: str, profile: Profile, variables: dict[str, Any], f
         from fleetchaos.fleet_sim.mqtt_link import MqttTransport
 
         return MqttTransport(url, profile, variables, fire, on_message, counters=counters)
+    if url.startswith(("https://", "wss://")):
+        return TlsWebSocketTransport(url, profile, variables, fire, on_message, counters)
     return WebSocketTransport(url, profile, variables, fire, on_message, counters=counters)
 
 
@@ -155,22 +153,23 @@ class HttpBatchTransport:
         self.variables = dict(variables)
         self.path = render(self.contract.path, variables)
         self.headers = render(dict(self.contract.headers), variables)
+        self.template: str | None = None  # the rendered body, the batch left to fill in
         self.connected = True
 
     def connect(self) -> bool:
         return True
 
-    def send(self, records: list[dict[str, Any]], intended: float | None = None
+    def send(self, records: Sequence[tuple[int, str]], intended: float | None = None
              ) -> list[int] | None:
-        """The seqs this answer acknowledges; None when the batch was not accepted.
+        """Post ``(seq, JSON text)`` records as one batch: the seqs this answer
+        acknowledges; None when the batch was not accepted.
 
         ``intended`` (time.monotonic()) is when the batch should have left: its oldest
         record's due time. Locust's ``telemetry`` response time is measured from it, not
         from the moment the request went out, so a backend that holds the car's batches
         back shows in the percentiles (the coordinated-omission correction of wrk2)."""
         c = self.contract
-        body = render(c.json, {**self.variables, "records": records})
-        payload = json.dumps(body, separators=(",", ":"))
+        payload = self._body(records)
         self.counters.add("telemetry_bytes", len(payload))
         with self.session.request(c.method, self.path, name="telemetry", data=payload,
                                   headers={**self.headers, "Content-Type": "application/json"},
@@ -185,7 +184,7 @@ class HttpBatchTransport:
                 return None
             resp.success()
             if c.acked is None:
-                return [r["seq"] for r in records]
+                return [seq for seq, _text in records]
             try:
                 listed = dig(resp.json(), c.acked)
             except Exception:
@@ -194,6 +193,20 @@ class HttpBatchTransport:
                 return []
             return [s for s in listed if isinstance(s, int) and not isinstance(s, bool)]
 
+    def _body(self, records: Sequence[tuple[int, str]]) -> str:
+        """The profile's body with the records' JSON text where ``{records}`` is."""
+        batch = "[" + ",".join(text for _seq, text in records) + "]"
+        if self.template is None:
+            body = render(self.contract.json, {**self.variables, "records": BATCH_MARK})
+            self.template = json.dumps(body, separators=(",", ":"))
+        marked = json.dumps(BATCH_MARK)
+        if marked in self.template:
+            return self.template.replace(marked, batch, 1)
+        # {records} inside a longer text (not a whole value): the records as objects
+        body = render(self.contract.json,
+                      {**self.variables, "records": [json.loads(t) for _s, t in records]})
+        return json.dumps(body, separators=(",", ":"))
+
     def send_control(self, msg: dict[str, Any]) -> None:
         return
 
@@ -201,4 +214,5 @@ class HttpBatchTransport:
         self.connected = False
 
 
-__all__ = ["Fire", "HttpBatchTransport", "Unacked", "WebSocketTransport", "streaming_transport"]
+__all__ = ["Fire", "HttpBatchTransport", "TlsWebSocketTransport", "Unacked", "WebSocketTransport",
+           "streaming_transport"]

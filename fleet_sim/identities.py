@@ -61,14 +61,46 @@ def rng_for(seed: int, index: int, purpose: str) -> random.Random:
     return random.Random(int.from_bytes(digest[:8], "big"))
 
 
+@dataclass(frozen=True)
+class CarIdentity:
+    """What a car needs of identity ``index``: the same VIN, token and home as its owner's
+    ``identity()``, without Faker (a tenth of the cost, which counts at 20,000 cars)."""
+
+    index: int
+    vin: str
+    car_token: str
+    home: tuple[float, float]
+
+
+@lru_cache(maxsize=1)
+def _us_places() -> tuple[tuple[float, float], ...]:
+    """Faker's places on land in the US (its geo provider's list, read once)."""
+    from faker.providers.geo import Provider
+
+    return tuple((float(c[0]), float(c[1])) for c in Provider.land_coords if c[3] == "US")
+
+
+def _home(seed: int, index: int) -> tuple[float, float]:
+    digest = hashlib.sha256(f"{seed}:{index}:home".encode()).digest()
+    places = _us_places()
+    return places[int.from_bytes(digest[:8], "big") % len(places)]
+
+
+def _car_token(seed: int, index: int) -> str:
+    return hashlib.sha256(f"car:{seed}:{index}".encode()).hexdigest()[:32]
+
+
+def car_identity(seed: int, index: int) -> CarIdentity:
+    rng = rng_for(seed, index, "identity")
+    rng.getrandbits(64)  # what identity() seeds Faker with: the VIN comes next in both
+    return CarIdentity(index, make_vin(rng, index), _car_token(seed, index), _home(seed, index))
+
+
 def identity(seed: int, index: int, fallbacks: dict[str, float]) -> Identity:
     rng = rng_for(seed, index, "identity")
     fake = _faker()
     fake.seed_instance(rng.getrandbits(64))
     name = fake.name()
-    place = fake.local_latlng(country_code="US", coords_only=True)
-    assert place is not None, "faker has US places"
-    lat, lon = place
     return Identity(
         index=index,
         vin=make_vin(rng, index),
@@ -76,8 +108,8 @@ def identity(seed: int, index: int, fallbacks: dict[str, float]) -> Identity:
         owner_name=name,
         owner_email=f"owner{index}.{seed}@{fake.free_email_domain()}",
         owner_password=hashlib.sha256(f"pw:{seed}:{index}".encode()).hexdigest()[:20],
-        car_token=hashlib.sha256(f"car:{seed}:{index}".encode()).hexdigest()[:32],
-        home=(float(lat), float(lon)),
+        car_token=_car_token(seed, index),
+        home=_home(seed, index),
         phone_model=rng.choice(PHONES),
         bluetooth_enrolled=rng.random() < fallbacks.get("bluetooth_enrolled", 0.5),
         logged_in=rng.random() < fallbacks.get("logged_in", 0.8),
@@ -86,10 +118,17 @@ def identity(seed: int, index: int, fallbacks: dict[str, float]) -> Identity:
     )
 
 
+def unit_draw(seed: int, index: int, purpose: str) -> float:
+    """One number in [0, 1) named by (seed, index, purpose): a hash, no generator to seed
+    (a car makes a few of these when it starts; seeding a Random costs ten times more)."""
+    digest = hashlib.sha256(f"{seed}:{index}:{purpose}".encode()).digest()
+    return int.from_bytes(digest[:7], "big") / 2 ** 56
+
+
 def cohort_draw(seed: int, index: int) -> float:
     """Car ``index``'s place in [0, 1): it is in a cohort of share S when the draw is below S
     (a car draws once, then compares; ``in_cohort`` is the same test)."""
-    return rng_for(seed, index, "cohort").random()
+    return unit_draw(seed, index, "cohort")
 
 
 def in_cohort(seed: int, index: int, share: float) -> bool:

@@ -25,19 +25,20 @@ from fleetchaos.fleet_sim import identity_lease, knobs, stats
 from fleetchaos.fleet_sim.car_link import HttpBatchTransport, streaming_transport
 from fleetchaos.fleet_sim.config import FleetConfig
 from fleetchaos.fleet_sim.identities import (
+    car_identity,
     cohort_draw,
     fleet_schedule,
     identity,
     iter_need_times,
     need_rng,
-    rng_for,
+    unit_draw,
 )
 from fleetchaos.fleet_sim.outbox import Outbox, Pending
 from fleetchaos.fleet_sim.phone_app import PhoneApp
 from fleetchaos.fleet_sim.registration import register_fleet
 from fleetchaos.fleet_sim.retry import RetryPolicy, TokenBucket, make_policy
 from fleetchaos.fleet_sim.runtime import POOLS, runtime_of
-from fleetchaos.fleet_sim.telemetry import effective, field_names, make_record
+from fleetchaos.fleet_sim.telemetry import as_resent, effective
 from fleetchaos.fleet_sim.timing import GRID_S, Alarm, sleep_until, wake_at
 
 if TYPE_CHECKING:
@@ -138,18 +139,19 @@ class CarUser(User):
         self.runtime = runtime_of(self.environment)
         config = self.runtime.config
         self.index = self.runtime.pools["car"].take()
-        self.ident = identity(config.seed, self.index, config.fallbacks)
-        self.rng = rng_for(config.seed, self.index, "car")
+        self.ident = car_identity(config.seed, self.index)
         self.profile = self.runtime.profile_for(config)
         self.contract = self.profile.contract
-        self.asleep = self.rng.random() < float(config.telemetry.get("asleep_share", 0.1))
-        self.outbox = Outbox(self.contract, self.runtime.counters, phase=self.rng.random())
+        self.asleep = unit_draw(config.seed, self.index, "asleep") \
+            < float(config.telemetry.get("asleep_share", 0.1))
+        self.outbox = Outbox(self.contract, self.runtime.counters,
+                             phase=unit_draw(config.seed, self.index, "phase"))
         self.unacked = self.outbox.unacked
         self.cohort_draw = cohort_draw(config.seed, self.index)
         self.rate_of: tuple[FleetConfig | None, tuple[float, int, bool]] = (None, (1.0, 1, False))
         self.transport = self._transport(config)
         self.http = self.contract.transport == "http"
-        self.senders: set[gevent.Greenlet[..., None]] = set()
+        self.senders: set[gevent.Greenlet[..., None]] | None = set() if self.http else None
         self.pumping = False
         self.alarm = Alarm()
         self.runtime.sleepers.add(self.alarm)
@@ -168,7 +170,7 @@ class CarUser(User):
 
     def on_stop(self) -> None:
         self.runtime.sleepers.discard(self.alarm)
-        for sender in list(self.senders):
+        for sender in list(self.senders or ()):
             sender.kill(block=False)
         self.transport.close()
         self.outbox.close(time.monotonic())
@@ -255,7 +257,7 @@ class CarUser(User):
             if self.transport.connected:
                 self._pump(now)
                 wake = self.outbox.next_due
-                if not self.http or len(self.senders) < self.contract.max_in_flight:
+                if self.senders is None or len(self.senders) < self.contract.max_in_flight:
                     wake = min(wake, self.outbox.unacked.next_resend_at(timeout))
                 # (an HTTP car with every request in flight resends when one comes back)
             else:  # records keep coming due while the link is down; they are counted on waking
@@ -267,13 +269,12 @@ class CarUser(User):
     def _pump(self, now: float) -> None:
         """Send what the window lets out: resends whose wait is over, then waiting records."""
         timeout = float(self.runtime.config.telemetry["ack_timeout_s"])
-        if self.http:
+        if self.senders is not None:  # HTTP: a greenlet per request in flight
             while len(self.senders) < self.contract.max_in_flight:
                 resends, fresh = self.outbox.take(now, timeout)
                 if not resends and not fresh:
                     return
-                sender = gevent.spawn(self._post, resends, fresh)
-                self.senders.add(sender)
+                self.senders.add(gevent.spawn(self._post, resends, fresh))
             return
         if self.pumping:
             return
@@ -308,23 +309,23 @@ class CarUser(User):
                     return
                 resends, fresh = self.outbox.take(time.monotonic(), timeout)
         finally:
-            self.senders.discard(me)
+            if self.senders is not None:
+                self.senders.discard(me)
 
     def _records(self, resends: list[Pending], fresh: list[Pending], now: float,
-                 timeout: float) -> list[dict[str, Any]]:
-        """The records to send: resends as first sent (flagged), fresh ones built now."""
+                 timeout: float) -> list[tuple[int, str]]:
+        """``(seq, JSON text)`` to send: resends as first sent (flagged), fresh ones built now."""
         fire = self.environment.events.request.fire
         for item in resends:
-            item.record["is_resend"] = True
+            item.record = as_resent(item.record)
             fire(request_type=self.transport.kind, name="telemetry",
                  response_time=self.unacked.wait_s(timeout, item.resends - 1) * 1000,
                  response_length=0, exception=TimeoutError("no ack: resent"))
         wall = time.time() - now
-        names = field_names
+        make, home = self.runtime.records.record, self.ident.home
         for item in fresh:
-            item.record = make_record(item.seq, names(item.nfields), self.rng, self.ident.home,
-                                      ts=wall + item.due_t)
-        return [item.record for item in (*resends, *fresh)]
+            item.record = make(item.seq, wall + item.due_t, item.nfields, home)
+        return [(item.seq, item.record) for item in (*resends, *fresh)]
 
 
 class DriverUser(User):

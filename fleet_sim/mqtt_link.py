@@ -7,9 +7,12 @@ WebSocket transport, so the car is one class with two transports, not two fleets
 - Telemetry: one PUBLISH per record on the telemetry topic. QoS 0 counts as acked once
   written; QoS 1 is acked when the broker's PUBACK arrives (``acked = PUBACK``).
 - Commands: the car subscribes to its command topic; its answers go to the reply topic.
-- The network loop is paho's ``loop_read/loop_write/loop_misc`` driven from a greenlet of
-  our own waiting in gevent's ``poll`` (no thread of paho's, no ``select`` and its 1024
-  file-descriptor limit): under Locust's gevent it yields to the other cars.
+- The network loop is paho's ``loop_read/loop_write/loop_misc`` called from libev watchers
+  (no thread of paho's, no ``select`` and its 1024 file-descriptor limit, and no greenlet
+  per car): the socket's readable watcher reads, a writable watcher runs only while
+  paho has bytes it could not write at once, and a timer checks the keep-alive. paho's
+  socket is the bare descriptor behind a small buffer (``_Link``): paho reads a packet a
+  few bytes at a time, and one read of what arrived serves them all.
   Reconnecting is the car's own loop (1 s doubling to 256 s), not paho's.
 - paho keeps every QoS 1 PUBLISH not yet acknowledged and sends it again after a
   reconnect (its ``_messages_reconnect_reset_out``): that is the car's MQTT outbox. The
@@ -24,22 +27,25 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import socket as std_socket
 import time
-from collections.abc import Callable
-from select import POLLERR, POLLHUP, POLLIN, POLLOUT
+from collections.abc import Callable, Sequence
 from typing import Any
 from urllib.parse import urlsplit
 
 import gevent
 import gevent.event
-import gevent.select
 import paho.mqtt.client as mqtt
+from gevent import socket as gsocket
+from gevent.hub import get_hub
 from paho.mqtt.enums import CallbackAPIVersion, MQTTErrorCode
 
 from fleetchaos.common.mqtt_credentials import connect_credentials
 from fleetchaos.fleet_sim.mqtt_profile import MqttSettings
 from fleetchaos.fleet_sim.profiles import Profile, render
 from fleetchaos.fleet_sim.stats import FleetCounters
+from fleetchaos.fleet_sim.ws_link import address
 
 CONNACK_TIMEOUT_S = 10.0
 LOOP_WAKE_S = (1.0, 10.0)  # bounds of the loop's wait (a quarter of the keep-alive between)
@@ -54,6 +60,66 @@ def broker_address(url: str) -> tuple[str, int]:
     if not parts.hostname:
         raise ValueError(f"no broker address in {url!r}")
     return parts.hostname, parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+
+class _Link:
+    """paho's socket as paho uses it (recv, send, setblocking, fileno, close) over the
+    bare non-blocking descriptor. paho reads each packet's header a byte at a time; here
+    one read takes what arrived and those small reads are served from it."""
+
+    __slots__ = ("buf", "fd", "pos")
+
+    def __init__(self, fd: int) -> None:
+        self.fd, self.buf, self.pos = fd, b"", 0
+
+    def recv(self, size: int) -> bytes:
+        if self.pos >= len(self.buf):
+            data = os.read(self.fd, 65536)  # BlockingIOError: nothing yet (paho waits)
+            if not data:
+                return b""  # closed by the peer
+            self.buf, self.pos = data, 0
+        start, self.pos = self.pos, self.pos + size
+        return self.buf[start:self.pos]
+
+    def buffered(self) -> bool:
+        return self.pos < len(self.buf)
+
+    def send(self, data: bytes) -> int:
+        return os.write(self.fd, data)
+
+    def setblocking(self, flag: bool) -> None:
+        return  # the descriptor is non-blocking
+
+    def settimeout(self, timeout: float | None) -> None:
+        return
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def close(self) -> None:
+        fd, self.fd = self.fd, -1
+        if fd >= 0:
+            with contextlib.suppress(OSError):
+                os.close(fd)
+
+
+class _CarClient(mqtt.Client):
+    """paho's client with a cooperative connect to a numeric address (looked up once per
+    process, not in gevent's thread pool per car) and the socket as a ``_Link``."""
+
+    def _create_socket_connection(self) -> Any:
+        if self._ssl or self._get_proxy():
+            return super()._create_socket_connection()
+        family, sockaddr = address(self._host, self._port)
+        sock = gsocket.socket(family, std_socket.SOCK_STREAM)
+        try:
+            sock.settimeout(self._connect_timeout)
+            sock.setsockopt(std_socket.IPPROTO_TCP, std_socket.TCP_NODELAY, 1)
+            sock.connect(sockaddr)
+        except BaseException:
+            sock.close()
+            raise
+        return _Link(sock.detach())
 
 
 class ConnectRefused(ConnectionError):
@@ -83,7 +149,7 @@ class MqttTransport:
         self.client.max_inflight_messages_set(profile.contract.max_in_flight)
         self.started_once = False
         self.up = False
-        self.loop_greenlet: gevent.Greenlet[[], None] | None = None
+        self.watchers: tuple[Any, Any, Any] | None = None  # readable, writable, keep-alive
         self.connack: gevent.event.AsyncResult[str] | None = None  # None accepted, else why not
         self.held: dict[int, tuple[int, float]] = {}  # mid -> (record seq, sent at): not PUBACKed
         self.held_seqs: set[int] = set()
@@ -92,7 +158,7 @@ class MqttTransport:
 
     def _client(self, s: MqttSettings, variables: dict[str, Any]) -> mqtt.Client:
         v5 = s.protocol == "5"
-        client = mqtt.Client(CallbackAPIVersion.VERSION2,
+        client = _CarClient(CallbackAPIVersion.VERSION2,
                              client_id=str(render(s.client_id, variables)),
                              clean_session=None if v5 else s.clean_session,
                              protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
@@ -150,6 +216,7 @@ class MqttTransport:
             self._drop_socket()
             return False
         self.client.subscribe(self.command_topic, qos=1)
+        self._want_write()
         self._fire_connect(start, None)
         return True
 
@@ -159,44 +226,66 @@ class MqttTransport:
                   exception=exc)
 
     def _start_loop(self) -> None:
-        if self.loop_greenlet is None or self.loop_greenlet.dead:
-            self.loop_greenlet = gevent.spawn(self._loop)
+        """Watch paho's socket: reads when readable, writes while paho has bytes waiting,
+        keep-alive checks at a quarter of the keep-alive (1-10 s)."""
+        self._stop_loop()
+        sock = self.client.socket()
+        if sock is None:
+            return
+        loop = get_hub().loop
+        fd = sock.fileno()
+        low, high = LOOP_WAKE_S
+        every = min(high, max(low, self.settings.keepalive_s / 4))
+        reader, writer, timer = loop.io(fd, 1), loop.io(fd, 2), loop.timer(every, every)
+        self.watchers = (reader, writer, timer)
+        reader.start(self._readable)
+        timer.start(self._keepalive)
+        self._want_write()
 
-    def _loop(self) -> None:
-        """paho's network loop on this greenlet: reads, writes, keep-alive pings.
+    def _stop_loop(self) -> None:
+        watchers, self.watchers = self.watchers, None
+        for watcher in watchers or ():
+            watcher.stop()
+            watcher.close()
 
-        Not ``client.loop()``: it waits in ``select``, which refuses file descriptors past
-        1024 (FD_SETSIZE) -- a third of 500 cars failed to connect that way, since each
-        paho client holds three. gevent's ``poll`` (libev) has no such limit; paho's
-        ``loop_read``/``loop_write``/``loop_misc`` do the rest, as its docs describe for
-        an external event loop. paho writes a PUBLISH right away in the publishing
-        greenlet; we wait for writability only while its outgoing buffer is not empty.
-        """
+    def _readable(self) -> None:
         client = self.client
         sock = client.socket()
-        # the wait only paces keep-alive checks (a closed link makes the socket readable),
-        # so a quarter of the keep-alive is enough and idle cars do not wake every second
-        low, high = LOOP_WAKE_S
-        timeout_ms = 1000 * min(high, max(low, self.settings.keepalive_s / 4))
-        poller = gevent.select.poll()
-        rc = MQTTErrorCode.MQTT_ERR_SUCCESS
-        while sock is not None and client.socket() is sock:
-            try:
-                poller.register(sock, POLLIN | (POLLOUT if client.want_write() else 0))
-                ready = poller.poll(timeout_ms)
-            except (OSError, ValueError):  # the socket was closed under us (a failed connect)
-                rc = MQTTErrorCode.MQTT_ERR_CONN_LOST
-                break
-            for _fd, event in ready:
-                if event & (POLLIN | POLLERR | POLLHUP):
-                    rc = client.loop_read()
-                if rc == MQTTErrorCode.MQTT_ERR_SUCCESS and event & POLLOUT:
-                    rc = client.loop_write()
-            if rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
-                rc = client.loop_misc()
+        while True:
+            rc = client.loop_read()
             if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+                self._lost(rc)
+                return
+            if not isinstance(sock, _Link) or not sock.buffered() or client.socket() is not sock:
                 break
+        self._want_write()
+
+    def _writable(self) -> None:
+        rc = self.client.loop_write()
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
+            self._lost(rc)
+            return
+        self._want_write()
+
+    def _keepalive(self) -> None:
+        rc = self.client.loop_misc()
+        if rc != MQTTErrorCode.MQTT_ERR_SUCCESS or self.client.socket() is None:
+            self._lost(rc)
+
+    def _want_write(self) -> None:
+        """The writable watcher runs only while paho has something it could not write."""
+        if self.watchers is None:
+            return
+        writer = self.watchers[1]
+        if self.client.want_write():
+            if not writer.active:
+                writer.start(self._writable)
+        elif writer.active:
+            writer.stop()
+
+    def _lost(self, rc: Any) -> None:
         self.up = False
+        self._stop_loop()
         if self.connack is not None and not self.connack.ready():
             self.connack.set_exception(ConnectionError(f"link lost before CONNACK: "
                                                        f"{mqtt.error_string(rc)}"))
@@ -214,6 +303,7 @@ class MqttTransport:
 
     def _drop_socket(self) -> None:
         self.up = False
+        self._stop_loop()
         with contextlib.suppress(Exception):
             sock = self.client.socket()
             if sock is not None:
@@ -221,29 +311,29 @@ class MqttTransport:
 
     # --- telemetry ----------------------------------------------------------------------
 
-    def send(self, records: list[dict[str, Any]]) -> list[int] | None:
-        """Publish each record; QoS 0: the seqs (acked on write); QoS 1: [] (PUBACKs come
-        through on_message as acks). None means the link is down."""
+    def send(self, records: Sequence[tuple[int, str]]) -> list[int] | None:
+        """Publish ``(seq, JSON text)`` records; QoS 0: the seqs (acked on write); QoS 1:
+        [] (PUBACKs come through on_message as acks). None means the link is down."""
         if not self.up:
             return None
         qos = self.settings.qos
         written: list[int] = []
-        for record in records:
-            if record["seq"] in self.held_seqs:
+        for seq, payload in records:
+            if seq in self.held_seqs:
                 continue  # still in paho's outbox: it sends it again after a reconnect
-            payload = json.dumps(record, separators=(",", ":"))
             info = self.client.publish(self.topic, payload, qos=qos)
             if info.rc == MQTTErrorCode.MQTT_ERR_QUEUE_SIZE:
                 continue
             self.counters.add("telemetry_bytes", len(payload))
             if qos:
-                self.held[info.mid] = (record["seq"], time.perf_counter())
-                self.held_seqs.add(record["seq"])
+                self.held[info.mid] = (seq, time.perf_counter())
+                self.held_seqs.add(seq)
             elif info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
-                written.append(record["seq"])
+                written.append(seq)
             if info.rc == MQTTErrorCode.MQTT_ERR_NO_CONN:
                 self.up = False
                 return None
+        self._want_write()
         return written
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
@@ -281,21 +371,19 @@ class MqttTransport:
             return
         if msg.get("type") == "state":
             self.client.publish(self.state_topic, json.dumps(msg), qos=1, retain=True)
-            return
-        received = self.commands_at.pop(str(msg.get("id")), None)
-        info = self.client.publish(self.reply_topic, json.dumps(msg), qos=1)
-        if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
-            self.replies[info.mid] = received if received is not None else time.perf_counter()
+        else:
+            received = self.commands_at.pop(str(msg.get("id")), None)
+            info = self.client.publish(self.reply_topic, json.dumps(msg), qos=1)
+            if info.rc == MQTTErrorCode.MQTT_ERR_SUCCESS:
+                self.replies[info.mid] = received if received is not None \
+                    else time.perf_counter()
+        self._want_write()
 
     def close(self) -> None:
         """DISCONNECT (the Last Will is not sent: a car switched off cleanly says offline)."""
-        if self.up:
+        if self.up:  # paho writes both packets at once (no loop of its own runs)
             with contextlib.suppress(Exception):
                 self.client.publish(self.state_topic, OFFLINE, qos=0, retain=True)
                 self.client.disconnect()
-                self.client.loop(timeout=0.1)
         self.up = False
-        if self.loop_greenlet is not None:
-            self.loop_greenlet.kill(block=False)
-            self.loop_greenlet = None
         self._drop_socket()

@@ -32,7 +32,6 @@ module testable without sleeping.
 from __future__ import annotations
 
 import math
-from collections import OrderedDict, deque
 from typing import Any
 
 from fleetchaos.fleet_sim.profiles import TelemetryContract
@@ -73,7 +72,7 @@ class Unacked:
     def __init__(self, contract: TelemetryContract | None = None,
                  counters: FleetCounters | None = None) -> None:
         self.counters = counters if counters is not None else FleetCounters()
-        self.items: OrderedDict[int, Pending] = OrderedDict()
+        self.items: dict[int, Pending] = {}  # in send order (a resend moves to the end)
         self.max_resends = 3 if contract is None else contract.max_resends
         self.backoff_s = None if contract is None else contract.backoff_s
         self.backoff_max_s = 60.0 if contract is None else contract.backoff_max_s
@@ -84,10 +83,8 @@ class Unacked:
     def sent(self, item: Pending, now: float) -> None:
         """``item`` left the car now: a first send, or a resend (its count is kept)."""
         item.sent_at = now
-        if item.seq in self.items:
-            self.items.move_to_end(item.seq)
-        else:
-            self.items[item.seq] = item
+        self.items.pop(item.seq, None)
+        self.items[item.seq] = item
 
     def ack(self, seq: int) -> Pending | None:
         return self.items.pop(seq, None)
@@ -144,7 +141,7 @@ class Outbox:
         self.window = contract.max_in_flight * per_request
         self.unacked = Unacked(contract, counters)
         self.phase = phase % 1.0  # where in its interval this car's records fall
-        self.runs: deque[_Run] = deque()
+        self.runs: list[_Run] = []  # a few at most: a list costs a car less than a deque
         self.waiting = 0
         self.seq = 0  # the last seq that came due
         self.next_due = math.inf  # when the next record comes due (inf: not generating)
@@ -227,7 +224,7 @@ class Outbox:
             run.count -= k
             n -= k
             if not run.count:
-                self.runs.popleft()
+                del self.runs[0]
 
     # --- sending --------------------------------------------------------------------------
 
@@ -255,7 +252,7 @@ class Outbox:
             run.count -= k
             n -= k
             if not run.count:
-                self.runs.popleft()
+                del self.runs[0]
         add = self.counters.add
         if resends:
             add("telemetry_resent", len(resends))
@@ -286,7 +283,7 @@ class Outbox:
             return
         for item in reversed(fresh):
             self.unacked.items.pop(item.seq, None)
-            self.runs.appendleft(_Run(item.seq, 1, item.due_t, 0.0, item.nfields, item.cohort))
+            self.runs.insert(0, _Run(item.seq, 1, item.due_t, 0.0, item.nfields, item.cohort))
         k = len(fresh)
         self.waiting += k
         add("telemetry_buffered", k)

@@ -22,6 +22,7 @@ from fleetchaos.fleet_sim.config import FleetConfig
 from fleetchaos.fleet_sim.identities import IndexPool
 from fleetchaos.fleet_sim.profiles import Profile, load_profile
 from fleetchaos.fleet_sim.stats import FleetCounters
+from fleetchaos.fleet_sim.telemetry import RecordMaker
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -58,6 +59,7 @@ class FleetRuntime:
     profiles: dict[str, Profile] = field(default_factory=dict)
     # what sleeps until its next record and must wake when a knob changes (the cars)
     sleepers: set[Any] = field(default_factory=set)
+    records: RecordMaker = field(default_factory=RecordMaker)  # the cars' record texts
 
     def apply(self, changes: dict[str, Any]) -> FleetConfig:
         """Merge knob changes into the config, tell every listener and wake the sleepers."""

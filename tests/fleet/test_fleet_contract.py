@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from fleetchaos.fleet_sim import car_link
-from fleetchaos.fleet_sim.car_link import WebSocketTransport
 from fleetchaos.fleet_sim.outbox import Pending, Unacked
 from fleetchaos.fleet_sim.profiles import TelemetryContract, load_profile
 from fleetchaos.fleet_sim.stats import FleetCounters
+from fleetchaos.fleet_sim.ws_link import as_ack
 
 
 def item(seq: int) -> Pending:
@@ -51,15 +50,13 @@ def test_websocket_acks_follow_the_profile(tmp_path: Path):
     text = (Path(car_link.__file__).parent / "profiles" / "owner-api.yaml").read_text()
     custom = tmp_path / "p.yaml"
     custom.write_text(text + "  ack_message: {event: stored}\n  ack_seq: data.seq\n")
-    got: list[dict[str, Any]] = []
-    link = WebSocketTransport("http://127.0.0.1:1", load_profile(str(custom)),
-                              {"vin": "V", "car_token": "T"}, lambda **_: None, got.append)
-    assert link._as_ack({"event": "stored", "data": {"seq": 4}}) == {"type": "ack", "seq": 4}
-    assert link._as_ack({"type": "ack", "seq": 4})["type"] != "ack"  # not this backend's ack
-    assert link._as_ack({"type": "command", "id": 1}) == {"type": "command", "id": 1}
-    default = WebSocketTransport("http://127.0.0.1:1", load_profile("reference"),
-                                 {"vin": "V", "car_token": "T"}, lambda **_: None, got.append)
-    assert default._as_ack({"type": "ack", "seq": 2}) == {"type": "ack", "seq": 2}
+    contract = load_profile(str(custom)).contract
+    assert as_ack(contract, {"event": "stored", "data": {"seq": 4}}) == {"type": "ack", "seq": 4}
+    assert as_ack(contract, {"type": "ack", "seq": 4})["type"] != "ack"  # not this backend's
+    assert as_ack(contract, {"type": "command", "id": 1}) == {"type": "command", "id": 1}
+    default = load_profile("reference").contract
+    assert as_ack(default, {"type": "ack", "seq": 2}) == {"type": "ack", "seq": 2}
+    assert as_ack(default, {"type": "ack", "seq": True}) == {"type": "ack (no seq)"}
     none = tmp_path / "none.yaml"
     none.write_text(text + "  ack_message: none\n")
     silent = load_profile(str(none))

@@ -68,7 +68,8 @@ if case == "basic":
     car = Car("VIN0001")
     out["connected"] = car.t.connect()
     car.t.send_control({"type": "state", "state": "online"})
-    written = car.t.send([{"type": "telemetry", "seq": i, "fields": {"x": i}} for i in range(1, 11)])
+    written = car.t.send([(i, json.dumps({"type": "telemetry", "seq": i, "fields": {"x": i}}))
+                          for i in range(1, 11)])
     out["written"] = written
     wait(lambda: len(car.acks()) == 10 or qos == 0)
     out["acks"] = car.acks()
@@ -103,7 +104,7 @@ elif case == "many":
     gevent.joinall(pool, timeout=60)
     out["connected"] = sum(1 for g in pool if g.value)
     for c in cars:
-        c.t.send([{"type": "telemetry", "seq": 1, "fields": {}}])
+        c.t.send([(1, json.dumps({"type": "telemetry", "seq": 1, "fields": {}}))])
     wait(lambda: all(c.acks() == [1] for c in cars), 30)
     out["acked"] = sum(1 for c in cars if c.acks() == [1])
     out["seconds"] = time.monotonic() - start
