@@ -14,10 +14,14 @@ WebSocket transport, so the car is one class with two transports, not two fleets
   socket is the bare descriptor behind a small buffer (``_Link``): paho reads a packet a
   few bytes at a time, and one read of what arrived serves them all.
   Reconnecting is the car's own loop (1 s doubling to 256 s), not paho's.
-- paho keeps every QoS 1 PUBLISH not yet acknowledged and sends it again after a
-  reconnect (its ``_messages_reconnect_reset_out``): that is the car's MQTT outbox. The
-  car's generic resend timer therefore does not publish a record paho still holds; the
-  record is counted resent, paho delivers it once the link is back.
+- Telemetry at QoS 1 on a clean session: the link builds each PUBLISH and queues it on
+  paho's socket writer (``_publish``), and the client hands its PUBACK back before paho's
+  bookkeeping; a record whose PUBACK went with the link is resent by the car's outbox.
+- Otherwise (a persistent session, QoS 0) ``client.publish``: paho keeps every QoS 1
+  PUBLISH not yet acknowledged and sends it again after a reconnect (its
+  ``_messages_reconnect_reset_out``): that is the car's MQTT outbox. The car's generic
+  resend timer therefore does not publish a record paho still holds; the record is
+  counted resent, paho delivers it once the link is back.
 
 Locust stats: ``mqtt_connect`` (CONNECT to CONNACK), ``telemetry`` (PUBLISH to PUBACK)
 and ``command`` (command received to the reply's PUBACK), request type ``MQTT``.
@@ -60,6 +64,16 @@ def broker_address(url: str) -> tuple[str, int]:
     if not parts.hostname:
         raise ValueError(f"no broker address in {url!r}")
     return parts.hostname, parts.port or (8883 if parts.scheme == "mqtts" else 1883)
+
+
+def _remaining_length(n: int) -> bytes:
+    """MQTT's variable-length integer (section 2.2.3)."""
+    out = bytearray()
+    while True:
+        n, digit = n >> 7, n & 0x7F
+        out.append(digit | (0x80 if n else 0))
+        if not n:
+            return bytes(out)
 
 
 class _Link:
@@ -105,7 +119,22 @@ class _Link:
 
 class _CarClient(mqtt.Client):
     """paho's client with a cooperative connect to a numeric address (looked up once per
-    process, not in gevent's thread pool per car) and the socket as a ``_Link``."""
+    process, not in gevent's thread pool per car) and the socket as a ``_Link``; PUBACKs
+    of telemetry the transport published itself (``telemetry_mids``) go to ``on_telemetry``
+    instead of paho's message bookkeeping, which holds no record of them."""
+
+    telemetry_mids: dict[int, int]  # packet id -> record seq
+    on_telemetry: Callable[[int, bool], None]  # (seq, accepted)
+
+    def _handle_pubackcomp(self, cmd: Any) -> MQTTErrorCode:
+        mids = self.telemetry_mids
+        if cmd == "PUBACK" and mids:
+            packet = self._in_packet["packet"]
+            seq = mids.pop(int.from_bytes(packet[:2], "big"), None)
+            if seq is not None:  # MQTT 5: a reason code of 0x80 or more refuses it
+                self.on_telemetry(seq, len(packet) < 3 or packet[2] < 0x80)
+                return MQTTErrorCode.MQTT_ERR_SUCCESS
+        return super()._handle_pubackcomp(cmd)
 
     def _create_socket_connection(self) -> Any:
         if self._ssl or self._get_proxy():
@@ -145,6 +174,14 @@ class MqttTransport:
         self.fire = fire
         self.on_message = on_message
         self.client = self._client(settings, variables)
+        self.client.telemetry_mids = {}
+        self.client.on_telemetry = self._telemetry_acked
+        # telemetry PUBLISH packets built here (QoS 1, clean session): see _publish
+        topic = self.topic.encode()
+        self.publish_head = len(topic).to_bytes(2, "big") + topic
+        self.v5 = settings.protocol == "5"
+        self.direct = settings.qos == 1 and settings.clean_session \
+            and hasattr(self.client, "_packet_queue") and hasattr(self.client, "_mid_generate")
         # the car's window (fleet_sim/outbox.py) is what paho may keep unacknowledged
         self.client.max_inflight_messages_set(profile.contract.max_in_flight)
         self.started_once = False
@@ -156,7 +193,7 @@ class MqttTransport:
         self.replies: dict[int, float] = {}  # mid of a command reply -> when the command came
         self.commands_at: dict[str, float] = {}  # command id -> when it arrived
 
-    def _client(self, s: MqttSettings, variables: dict[str, Any]) -> mqtt.Client:
+    def _client(self, s: MqttSettings, variables: dict[str, Any]) -> _CarClient:
         v5 = s.protocol == "5"
         client = _CarClient(CallbackAPIVersion.VERSION2,
                              client_id=str(render(s.client_id, variables)),
@@ -203,6 +240,7 @@ class MqttTransport:
                                     if self.settings.protocol == "5" else
                                     mqtt.MQTT_CLEAN_START_FIRST_ONLY, properties=props)
             else:
+                self.client.telemetry_mids.clear()  # their PUBACKs went with the link
                 self.client.reconnect()
             self.started_once = True
             self._start_loop()
@@ -316,6 +354,11 @@ class MqttTransport:
         [] (PUBACKs come through on_message as acks). None means the link is down."""
         if not self.up:
             return None
+        if self.direct:
+            for seq, payload in records:
+                self._publish(seq, payload)
+            self._want_write()
+            return [] if self.up else None
         qos = self.settings.qos
         written: list[int] = []
         for seq, payload in records:
@@ -335,6 +378,24 @@ class MqttTransport:
                 return None
         self._want_write()
         return written
+
+    def _publish(self, seq: int, payload: str) -> None:
+        """One QoS 1 PUBLISH built here and queued on paho's socket writer: what paho's
+        publish() sends, without its per-message objects (a message, its info and a
+        condition variable) and its outbox. A clean session keeps nothing across a
+        reconnect anyway (MQTT 3.1.1 section 3.1.2.4): a record whose PUBACK is lost
+        with the link is resent by the car's outbox, as over WebSocket."""
+        client = self.client
+        data = payload.encode()
+        mid = client._mid_generate()
+        body = self.publish_head + mid.to_bytes(2, "big") + (b"\x00" if self.v5 else b"") + data
+        client.telemetry_mids[mid] = seq
+        client._packet_queue(0x30, b"\x32" + _remaining_length(len(body)) + body, mid, 1)
+        self.counters.add("telemetry_bytes", len(data))
+
+    def _telemetry_acked(self, seq: int, accepted: bool) -> None:
+        if accepted:
+            self.on_message({"type": "ack", "seq": seq})
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any,
                     properties: Any) -> None:
