@@ -78,13 +78,23 @@ def _remaining_length(n: int) -> bytes:
 
 class _Link:
     """paho's socket as paho uses it (recv, send, setblocking, fileno, close) over the
-    bare non-blocking descriptor. paho reads each packet's header a byte at a time; here
-    one read takes what arrived and those small reads are served from it."""
+    bare non-blocking descriptor.
 
-    __slots__ = ("buf", "fd", "pos")
+    paho reads each packet's header a byte at a time and writes each packet with its own
+    call; here one read takes what arrived and serves those small reads, and what paho
+    writes in one pass of the car's code (SUBSCRIBE and the state PUBLISH after a
+    CONNACK; a batch of records; the offline state and DISCONNECT) leaves in one write at
+    the end of the event loop's pass. What the socket does not take waits here and
+    ``blocked`` asks the owner's writable watcher for it."""
+
+    __slots__ = ("blocked", "buf", "error", "fd", "on_blocked", "out", "pos")
 
     def __init__(self, fd: int) -> None:
         self.fd, self.buf, self.pos = fd, b"", 0
+        self.out: list[bytes] | None = None  # written by paho, not yet by us
+        self.blocked = False  # the socket took only part: wait until it is writable
+        self.error: OSError | None = None
+        self.on_blocked: Callable[[], None] | None = None
 
     def recv(self, size: int) -> bytes:
         if self.pos >= len(self.buf):
@@ -99,7 +109,33 @@ class _Link:
         return self.pos < len(self.buf)
 
     def send(self, data: bytes) -> int:
-        return os.write(self.fd, data)
+        if self.error is not None or self.fd < 0:
+            raise self.error or OSError("the link is closed")
+        if self.out is None:
+            self.out = [data]
+            if not self.blocked:
+                get_hub().loop.run_callback(self.flush)
+        else:
+            self.out.append(data)
+        return len(data)
+
+    def flush(self) -> None:
+        out, self.out = self.out, None
+        if not out or self.fd < 0:
+            return
+        data = out[0] if len(out) == 1 else b"".join(out)
+        try:
+            written = os.write(self.fd, data)
+        except BlockingIOError:
+            written = 0
+        except OSError as exc:
+            self.error = exc  # the next read or send reports the link lost
+            return
+        self.blocked = written < len(data)
+        if self.blocked:
+            self.out = [data[written:], *(self.out or ())]
+            if self.on_blocked is not None:
+                self.on_blocked()
 
     def setblocking(self, flag: bool) -> None:
         return  # the descriptor is non-blocking
@@ -111,6 +147,8 @@ class _Link:
         return self.fd
 
     def close(self) -> None:
+        if self.out and not self.blocked:
+            self.flush()  # what paho wrote last (DISCONNECT) still goes out
         fd, self.fd = self.fd, -1
         if fd >= 0:
             with contextlib.suppress(OSError):
@@ -278,6 +316,8 @@ class MqttTransport:
         self.watchers = (reader, writer, timer)
         reader.start(self._readable)
         timer.start(self._keepalive)
+        if isinstance(sock, _Link):
+            sock.on_blocked = self._want_write
         self._want_write()
 
     def _stop_loop(self) -> None:
@@ -299,6 +339,11 @@ class MqttTransport:
         self._want_write()
 
     def _writable(self) -> None:
+        sock = self.client.socket()
+        if isinstance(sock, _Link) and sock.blocked:
+            sock.flush()
+            if sock.blocked:
+                return
         rc = self.client.loop_write()
         if rc != MQTTErrorCode.MQTT_ERR_SUCCESS:
             self._lost(rc)
@@ -315,7 +360,8 @@ class MqttTransport:
         if self.watchers is None:
             return
         writer = self.watchers[1]
-        if self.client.want_write():
+        sock = self.client.socket()
+        if self.client.want_write() or (isinstance(sock, _Link) and sock.blocked):
             if not writer.active:
                 writer.start(self._writable)
         elif writer.active:
