@@ -31,7 +31,7 @@ from fleetchaos.fleet_sim.identities import (
     fleet_schedule,
     identity,
     iter_need_times,
-    need_rng,
+    need_draws,
     unit_draw,
 )
 from fleetchaos.fleet_sim.outbox import Outbox, Pending
@@ -51,6 +51,7 @@ BLUETOOTH_S, KEYCARD_S = 5.0, 10.0  # est: time a fallback takes once the driver
 REMOTE_START_SHARE = 0.2  # est: share of needs that use remote start instead of unlock
 HTTP_TIMEOUT_S = 10.0  # the vehicle-command client's timeout
 LATE_GRACE_S = 5.0  # a driver spawned late still acts on needs planned this long before
+_NO_JITTER = random.Random(0)  # what fixed-1s is handed (it draws nothing)
 # Python's cyclic GC collects its youngest generation every 700 new containers and then,
 # now and again, scans every object in the process; with 10,000 cars that is most of a
 # million objects, and it took 2.4 of 11.6 CPU-seconds (21 %) of a run of 10,000 MQTT
@@ -365,12 +366,12 @@ class DriverUser(User):
     def need_to_get_in(self, need: int = 0, planned_s: float | None = None) -> None:
         config = self.runtime.config
         self.runtime.counters.add("drivers_needing")
-        rng = need_rng(config.seed, self.index, need)
+        choice, jitter_seed = need_draws(config.seed, self.index, need)
         command = "unlock"
-        if rng.random() < REMOTE_START_SHARE and "remote_start" in self.profile.actions:
+        if choice < REMOTE_START_SHARE and "remote_start" in self.profile.actions:
             command = "remote_start"
-        policy: RetryPolicy = make_policy(config.retry_policy, random.Random(rng.random()),
-                                          self.bucket)
+        jitter = _NO_JITTER if config.retry_policy == "fixed-1s" else random.Random(jitter_seed)
+        policy: RetryPolicy = make_policy(config.retry_policy, jitter, self.bucket)
         start = time.monotonic()
         deadline = start + config.patience_s
         attempts, ok = 0, False

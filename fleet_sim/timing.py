@@ -4,13 +4,15 @@ Every distinct wake-up instant costs the Locust process one pass of gevent's eve
 and a trip through the kernel's scheduler. Cars and drivers act at seeded, random
 moments, so left alone each would wake on its own, and docs/benchmarks/fleet-overhead.md
 shows that this, more than the fleet's code, is what a request costs. Rounding each
-wake-up up to the next multiple of ``GRID_S`` lets everyone due in the same 100 ms wake
-in one pass (20 ms and 50 ms grids were measured too and still cost more than the bare
-loop). 100 ms is small against what the fleet models: telemetry every second or more
-(a flooding car at its 50 ms floor sends its records in pairs, at the same rate), needs
-minutes apart, patience in tens of seconds. Callers keep their schedule in exact
-deadlines, so the rounding delays a wake-up by less than 100 ms but never accumulates
-into a drift of rate.
+wake-up up to the next multiple of ``GRID_S`` lets everyone due in the same 200 ms wake
+in one pass. 20, 50 and 100 ms grids were measured too: on 2026-12-05, alternating runs
+of bench.fleet_overhead's phones gave 0.16-0.19 ms per request at 100 ms and 50 ms and
+0.16 ms at 200 ms, against 0.14-0.15 ms for the bare loop. 200 ms is small against what
+the fleet models: telemetry every second or more (a flooding car at its 50 ms floor sends
+its records four at a time, at the same rate; a record's latency is timed from its
+grid instant), needs minutes apart, patience in tens of seconds. Callers keep their
+schedule in exact deadlines, so the rounding delays a wake-up by less than 200 ms but
+never accumulates into a drift of rate.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import time
 import gevent
 from gevent.hub import Waiter, get_hub
 
-GRID_S = 0.1
+GRID_S = 0.2
 
 
 def wake_at(deadline: float) -> float:

@@ -4,7 +4,7 @@ the run's clock (fleet_sim/stats.outcome_record)."""
 from __future__ import annotations
 
 from fleetchaos.fleet_sim.config import FleetConfig
-from fleetchaos.fleet_sim.identities import fleet_schedule, need_rng, need_times
+from fleetchaos.fleet_sim.identities import fleet_schedule, need_draws, need_times
 from fleetchaos.fleet_sim.stats import outcome_record
 
 FALLBACKS = FleetConfig().fallbacks
@@ -37,10 +37,10 @@ def test_big_fleets_keep_only_digests_in_the_journal():
 def test_a_needs_draws_do_not_depend_on_earlier_needs():
     """Need n of driver i draws from its own stream: however many retries need n-1 made
     (each a draw), need n picks the same command and the same retry jitter."""
-    first = need_rng(7, 4, 2)
-    [first.random() for _ in range(3)]
-    assert need_rng(7, 4, 2).random() == need_rng(7, 4, 2).random()
-    assert need_rng(7, 4, 2).random() != need_rng(7, 4, 3).random()
+    assert need_draws(7, 4, 2) == need_draws(7, 4, 2)
+    assert need_draws(7, 4, 2)[0] != need_draws(7, 4, 3)[0]
+    assert need_draws(7, 4, 2)[1] != need_draws(7, 4, 3)[1]
+    assert 0 <= need_draws(7, 4, 2)[0] < 1
 
 
 def test_outcome_lands_when_it_ended_on_the_run_clock():
