@@ -21,12 +21,15 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def scenario_file(tmp_path: Path, timeline: str, duration: int = 8) -> str:
+    # a car takes a new verbosity at its next record (docs/fleet.md): a 1 s base interval
+    # lets a flood of a few seconds reach the cars (at the default 10 s, few would switch)
     path = tmp_path / "s.yaml"
     path.write_text(textwrap.dedent(f"""\
         title: live step test
         description: steps against real processes
         duration: {duration}
-        fleet: {{cars: 6, drivers: 6, patience_s: 5, need_interval_s: 2, spawn_rate: 50}}
+        fleet: {{cars: 6, drivers: 6, patience_s: 5, need_interval_s: 2, spawn_rate: 50,
+                 telemetry: {{interval_s: 1}}}}
         phases:
           - {{name: run, start: 0, end: {duration}}}
         timeline:
