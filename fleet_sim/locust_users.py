@@ -66,6 +66,18 @@ def _fewer_collections() -> None:
         gc.set_threshold(*GC_THRESHOLDS)
 
 
+def identity_bounds(environment: Environment) -> dict[str, int | None]:
+    """How many identities of each kind may be in use at once (the master's fixed counts):
+    a worker's lease of a car, driver or canary index waits past it (identity_lease.py)."""
+    from fleetchaos.fleet_sim.canary import CanaryUser
+
+    bases = {"car": CarUser, "driver": DriverUser, "canary": CanaryUser}
+    out: dict[str, int | None] = {}
+    for kind, base in bases.items():
+        total = sum(int(cls.fixed_count or 0) for cls in environment.user_classes or [base]
+                    if issubclass(cls, base))
+        out[kind] = total or None
+    return out
 
 
 def set_fleet_size(cars: int, drivers: int) -> None:

@@ -10,7 +10,7 @@ import pytest
 
 from fleetchaos.fleet_sim.car_link import HttpBatchTransport
 from fleetchaos.fleet_sim.identities import car_identity, identity
-from fleetchaos.fleet_sim.profiles import parse_profile
+from fleetchaos.fleet_sim.profiles import Profile, parse_profile
 from fleetchaos.fleet_sim.telemetry import RecordMaker, as_resent, field_names
 
 
@@ -35,7 +35,7 @@ def test_a_20_field_record_is_about_400_bytes():
     assert 350 <= len(text) <= 450  # telemetry.py's sizing: ~400 B of JSON for 20 fields
 
 
-def profile(json_body: object) -> object:
+def profile(json_body: object) -> Profile:
     return parse_profile({"actions": {"unlock": {"method": "POST", "path": "/u"}},
                           "telemetry": {"transport": "http", "path": "/t/{vin}",
                                         "json": json_body}}, "test.yaml")

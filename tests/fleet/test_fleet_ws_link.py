@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import gevent
 import pytest
@@ -27,10 +28,11 @@ PEER = Path(__file__).parent / "ws_peer.py"
 def peer():
     procs = []
 
-    def start(case: str) -> tuple[str, subprocess.Popen]:
+    def start(case: str) -> tuple[str, subprocess.Popen[str]]:
         proc = subprocess.Popen([sys.executable, str(PEER), case], stdout=subprocess.PIPE,
                                 text=True, stdin=subprocess.DEVNULL)
         procs.append(proc)
+        assert proc.stdout is not None
         port = json.loads(proc.stdout.readline())["port"]
         return f"http://127.0.0.1:{port}", proc
 
@@ -40,13 +42,14 @@ def peer():
         proc.wait()
 
 
-def link(url: str, headers: dict | None = None) -> tuple[WebSocketTransport, list, list]:
+def link(url: str, headers: dict[str, str] | None = None
+         ) -> tuple[WebSocketTransport, list[dict[str, Any]], list[dict[str, Any]]]:
     telemetry = {"transport": "websocket", "path": "/stream/{vin}",
                  "headers": headers or {"Authorization": "Bearer {car_token}"}}
     profile = parse_profile({"actions": {"unlock": {"method": "POST", "path": "/u"}},
                              "telemetry": telemetry}, "test.yaml")
-    got: list[dict] = []
-    events: list[dict] = []
+    got: list[dict[str, Any]] = []
+    events: list[dict[str, Any]] = []
     return (WebSocketTransport(url, profile, {"vin": "VIN1", "car_token": "tok"},
                                lambda **e: events.append(e), got.append), got, events)
 

@@ -17,6 +17,7 @@ import base64
 import hashlib
 import json
 import sys
+from typing import Any
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -48,7 +49,7 @@ async def read_frame(reader: asyncio.StreamReader) -> tuple[int, bytes]:
     return b0 & 0x0F, (int.from_bytes(data, "big") ^ int.from_bytes(mask, "big")).to_bytes(n, "big")
 
 
-async def handshake(reader, writer, status: int = 101) -> dict:
+async def handshake(reader, writer, status: int = 101) -> dict[str, str]:
     head = (await reader.readuntil(b"\r\n\r\n")).decode()
     lines = head.split("\r\n")
     fields = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
@@ -80,13 +81,14 @@ async def serve(case: str, reader, writer) -> None:
         await asyncio.sleep(1)
         writer.close()
         return
-    seen = {"request": fields["request"], "auth": fields.get("authorization"), "records": [],
-            "pong": None}
-    while len(seen["records"]) < 3:
+    records: list[dict[str, Any]] = []
+    seen: dict[str, Any] = {"request": fields["request"], "auth": fields.get("authorization"),
+                            "records": records, "pong": None}
+    while len(records) < 3:
         op, data = await read_frame(reader)
         if op == 1:
             msg = json.loads(data)
-            seen["records"].append(msg)
+            records.append(msg)
             writer.write(frame(json.dumps({"type": "ack", "seq": msg["seq"]}).encode()))
     big = json.dumps({"type": "big", "pad": "x" * 70_000}).encode()
     mid = json.dumps({"type": "mid", "pad": "y" * 300}).encode()
