@@ -105,6 +105,10 @@ def test_cut_by_a_timeout_toxic_cars_reconnect_and_acked_equals_stored(broker, t
     assert fleet["telemetry_dropped"] == 0
     sent = {(vin, seq) for vin, last in out["sent"].items() for seq in range(1, last + 1)}
     assert len(acked) > 20 * CARS
-    assert acked == stored, (len(acked), len(stored), sorted(stored - acked)[:5],
-                             sorted(acked - stored)[:5])
+    assert acked <= stored, sorted(acked - stored)[:5]  # no acknowledged record lost
+    # A stopping car waits up to 1 s for its last acks; a record stored whose PUBACK came
+    # later still (a loaded machine) can only be one of the last its car sent.
+    unacked = stored - acked
+    assert all(seq > out["sent"][vin] - 3 for vin, seq in unacked), sorted(unacked)[:5]
+    assert len(unacked) <= CARS, sorted(unacked)[:5]
     assert stored <= sent
