@@ -74,16 +74,20 @@ class Sweep(Wire):
         return sep.join(f"{k} = {', '.join(v)}" for k, v in self.vary.items())
 
 
+UNJUDGED = ("insufficient", "not_judged")  # an SLO status that is neither held nor broke
+
+
 @dataclass(frozen=True)
 class Cell:
     observed: float | None  # median over the combination's runs
     held: int
     runs: int
     spread: float | None  # max - min over the runs, None for a single run
+    short: int = 0  # runs whose SLO was not judged: too few samples, or its phase unfinished
 
     @property
     def passed(self) -> bool:
-        return self.runs > 0 and self.held == self.runs
+        return self.runs > 0 and self.short == 0 and self.held == self.runs
 
 
 @dataclass(frozen=True)
@@ -127,18 +131,19 @@ def combo_rows(sweep: Sweep) -> list[ComboRow]:
         cells = {}
         for info in infos:
             values: list[float] = []
-            held = counted = 0
+            held = counted = short = 0
             for run in runs:
                 slo = run.slo(info.name)
                 if slo is None:
                     continue
                 counted += 1
                 held += slo.held
+                short += slo.status in UNJUDGED
                 if slo.observed is not None:
                     values.append(float(slo.observed))
             cells[info.name] = Cell(statistics.median(values) if values else None, held,
                                     counted, max(values) - min(values) if len(values) > 1
-                                    else None)
+                                    else None, short)
         rows.append(ComboRow(dict(key), cells, [str(r.journal) for r in runs],
                              [str(r.verdict) for r in runs]))
     return rows
@@ -150,13 +155,16 @@ def format_threshold(info: SloInfo) -> str:
 
 
 def cell_text(info: SloInfo, cell: Cell | None, *, marks: tuple[str, str] = ("✓", "✗")) -> str:
-    """'97.5% ✓', or with repeats '97.5% ✗ 2/3 held'."""
+    """'97.5% ✓', with repeats '97.5% ✗ 2/3 held'; an SLO some run could not judge (issue
+    22: an SLO on 3 samples is not printed like one on 3,000) '100.0% ? too few samples'."""
     if cell is None or cell.runs == 0:
         return "-"
-    mark = marks[0] if cell.passed else marks[1]
+    mark = marks[0] if cell.passed else "?" if cell.short else marks[1]
     text = f"{format_observed(info.metric, cell.observed)} {mark}"
     if cell.runs > 1:
         text += f" {cell.held}/{cell.runs} held"
+    if cell.short:
+        text += " too few samples" if cell.runs == 1 else f", {cell.short} too few samples"
     return text
 
 

@@ -44,7 +44,8 @@ class SweepReport:
             cells: list[Cell] = [str(n), " · ".join(row.combo.values()) or row.label]
             for info in infos:
                 cell = row.cells.get(info.name)
-                style = "green" if cell is not None and cell.passed else "red"
+                style = ("green" if cell is not None and cell.passed else
+                         "yellow" if cell is not None and cell.short else "red")
                 cells.append(Text(cell_text(info, cell), style=style))
             table_rows.append(cells)
         table = fitted_table(console, options, columns, table_rows, title=title)

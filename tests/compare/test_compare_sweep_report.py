@@ -73,3 +73,23 @@ def test_a_combination_without_an_observation_breaks_the_sweeps_line() -> None:
                               "vary": {"fleet.cars": ["100", "200", "300"]}, "runs": runs})
     paths = re.findall(r'<path class="series"[^>]* d="([^"]+)"', page)
     assert paths and all(d.count("L") == 0 for d in paths)  # single points, no joining segment
+
+
+def test_an_slo_a_run_could_not_judge_is_neither_held_nor_broke() -> None:
+    """Issue 22: an SLO on 3 samples is not printed like one on 3,000. A run whose SLO was
+    'insufficient' reads '?' and 'too few samples' in every renderer, never ✗ or ✓."""
+    thin = {**SWEEP, "repeat": 1, "runs": [
+        {**run("fixed-1s", 1, 1.0, 0), "verdict": "insufficient", "rc": 4,
+         "slos": [{**UNLOCK, "observed": 1.0, "passed": False, "status": "insufficient",
+                   "samples": 3, "min_samples": 20},
+                  {**STRANDED, "observed": 0, "passed": True, "status": "pass"}]},
+        run("retry-budget", 1, 0.99, 0)]}
+    [fixed, budget] = combo_rows(Sweep.from_json(thin))
+    cell = fixed.cells["unlocks work"]
+    assert (cell.short, cell.passed) == (1, False)
+    assert budget.cells["unlocks work"].passed
+    console = Console(record=True, width=100, color_system=None)
+    console.print(SweepReport(thin))
+    text = console.export_text()
+    assert "100.0% ? too few samples" in text and "100.0% ✗" not in text
+    assert "| 100.0% ? too few samples |" in render_sweep_markdown(thin)
