@@ -115,7 +115,7 @@ class SearchTable:
         rows = []
         for n, p in enumerate(probes, 1):
             state = "held" if p.held else "broke"
-            if p.rc not in (0, 1, 4):
+            if p.rc not in VERDICT_CODES:
                 state = "run failed"
             elif not p.measured:
                 state = "not measured"
@@ -159,9 +159,10 @@ def run(ns: argparse.Namespace) -> int:
     print(f"  journal {journal.path}")
     failed = result.failed
     if failed is not None and failed.rc in VERDICT_CODES:
-        hint = ("give the SLO more samples (more drivers or cars, a longer --time-scale) or "
-                "lower its min_samples with --set" if failed.status == "insufficient" else
-                "see the run's report for what it delivered")
+        hint = {"insufficient": "give the SLO more samples (more drivers or cars, a longer "
+                                "--time-scale) or lower its min_samples with --set",
+                "not_judged": "see the run's journal for why it ended early"}.get(
+            failed.status, "the run's report gives the fault's size asked and delivered")
         print(f"fleetchaos breakpoint: the run at {space.key}={space.text(failed.value)} "
               f"{failed.why_not_measured()}: it places nothing, so the search stopped; {hint} "
               f"({failed.journal})", file=sys.stderr)

@@ -39,7 +39,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from fleetchaos.common.errors import UsageError
+from fleetchaos.common.errors import VERDICT_CODES, UsageError
 from fleetchaos.runs.output_paths import check_not_inputs, run_inputs
 from fleetchaos.runs.sweep import (
     EXIT_RUN_FAILED,
@@ -208,11 +208,11 @@ class Probe:
         """Whether this run places the SLO at its value. A run whose SLO lacked samples,
         or whose fault fell short of the size searched for, says nothing about that value:
         counting it as a break would bisect on noise (an 'insufficient' SLO is never PASS)."""
-        return (self.rc in (0, 1, 4) and self.status not in ("insufficient", "not_judged")
+        return (self.rc in VERDICT_CODES and self.status not in ("insufficient", "not_judged")
                 and self.verdict != "under-delivered")
 
     def why_not_measured(self) -> str:
-        if self.rc not in (0, 1, 4):
+        if self.rc not in VERDICT_CODES:
             return f"failed (exit {self.rc})"
         if self.status == "insufficient":
             return (f"judged the SLO on {self.samples} sample(s), fewer than its min_samples "
