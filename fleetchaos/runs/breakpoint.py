@@ -19,11 +19,9 @@ search is a function of the outcomes recorded there: rerunning with the same arg
 replays them and continues where it stopped. ``--budget`` bounds one invocation: no run
 starts when it would end past the budget (its length estimated from the runs so far).
 
-Exit codes: 0 the search finished, 1 the budget ran out first (rerun to continue; also
-when it was shorter than one run), 2 bad input (before any run: a ``--journal`` that is
-not this search's own journal included), 3 a run failed, 4 a run measured nothing at its
-value (the SLO lacked samples, or the fault was under-delivered): the search stops there
-rather than count it as a break.
+A run that measured nothing at its value (its SLO lacked samples or never finished its
+phase, or its fault was under-delivered) is not a break: the search stops at it
+(``Probe.measured``). The exit codes are the command's (:mod:`fleetchaos.cli.breakpoint`).
 """
 
 from __future__ import annotations
