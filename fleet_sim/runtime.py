@@ -54,6 +54,8 @@ class FleetRuntime:
     listeners: list[Listener] = field(default_factory=list)
     counters: FleetCounters = field(default_factory=FleetCounters)
     worker_reports: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # workers whose last report (sent once their users stopped) reached the master this run
+    final_reports: set[str] = field(default_factory=set)
     pools: dict[str, Pool] = field(default_factory=_pools)
     lease_desk: Any = None  # on a master: who holds which identity (fleet_sim/identity_lease.py)
     profiles: dict[str, Profile] = field(default_factory=dict)

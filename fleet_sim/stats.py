@@ -183,8 +183,9 @@ def install(environment: Environment) -> None:
         environment.events.report_to_master.add_listener(report)
 
         def final(**_: Any) -> None:
-            """Locust reports every 3 s; the master's engine waits 2 s for the last figures
-            once it told the workers to stop: send them as soon as the users stopped."""
+            """Locust reports every 3 s; the master's engine waits for every worker's last
+            figures once it told the workers to stop: send them as soon as the users
+            stopped (cars wait up to 1 s for their last acks first)."""
             data: dict[str, Any] = {}
             report(runner.client_id, data)
             runner.send_message(FINAL_MESSAGE, data)
@@ -197,8 +198,13 @@ def install(environment: Environment) -> None:
             for outcome in data.get(OUTCOMES_KEY, []):
                 outcomes.fire(**outcome)
 
+        def last_report(client_id: str, data: dict[str, Any]) -> None:
+            receive(client_id, data)
+            runtime.final_reports.add(client_id)
+
         environment.events.worker_report.add_listener(receive)
-        runner.register_message(FINAL_MESSAGE, lambda msg, **_: receive(msg.node_id, msg.data))
+        environment.events.test_start.add_listener(lambda **_: runtime.final_reports.clear())
+        runner.register_message(FINAL_MESSAGE, lambda msg, **_: last_report(msg.node_id, msg.data))
 
 
 def record_outcome(environment: Environment, **outcome: Any) -> None:

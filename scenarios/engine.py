@@ -388,6 +388,24 @@ class Engine:
                 self.prepared.stop()
             self._finished_event.set()
 
+    @staticmethod
+    def _await_last_reports(prepared: Prepared) -> None:
+        """Workers send a last report when told to stop (after their cars' last acks): the
+        final sample waits for all of them, up to ``last_report_wait_s``. A fixed 2 s wait
+        read the workers' last periodic reports instead (a headless master ends the run
+        before it stops its workers): journal 162 records sent, the workers' own 178."""
+        wait_s, ready = prepared.last_report_wait_s, prepared.last_reports_in
+        if wait_s <= 0:
+            return
+        if prepared.request_last_reports is not None:
+            prepared.request_last_reports()
+        if ready is None:
+            gevent.sleep(wait_s)
+            return
+        deadline = time.monotonic() + wait_s
+        while not ready() and time.monotonic() < deadline:
+            gevent.sleep(0.05)
+
     def _finish(self, reason: str) -> dict[str, Any] | None:
         current = gevent.getcurrent()
         with self._locked():  # an apply or undo in flight completes first
@@ -395,9 +413,8 @@ class Engine:
         if self._sampler is not None and self._sampler is not current:
             self._sampler.kill(block=False)
         if self.set_up:
-            wait_s = self.prepared.last_report_wait_s if self.prepared is not None else 0.0
-            if wait_s > 0 and not reason.startswith("signal"):
-                gevent.sleep(wait_s)  # workers send a last report when told to stop: wait for it
+            if self.prepared is not None and not reason.startswith("signal"):
+                self._await_last_reports(self.prepared)
             self._write_sample()
         removed: list[str] = []
         left: list[str] = []

@@ -34,9 +34,15 @@ class Prepared:
     cleanup: Callable[[], tuple[list[str], list[str]]]  # remove the run's marked names: (removed, left)
     stop: Callable[[], None]  # stop what set-up started (the built-in Toxiproxy)
     wall_t0: float = 0.0  # time.time() at t = 0 (drivers plan their needs from it)
-    # Seconds to wait at the end for the fleet's last figures (a Locust master waits for
-    # its workers' last report, sent when they are told to stop); 0 in one process.
+    # At most this long the run waits at the end for the fleet's last figures (a Locust
+    # master, for its workers' last reports, sent when they are told to stop); 0 in one
+    # process. ``last_reports_in`` says when they all came (None: wait the whole time).
     last_report_wait_s: float = 0.0
+    last_reports_in: Callable[[], bool] | None = None
+    # Asks for those reports: a headless Locust master quits (its test_stop, where the run
+    # ends, comes before it tells the workers anything), so the run stops the workers
+    # itself; None: nothing to ask.
+    request_last_reports: Callable[[], None] | None = None
     # Hands the engine's ``record_driver`` the fleet's driver outcomes as they come
     # (journal records on the run's clock); None: the fleet reports none.
     subscribe_drivers: Callable[[Callable[[dict[str, Any]], None]], None] | None = None

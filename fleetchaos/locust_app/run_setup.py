@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 
 __all__ = ["LocustRunSetup", "Prepared", "RunIdentity", "SetupError"]
 
+# The longest the end of a distributed run waits for its workers' last reports (they come
+# once the workers' users stopped: within a second or two, unless the machine is starved).
+LAST_REPORT_WAIT_S = 10.0
+
 
 @dataclass
 class RunIdentity:
@@ -253,8 +257,42 @@ class LocustRunSetup:
             user_classes=lambda: fleet_user_classes(environment),
             spawn_rate=float(scenario.fleet.get("spawn_rate", 200)),
             cleanup=cleanup, stop=self._stop, wall_t0=wall_t0,
-            last_report_wait_s=2.0 if isinstance(runner, MasterRunner) else 0.0,
+            last_report_wait_s=LAST_REPORT_WAIT_S if isinstance(runner, MasterRunner) else 0.0,
+            last_reports_in=lambda: _last_reports_in(environment),
+            request_last_reports=lambda: _stop_workers(environment),
             subscribe_drivers=subscribe_drivers)
+
+
+def _last_reports_in(environment: Environment) -> bool:
+    """Whether every worker still connected sent its last report of this run."""
+    from locust.runners import STATE_MISSING, MasterRunner
+
+    from fleetchaos.fleet_sim.runtime import runtime_of
+
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        return True
+    live = {node.id for node in runner.clients.values() if node.state != STATE_MISSING}
+    return live <= runtime_of(environment).final_reports
+
+
+def _stop_workers(environment: Environment) -> None:
+    """Tell the workers still running to stop (what Locust's master does on a stop, but
+    not on a quit, the headless end): each stops its users and sends its last report."""
+    from locust.rpc import Message
+    from locust.runners import STATE_INIT, STATE_MISSING, STATE_STOPPED, MasterRunner
+
+    from fleetchaos.fleet_sim.runtime import runtime_of
+
+    stop: Callable[[str, None, str], Any] = Message  # locust.rpc's Message is untyped
+    runner = environment.runner
+    if not isinstance(runner, MasterRunner):
+        return
+    reported = runtime_of(environment).final_reports
+    for node in list(runner.clients.values()):
+        if node.id not in reported and node.state not in (STATE_INIT, STATE_STOPPED,
+                                                          STATE_MISSING):
+            runner.server.send_to_client(stop("stop", None, node.id))
 
 
 def _probe_or_refuse(profile: Any, host: str, config: Any, seed: int) -> None:

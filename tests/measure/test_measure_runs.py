@@ -91,8 +91,13 @@ def test_same_seed_same_fleet_outcomes_in_their_phase_and_recovery(tmp_path):
         straddling += sum(1 for d in drivers
                           if phase_of(d["need_started_s"], header["phases"]) != d["phase"])
         summary = build_summary(records)
-        per_phase = {p["name"]: p["stranded"] for p in summary["phases"]}
-        assert sum(per_phase.values()) == summary["stranded_drivers"]
+        # needs add up over the phases; distinct drivers do not: one stranded in the outage
+        # and again after it is one of the run's stranded drivers but counts in both phases
+        # (seen on a loaded machine: phases 0 + 8 + 1, run 8)
+        assert sum(p["stranded_needs"] for p in summary["phases"]) \
+            == summary["drivers"]["stranded_needs"]
+        per_phase = [p["stranded"] for p in summary["phases"]]
+        assert max(per_phase) <= summary["stranded_drivers"] <= sum(per_phase)
         assert summary["recovery"]["status"] == "recovered", summary["recovery"]
         assert summary["recovery"]["seconds"] < 8
         slo = summary["slos"][0]
