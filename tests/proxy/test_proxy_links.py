@@ -90,13 +90,16 @@ def test_upstream_down_resets_a_client_that_sent_data(server):
     quiet = upstream_down_answers(server.url, send=False, tries=4)
     assert quiet == ["eof"] * 4
     eager: list[str] = []
-    for _ in range(3):  # a loaded machine can delay every client byte past the close
+    # A loaded machine can delay the client's byte past the close (with a CPU-bound process
+    # beside the suite: 1 RST in 24), so the built-in is held to "resets at all" over up to
+    # 48 tries; the old code never did (EOF every time).
+    for _ in range(6):
         eager += upstream_down_answers(server.url, send=True, tries=8)
-        if server.kind != "built-in" or eager.count("rst") >= 2:
+        if server.kind != "built-in" or "rst" in eager:
             break
     assert set(eager) <= {"rst", "eof"}, eager
     if server.kind == "built-in":
-        assert eager.count("rst") >= 2, eager
+        assert "rst" in eager, eager
 
 
 def probe_latencies(socks: list[socket.socket]) -> list[bool]:
