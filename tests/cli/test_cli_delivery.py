@@ -12,14 +12,14 @@ the run ends `under-delivered`, exit 4 — never PASS.
 
 from __future__ import annotations
 
-import http.server
 import json
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from json_backend import json_backend
 
 PROFILE = """\
 name: slow-telemetry
@@ -48,32 +48,13 @@ TELEMETRY_DELAY_S = 1.0
 
 @pytest.fixture
 def slow_backend() -> Iterator[str]:
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
+    def answer(path: str) -> dict[str, Any]:
+        if path.startswith("/telemetry/"):
+            time.sleep(TELEMETRY_DELAY_S)  # every telemetry answer takes a second
+        return {"ok": True}
 
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            if self.path.startswith("/telemetry/"):
-                time.sleep(TELEMETRY_DELAY_S)  # every telemetry answer takes a second
-            raw = json.dumps({"ok": True}).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with json_backend(answer) as url:
+        yield url
 
 
 @pytest.mark.slow

@@ -10,14 +10,15 @@ the latency: about 6 s, not 0."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from json_backend import json_backend
 
 PROFILE = """\
 name: cold-after-outage
@@ -61,43 +62,23 @@ def cold_backend() -> Iterator[str]:
     state: dict[str, float | None] = {"last": None, "cold_until": 0.0}
     lock = threading.Lock()
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True
+    def answer(path: str) -> dict[str, Any]:
+        if path == "/login":
+            return {"token": "t0k"}
+        if path.endswith("/unlock"):
+            now = time.monotonic()
+            with lock:
+                last = state["last"]
+                if last is not None and now - float(last) >= GAP_S:
+                    state["cold_until"] = now + COLD_S
+                state["last"] = now
+                cold = now < (state["cold_until"] or 0.0)
+            if cold:
+                time.sleep(COLD_DELAY_S)
+        return {"ok": True}
 
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            body: dict[str, object] = {"ok": True}
-            if self.path == "/login":
-                body = {"token": "t0k"}
-            elif self.path.endswith("/unlock"):
-                now = time.monotonic()
-                with lock:
-                    last = state["last"]
-                    if last is not None and now - float(last) >= GAP_S:
-                        state["cold_until"] = now + COLD_S
-                    state["last"] = now
-                    cold = now < (state["cold_until"] or 0.0)
-                if cold:
-                    time.sleep(COLD_DELAY_S)
-            raw = json.dumps(body).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(raw)))
-            self.end_headers()
-            self.wfile.write(raw)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with json_backend(answer) as url:
+        yield url
 
 
 @pytest.mark.slow
