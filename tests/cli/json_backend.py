@@ -1,6 +1,7 @@
-"""A backend of a few lines for one test: a real HTTP server on a loopback port, in a
-thread, whose every POST answers 200 with the JSON the test's function returns for the
-path (after whatever wait that function makes: a slow telemetry, a cold start)."""
+"""A backend of a few lines for one test, and a run against it: a real HTTP server on a
+loopback port, in a thread, whose every POST answers 200 with the JSON the test's
+function returns for the path (after whatever wait that function makes: a slow
+telemetry, a cold start); `run_against` runs a scenario and profile written by the test."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import json
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
+from subprocess import CompletedProcess
 from typing import Any
 
 
@@ -40,3 +43,16 @@ def json_backend(answer: Callable[[str], dict[str, Any]]) -> Iterator[str]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def run_against(cli: Callable[..., CompletedProcess[str]], host: str, tmp_path: Path,
+                profile: str, scenario: str) -> tuple[CompletedProcess[str], dict[str, Any]]:
+    """``fleetchaos run`` of the scenario text with the profile text against ``host``:
+    the finished process and the summary it wrote."""
+    (tmp_path / "profile.yaml").write_text(profile)
+    (tmp_path / "scenario.yaml").write_text(scenario)
+    summary = tmp_path / "summary.json"
+    result = cli("run", str(tmp_path / "scenario.yaml"), "--target",
+                 str(tmp_path / "profile.yaml"), "--host", host, "--out", str(tmp_path / "out"),
+                 "--summary", str(summary), "--no-live", timeout=300)
+    return result, json.loads(summary.read_text())

@@ -12,14 +12,13 @@ the run ends `under-delivered`, exit 4 — never PASS.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from json_backend import json_backend
+from json_backend import json_backend, run_against
 
 PROFILE = """\
 name: slow-telemetry
@@ -59,15 +58,7 @@ def slow_backend() -> Iterator[str]:
 
 @pytest.mark.slow
 def test_a_flood_a_slow_backend_throttles_is_never_a_pass(cli, slow_backend, tmp_path: Path):
-    profile = tmp_path / "slow.yaml"
-    profile.write_text(PROFILE)
-    scenario = tmp_path / "flood.yaml"
-    scenario.write_text(SCENARIO)
-    summary_path = tmp_path / "summary.json"
-    result = cli("run", str(scenario), "--target", str(profile), "--host", slow_backend,
-                 "--out", str(tmp_path / "out"), "--summary", str(summary_path), "--no-live",
-                 timeout=300)
-    summary = json.loads(summary_path.read_text())
+    result, summary = run_against(cli, slow_backend, tmp_path, PROFILE, SCENARIO)
     flood = summary["faults"][0]
     assert flood["unit"] == "x" and flood["asked"] == 60
     assert flood["delivered"] is not None and flood["delivered_ratio"] is not None

@@ -10,7 +10,6 @@ the latency: about 6 s, not 0."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections.abc import Iterator
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from json_backend import json_backend
+from json_backend import json_backend, run_against
 
 PROFILE = """\
 name: cold-after-outage
@@ -83,15 +82,7 @@ def cold_backend() -> Iterator[str]:
 
 @pytest.mark.slow
 def test_recovery_waits_for_the_canary_latency_to_come_back(cli, cold_backend, tmp_path: Path):
-    profile = tmp_path / "cold.yaml"
-    profile.write_text(PROFILE)
-    scenario = tmp_path / "outage.yaml"
-    scenario.write_text(SCENARIO)
-    summary_path = tmp_path / "summary.json"
-    result = cli("run", str(scenario), "--target", str(profile), "--host", cold_backend,
-                 "--out", str(tmp_path / "out"), "--summary", str(summary_path), "--no-live",
-                 timeout=300)
-    summary = json.loads(summary_path.read_text())
+    result, summary = run_against(cli, cold_backend, tmp_path, PROFILE, SCENARIO)
     recovery = summary["recovery"]
     assert recovery["status"] == "recovered", recovery
     assert recovery["success_s"] <= 1.0  # unlocks answered 200 again at once

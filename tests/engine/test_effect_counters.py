@@ -5,38 +5,10 @@ connection counters in /metrics. If either stops counting, every run would end
 
 from __future__ import annotations
 
-import http.server
-import threading
-
 import pytest
 import requests
 
 from fleetchaos.scenarios.fault_control import FaultControl
-
-
-@pytest.fixture
-def upstream():
-    class Ok(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_http_error_counts_what_it_answered_and_proxies_count_connections(toxiproxy,

@@ -11,7 +11,6 @@ from __future__ import annotations
 import http.client
 import http.server
 import math
-import threading
 from pathlib import Path
 
 import pytest
@@ -34,32 +33,6 @@ telemetry: {transport: http, path: /items/telemetry}
 """
 REQUESTS = 1000
 SHARE = 0.4
-
-
-@pytest.fixture
-def upstream():
-    class Ok(http.server.BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        disable_nagle_algorithm = True  # headers and body are two writes
-
-        def do_POST(self) -> None:
-            self.rfile.read(int(self.headers.get("Content-Length") or 0))
-            self.send_response(200)
-            self.send_header("Content-Length", "2")
-            self.end_headers()
-            self.wfile.write(b"ok")
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 def test_two_actions_on_one_route_keep_the_asked_share(toxiproxy, upstream, tmp_path: Path):

@@ -1,14 +1,18 @@
-"""A real toxiproxy-server (TOXIPROXY_SERVER_BIN) on a free loopback port, for the
-comparison mode of the several-servers tests; stopped by the test that started it."""
+"""Two Toxiproxy servers for the several-servers tests: built-in ones, or real
+toxiproxy-servers (TOXIPROXY_SERVER_BIN) on free loopback ports in the comparison mode."""
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import pytest
 import requests
 
 SKIP_REAL = ("comparison side skipped: set TOXIPROXY_SERVER_BIN to a toxiproxy-server "
@@ -56,3 +60,26 @@ def start_real(binary: str) -> Server:
     return Server(url, stop)
 
 
+
+
+@contextmanager
+def two_servers_of(kind: str) -> Iterator[list[Server]]:
+    """Two servers of ``kind`` ("built-in" or "toxiproxy": skipped without a binary),
+    always stopped."""
+    servers: list[Server] = []
+    try:
+        if kind == "built-in":
+            from fleetchaos import toxiproxy_server
+
+            for seed in (1, 2):
+                child = toxiproxy_server.run_in_subprocess(seed=seed)
+                servers.append(Server(child.url, child.stop))
+        else:
+            binary = os.environ.get("TOXIPROXY_SERVER_BIN")
+            if not binary:
+                pytest.skip(SKIP_REAL)
+            servers += [start_real(binary), start_real(binary)]
+        yield servers
+    finally:
+        for server in servers:
+            server.stop()

@@ -8,7 +8,6 @@ Each behaviour runs on two built-in servers and, in the comparison mode
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -26,30 +25,13 @@ from fleetchaos.scenarios.fault_control import FaultError, marker, new_run_id
 from fleetchaos.scenarios.fault_servers import FaultServers, parse_urls
 
 sys.path.insert(0, str(Path(__file__).parent))
-from real_toxiproxy import SKIP_REAL, Server, start_real  # tests/scale/real_toxiproxy.py
+from real_toxiproxy import Server, two_servers_of  # tests/scale/real_toxiproxy.py
 
 
 @pytest.fixture(params=["built-in", "toxiproxy"])
 def two_servers(request: pytest.FixtureRequest) -> Iterator[list[Server]]:
-    servers: list[Server] = []
-    children: list[Any] = []
-    try:
-        if request.param == "built-in":
-            from fleetchaos import toxiproxy_server
-
-            for seed in (1, 2):
-                child = toxiproxy_server.run_in_subprocess(seed=seed)
-                children.append(child)
-                servers.append(Server(child.url, child.stop))
-        else:
-            binary = os.environ.get("TOXIPROXY_SERVER_BIN")
-            if not binary:
-                pytest.skip(SKIP_REAL)
-            servers += [start_real(binary), start_real(binary)]
+    with two_servers_of(request.param) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 @pytest.fixture

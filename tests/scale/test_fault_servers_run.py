@@ -21,7 +21,7 @@ import requests
 from fleetchaos.scenarios.journal import read_journal
 
 sys.path.insert(0, str(Path(__file__).parent))
-from real_toxiproxy import SKIP_REAL, Server, start_real  # tests/scale/real_toxiproxy.py
+from real_toxiproxy import Server, two_servers_of  # tests/scale/real_toxiproxy.py
 
 FLEET = ["--set", "fleet.cars=20", "--set", "fleet.drivers=20"]
 
@@ -114,23 +114,8 @@ def test_each_worker_goes_through_its_own_server_and_faults_are_on_both(
 
 @pytest.fixture(params=["built-in", "toxiproxy"])
 def two_servers(request: pytest.FixtureRequest) -> Iterator[list[Server]]:
-    servers: list[Server] = []
-    try:
-        if request.param == "built-in":
-            from fleetchaos import toxiproxy_server
-
-            for seed in (1, 2):
-                child = toxiproxy_server.run_in_subprocess(seed=seed)
-                servers.append(Server(child.url, child.stop))
-        else:
-            binary = os.environ.get("TOXIPROXY_SERVER_BIN")
-            if not binary:
-                pytest.skip(SKIP_REAL)
-            servers += [start_real(binary), start_real(binary)]
+    with two_servers_of(request.param) as servers:
         yield servers
-    finally:
-        for server in servers:
-            server.stop()
 
 
 @pytest.mark.slow
