@@ -58,17 +58,10 @@ def gap(median: dict[str, dict[str, Any]], overhead: float) -> str:
         return ""
     extra_us = 1000 * (median["fleet"]["cpu_ms_per_request"] - median["bare"]["cpu_ms_per_request"])
     return (f"**Goal missed by {100 * (overhead - GOAL):.0f} points**: a fleet request costs "
-            f"{extra_us:.0f} µs more than a bare one. Where it goes (py-spy at 200 Hz on one "
-            "25 s run of each loop, this machine, 2026-12-05; fleet 2.06 CPU-s, bare 1.84 "
-            "for 12,500 requests each): of the fleet's 125 extra samples, about 60 are its "
-            "own code per need (the outcome event ~17, the need's hashed draws ~10, the "
-            "retry policy, the app flow's checks, the grid sleep), about 40 are inside the "
-            "HTTP request, nearly all of them the kernel's send (82 samples against 46) of "
-            "requests that one grid instant wakes together, and about 20 the event loop. "
-            "Single runs of one loop differ by up to 20 %, about the size of the gap: on "
-            "a loaded machine the same code measured +16 %. fleet_sim/timing.py's grid was "
-            "widened from 100 to 200 ms for it; the fleet's code per request measured the "
-            "same before and after issue 26's changes, in alternating runs.\n\n")
+            f"{extra_us:.0f} µs more than a bare one. Single runs of one loop differ by up to "
+            "20 %, about the size of the gap. Where the extra goes, profiled with the command "
+            "that measured it: [docs/fleet.md](../fleet.md), \"Where a phone request's extra "
+            "CPU goes\".\n\n")
 
 
 def main() -> None:
